@@ -1,0 +1,193 @@
+//! The agent under test: one async trait, and the two agents that ship with the crate.
+
+use std::fmt;
+use std::future::Future;
+
+use crate::case::{Case, ReplayReply};
+
+/// What the harness tells an agent when a call starts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallStart<'a> {
+    /// Identifies the call (the case's `test_id`).
+    pub call_id: &'a str,
+    /// The case being run.
+    pub test_id: &'a str,
+    /// The caller's persona.
+    pub persona: &'a str,
+}
+
+/// One caller line the agent must answer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallerLine<'a> {
+    /// The step this line belongs to (1-based).
+    pub step_order: u32,
+    /// What the caller said, fillers included.
+    pub text: &'a str,
+}
+
+/// The agent's answer to a caller line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Say this; the call goes on.
+    Say(String),
+    /// Say this, then hang up.
+    SayAndHangUp(String),
+    /// Hang up without saying anything.
+    HangUp,
+}
+
+/// The agent failed this turn: the step fails with this message and the call ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentError(pub String);
+
+impl fmt::Display for AgentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AgentError {}
+
+impl From<String> for AgentError {
+    fn from(message: String) -> Self {
+        Self(message)
+    }
+}
+
+impl From<&str> for AgentError {
+    fn from(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
+/// The agent under test.
+///
+/// The harness calls [`start`](Agent::start) once, then [`reply`](Agent::reply) once per
+/// caller line, then [`end`](Agent::end). Calls run on a current-thread tokio runtime with
+/// paused time, so `tokio::time::sleep` inside an agent costs no real time and its duration
+/// is the reply's latency, exactly.
+///
+/// ```
+/// use voice_harness::{Agent, AgentError, CallerLine, Reply};
+///
+/// struct Echo;
+///
+/// impl Agent for Echo {
+///     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+///         tokio::time::sleep(std::time::Duration::from_millis(120)).await; // "thinking"
+///         Ok(Reply::Say(format!("You said: {}", line.text)))
+///     }
+/// }
+/// ```
+pub trait Agent {
+    /// The call starts. An error fails the first step and ends the call.
+    fn start(&mut self, call: &CallStart<'_>) -> impl Future<Output = Result<(), AgentError>> {
+        let _ = call;
+        async { Ok(()) }
+    }
+
+    /// Answers one caller line.
+    fn reply(&mut self, line: &CallerLine<'_>) -> impl Future<Output = Result<Reply, AgentError>>;
+
+    /// The call is over (also after an error or a hang-up).
+    fn end(&mut self) -> impl Future<Output = ()> {
+        async {}
+    }
+}
+
+/// Replies to each step with exactly what the script expects: the expected phrase for exact
+/// steps, else the keywords joined by spaces. The Python project's default agent; useful to
+/// check that the cases themselves are consistent.
+#[derive(Debug, Clone)]
+pub struct IdealAgent {
+    replies: Vec<String>,
+}
+
+impl IdealAgent {
+    /// The ideal agent for `case`.
+    pub fn new(case: &Case) -> Self {
+        let replies = case
+            .turns
+            .iter()
+            .map(|turn| {
+                if turn.exact_match_required {
+                    turn.expected_phrase()
+                } else {
+                    turn.expected_agent_response_keywords.join(" ")
+                }
+            })
+            .collect();
+        Self { replies }
+    }
+}
+
+impl Agent for IdealAgent {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        let index = (line.step_order as usize).saturating_sub(1);
+        match self.replies.get(index) {
+            Some(text) => Ok(Reply::Say(text.clone())),
+            None => Ok(Reply::HangUp),
+        }
+    }
+}
+
+/// Plays back recorded replies (`agent.replay`) in order, one per caller line, each after its
+/// `latency_ms` of virtual time; hangs up when they run out.
+#[derive(Debug, Clone)]
+pub struct ReplayAgent {
+    replies: std::vec::IntoIter<ReplayReply>,
+}
+
+impl ReplayAgent {
+    /// Plays back `replies`.
+    pub fn new(replies: Vec<ReplayReply>) -> Self {
+        Self {
+            replies: replies.into_iter(),
+        }
+    }
+}
+
+impl Agent for ReplayAgent {
+    async fn reply(&mut self, _line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        match self.replies.next() {
+            Some(reply) => {
+                if reply.latency_ms > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(reply.latency_ms)).await;
+                }
+                Ok(Reply::Say(reply.text))
+            }
+            None => Ok(Reply::HangUp),
+        }
+    }
+}
+
+/// The agent a case asks for when no other is bound: [`ReplayAgent`] when the case has
+/// `agent.replay`, else [`IdealAgent`].
+#[derive(Debug, Clone)]
+pub enum BuiltinAgent {
+    /// See [`IdealAgent`].
+    Ideal(IdealAgent),
+    /// See [`ReplayAgent`].
+    Replay(ReplayAgent),
+}
+
+impl BuiltinAgent {
+    /// The agent `case` asks for.
+    pub fn for_case(case: &Case) -> Self {
+        match &case.replay {
+            Some(replies) => Self::Replay(ReplayAgent::new(replies.clone())),
+            None => Self::Ideal(IdealAgent::new(case)),
+        }
+    }
+}
+
+impl Agent for BuiltinAgent {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        match self {
+            Self::Ideal(agent) => agent.reply(line).await,
+            Self::Replay(agent) => agent.reply(line).await,
+        }
+    }
+}

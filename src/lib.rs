@@ -1,0 +1,115 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod agent;
+mod case;
+mod error;
+mod harness;
+mod load;
+mod metrics;
+mod normalize;
+mod render;
+mod rng;
+mod run;
+mod simulate;
+mod store;
+mod validate;
+
+pub use agent::{
+    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, IdealAgent, ReplayAgent, Reply,
+};
+pub use case::{
+    Case, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status, Turn,
+};
+pub use error::{LoadError, Location, Problem};
+pub use load::{MAX_CASE_FILE_BYTES, load_case, parse_case};
+pub use metrics::Metrics;
+pub use normalize::{FILLERS, appears_in, tokens};
+pub use rng::seed_for_test_id;
+pub use run::{Outcome, RunOptions, run_case};
+pub use simulate::Row;
+pub use store::{
+    CaseStore, DEFAULT_MAX_RUNS, DEFAULT_MAX_TRANSCRIPT_SIZE, EnvError, Limits, Run, RunId,
+    RunStore, Store,
+};
+pub use validate::{StepResult, ToneCheck};
+
+/// Generates a `main` that makes one test per `.json` file under the cases folder.
+///
+/// Put it alone in a test target with `harness = false`:
+///
+/// ```toml
+/// [[test]]
+/// name = "cases"
+/// harness = false
+/// ```
+///
+/// ```rust,no_run
+/// // tests/cases.rs: every case in cases/, answered by the built-in agents
+/// voice_harness::harness!();
+/// ```
+///
+/// Options, in this order, each optional:
+/// - `root = "cases"`: the cases folder, relative to the crate root. The default is `"cases"`.
+/// - `agent = FACTORY`: a function or closure `FnOnce(&Case) -> impl Agent` called once per
+///   simulated call. The default is [`BuiltinAgent::for_case`] (the replay agent for cases
+///   with `agent.replay`, else the ideal agent). A bound agent answers every simulated case,
+///   and a case's own `agent.replay` is then not used.
+///
+/// ```rust,no_run
+/// # struct MyBot;
+/// # impl MyBot { fn new() -> Self { MyBot } }
+/// # impl voice_harness::Agent for MyBot {
+/// #     async fn reply(&mut self, _: &voice_harness::CallerLine<'_>)
+/// #         -> Result<voice_harness::Reply, voice_harness::AgentError> { todo!() }
+/// # }
+/// voice_harness::harness!(root = "cases", agent = |_case| MyBot::new());
+/// ```
+///
+/// Snapshots go to `snapshots/<path under the cases folder, without .json>/transcript.snap`
+/// and `metrics.snap`, next to `Cargo.toml`.
+#[macro_export]
+macro_rules! harness {
+    () => {
+        $crate::harness!(root = "cases", agent = $crate::BuiltinAgent::for_case);
+    };
+    (agent = $agent:expr $(,)?) => {
+        $crate::harness!(root = "cases", agent = $agent);
+    };
+    (root = $root:literal $(,)?) => {
+        $crate::harness!(root = $root, agent = $crate::BuiltinAgent::for_case);
+    };
+    (root = $root:literal, agent = $agent:expr $(,)?) => {
+        fn case(path: &::std::path::Path) -> $crate::__private::datatest_stable::Result<()> {
+            $crate::__private::check_case_file(
+                &$crate::__private::HarnessConfig {
+                    manifest_dir: env!("CARGO_MANIFEST_DIR"),
+                    root: $root,
+                    test_target: env!("CARGO_CRATE_NAME"),
+                    test_fn: "case",
+                },
+                path,
+                $agent,
+                |name: &str, contents: &str| {
+                    // Expanded here, in the user's crate, so insta resolves the workspace
+                    // and the snapshot's `source:` against the user's crate.
+                    $crate::__private::insta::assert_snapshot!(name, contents);
+                },
+            )
+            .map_err(::std::convert::Into::into)
+        }
+
+        $crate::__private::datatest_stable::harness! {
+            { test = case, root = $root, pattern = r"\.json$" },
+        }
+    };
+}
+
+/// Not part of the public API: support for [`harness!`].
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::harness::{CaseFailure, HarnessConfig, check_case_file, harness_store};
+    pub use datatest_stable;
+    pub use insta;
+}

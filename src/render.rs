@@ -1,0 +1,221 @@
+//! What people read: the transcript snapshot, the metrics snapshot, and the failure message.
+
+use std::fmt::Write as _;
+
+use crate::case::{Case, Speaker, Status};
+use crate::run::Outcome;
+
+/// The transcript snapshot: a header, one line per row (step, speaker, latency, text), then
+/// each step's verdict and the tone check. Contains nothing machine-dependent.
+pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bool) -> String {
+    let mut out = String::with_capacity(256 + outcome.transcript.len() * 64);
+    let _ = writeln!(out, "test_id: {}", case.test_id);
+    let _ = writeln!(out, "persona: {}", one_line(&case.persona));
+    let _ = writeln!(out, "seed:    {}", outcome.seed);
+    let _ = writeln!(
+        out,
+        "status:  {}{}",
+        outcome.status.as_str(),
+        expectation(case, outcome)
+    );
+    out.push('\n');
+    for row in &outcome.transcript {
+        let latency = match (row.speaker, row.latency_ms) {
+            (Speaker::User, _) => String::new(),
+            (Speaker::Agent, None) => "?".to_owned(),
+            (Speaker::Agent, Some(_)) if redact_latency => "[ms]".to_owned(),
+            (Speaker::Agent, Some(ms)) => format!("{ms}ms"),
+        };
+        let _ = writeln!(
+            out,
+            "[{}] {:<5} {:>7}  {}",
+            row.step_order,
+            row.speaker.as_str(),
+            latency,
+            one_line(&row.text)
+        );
+    }
+    if outcome.truncated {
+        let _ = writeln!(
+            out,
+            "(transcript cut at {} rows: MAX_TRANSCRIPT_SIZE)",
+            outcome.transcript.len()
+        );
+    }
+    out.push('\n');
+    for step in &outcome.steps {
+        match &step.details {
+            None => {
+                let _ = writeln!(out, "step {}: pass", step.step_order);
+            }
+            Some(details) => {
+                let _ = writeln!(out, "step {}: FAIL: {}", step.step_order, one_line(details));
+            }
+        }
+    }
+    if outcome.tone.passed {
+        out.push_str("tone: pass\n");
+    } else {
+        let found: Vec<String> = outcome
+            .tone
+            .found
+            .iter()
+            .map(|(step, marker)| format!("\"{marker}\" (step {step})"))
+            .collect();
+        let _ = writeln!(out, "tone: FAIL: agent said {}", found.join(", "));
+    }
+    out
+}
+
+fn expectation(case: &Case, outcome: &Outcome) -> String {
+    match &case.expect {
+        None => String::new(),
+        Some(expect) => {
+            let steps = expect
+                .failure_steps
+                .as_ref()
+                .map(|s| format!(", failure_steps {s:?}"))
+                .unwrap_or_default();
+            let verdict = if outcome.as_expected {
+                "as expected"
+            } else {
+                "NOT as expected"
+            };
+            format!(" ({verdict}: {}{steps})", expect.status.as_str())
+        }
+    }
+}
+
+/// The metrics snapshot: pretty JSON of [`crate::Metrics`], fields in declaration order
+/// (SPEC §6 order). With `redact_latency`, known latency figures read `"[ms]"`.
+pub(crate) fn metrics_json(outcome: &Outcome, redact_latency: bool) -> String {
+    let json = serde_json::to_string_pretty(&outcome.metrics).expect("metrics are plain data");
+    if !redact_latency {
+        return json;
+    }
+    json.lines()
+        .map(|line| match line.split_once(": ") {
+            Some((key, value))
+                if key.trim().starts_with("\"latency_ms_") && !value.starts_with("null") =>
+            {
+                let comma = if value.ends_with(',') { "," } else { "" };
+                format!("{key}: \"[ms]\"{comma}")
+            }
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Keeps one transcript row on one line: control characters are escaped.
+fn one_line(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// The short, readable message of a case whose outcome is not what it expects: which steps
+/// failed and why, expected vs actual (a word diff for exact steps), and the tone findings.
+pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String {
+    let mut out = String::new();
+    let got = if outcome.metrics.failure_steps.is_empty() {
+        outcome.status.as_str().to_owned()
+    } else {
+        format!(
+            "{}, failing steps {:?}",
+            outcome.status.as_str(),
+            outcome.metrics.failure_steps
+        )
+    };
+    let wanted = match &case.expect {
+        None => "pass".to_owned(),
+        Some(e) => match &e.failure_steps {
+            Some(steps) if e.status == Status::Fail => format!("fail, failing steps {steps:?}"),
+            _ => e.status.as_str().to_owned(),
+        },
+    };
+    let _ = writeln!(out, "case {} ({file}) did not go as expected", case.test_id);
+    let _ = writeln!(out, "  expected: {wanted}");
+    let _ = writeln!(out, "  got:      {got}");
+    for (turn, step) in case.turns.iter().zip(&outcome.steps) {
+        let Some(details) = &step.details else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "\n  step {} failed: {}",
+            step.step_order,
+            one_line(details)
+        );
+        let _ = writeln!(
+            out,
+            "    caller said: {}",
+            optional(step.actual_user_input.as_deref())
+        );
+        if step.user_match == Some(false) {
+            let _ = writeln!(out, "    script says: {}", one_line(&turn.user_input));
+        }
+        let latency = step
+            .latency_ms
+            .map(|ms| format!("  ({ms} ms)"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    agent said:  {}{latency}",
+            optional(step.agent_response.as_deref())
+        );
+        if turn.exact_match_required {
+            if let Some(actual) = &step.agent_response {
+                let expected = turn.expected_phrase();
+                let _ = writeln!(out, "    expected:    {}", one_line(&expected));
+                let _ = writeln!(out, "    diff:        {}", word_diff(&expected, actual));
+            }
+        } else if !step.missing_keywords.is_empty() {
+            let _ = writeln!(
+                out,
+                "    expected keywords: {}",
+                turn.expected_agent_response_keywords.join(", ")
+            );
+        }
+    }
+    for (step, marker) in &outcome.tone.found {
+        let _ = writeln!(
+            out,
+            "\n  tone check failed: the agent said \"{marker}\" (step {step})"
+        );
+    }
+    out
+}
+
+fn optional(text: Option<&str>) -> String {
+    text.map_or_else(|| "(nothing)".to_owned(), one_line)
+}
+
+/// `[-removed-]{+added+}` word diff of expected → actual.
+fn word_diff(expected: &str, actual: &str) -> String {
+    use similar::{ChangeTag, TextDiff};
+    let diff = TextDiff::from_words(expected, actual);
+    let mut out = String::new();
+    for change in diff.iter_all_changes() {
+        let value = one_line(change.value());
+        match change.tag() {
+            ChangeTag::Equal => out.push_str(&value),
+            ChangeTag::Delete => {
+                let _ = write!(out, "[-{value}-]");
+            }
+            ChangeTag::Insert => {
+                let _ = write!(out, "{{+{value}+}}");
+            }
+        }
+    }
+    out
+}

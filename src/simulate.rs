@@ -1,0 +1,256 @@
+//! The caller simulator (SPEC §3): says each turn's line, possibly with one filler, and
+//! records the agent's replies with their latency on a virtual clock.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::agent::{Agent, CallStart, CallerLine, Reply};
+use crate::case::{Case, RecordedRow, Speaker};
+use crate::normalize::FILLERS;
+use crate::rng::SplitMix64;
+
+/// One row of a call's transcript.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Row {
+    /// Who spoke.
+    pub speaker: Speaker,
+    /// What was said.
+    pub text: String,
+    /// The step the row belongs to; `0` for an agent greeting before the caller's first line.
+    pub step_order: u32,
+    /// Agent rows: the virtual time the agent took to reply, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+}
+
+/// A conversation, simulated or recorded, ready for validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Conversation {
+    pub(crate) transcript: Vec<Row>,
+    pub(crate) disfluencies_injected: u32,
+    /// The agent failed at this step (error, panic, timeout); the call ended there.
+    pub(crate) fault: Option<Fault>,
+    /// The transcript reached the row limit and was cut.
+    pub(crate) truncated: bool,
+}
+
+/// An agent failure that ended the call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub(crate) step_order: u32,
+    pub(crate) message: String,
+}
+
+/// Limits that apply to one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallLimits {
+    pub(crate) turn_timeout: Duration,
+    pub(crate) max_rows: usize,
+}
+
+/// Says `line`, inserting one filler when the roll falls under `rate`. Always draws three
+/// numbers (roll, filler, position) so later lines do not depend on `rate`; see
+/// [`crate::rng`].
+pub(crate) fn speak(line: &str, rate: f64, rng: &mut SplitMix64) -> Option<String> {
+    let roll = rng.next_fraction();
+    let filler = FILLERS[rng.below(FILLERS.len() as u64) as usize];
+    let word_count = line.split_whitespace().count();
+    let position = rng.below(word_count as u64 + 1) as usize;
+    if roll >= rate {
+        return None;
+    }
+    let mut out = String::with_capacity(line.len() + filler.len() + 1);
+    let mut words = line.split_whitespace();
+    for (i, word) in words.by_ref().take(position).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if position > 0 {
+        out.push(' ');
+    }
+    out.push_str(filler);
+    for word in words {
+        out.push(' ');
+        out.push_str(word);
+    }
+    Some(out)
+}
+
+/// Numbers the rows of a recorded transcript the way the zipper pairs them: a leading agent
+/// run is step 0, then each user run and the agent run after it share the next step.
+pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
+    let mut step = 0;
+    let mut previous = Speaker::Agent;
+    let transcript = rows
+        .iter()
+        .take(max_rows)
+        .map(|row| {
+            if row.speaker == Speaker::User && previous == Speaker::Agent {
+                step += 1;
+            }
+            previous = row.speaker;
+            Row {
+                speaker: row.speaker,
+                text: row.text.clone(),
+                step_order: step,
+                latency_ms: row.latency_ms,
+            }
+        })
+        .collect();
+    Conversation {
+        transcript,
+        disfluencies_injected: 0,
+        fault: None,
+        truncated: rows.len() > max_rows,
+    }
+}
+
+/// Runs one simulated call of `case` against `agent`. Must run where tokio time is paused
+/// for latencies to be virtual.
+pub(crate) async fn simulate<A: Agent>(
+    case: &Case,
+    agent: &mut A,
+    limits: CallLimits,
+) -> Conversation {
+    let mut rng = SplitMix64::new(case.seed());
+    let mut convo = Conversation {
+        transcript: Vec::with_capacity(case.turns.len() * 2),
+        disfluencies_injected: 0,
+        fault: None,
+        truncated: false,
+    };
+    let first_step = case.turns.first().map_or(1, |t| t.step_order);
+    let start = CallStart {
+        call_id: &case.test_id,
+        test_id: &case.test_id,
+        persona: &case.persona,
+    };
+    match guarded(agent.start(&start), limits.turn_timeout).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            convo.fault = Some(fault(
+                first_step,
+                format!("agent error at call start: {err}"),
+            ))
+        }
+        Err(message) => convo.fault = Some(fault(first_step, format!("{message} at call start"))),
+    }
+    if convo.fault.is_none() {
+        for turn in &case.turns {
+            if convo.transcript.len() >= limits.max_rows {
+                convo.truncated = true;
+                break;
+            }
+            let said = speak(&turn.user_input, case.disfluency_rate, &mut rng);
+            convo.disfluencies_injected += u32::from(said.is_some());
+            let text = said.unwrap_or_else(|| turn.user_input.clone());
+            let line = CallerLine {
+                step_order: turn.step_order,
+                text: &text,
+            };
+            let asked = Instant::now();
+            let answer = guarded(agent.reply(&line), limits.turn_timeout).await;
+            let latency = asked.elapsed().as_millis() as u64;
+            convo.transcript.push(Row {
+                speaker: Speaker::User,
+                text,
+                step_order: turn.step_order,
+                latency_ms: None,
+            });
+            let (said, hung_up) = match answer {
+                Ok(Ok(Reply::Say(text))) => (Some(text), false),
+                Ok(Ok(Reply::SayAndHangUp(text))) => (Some(text), true),
+                Ok(Ok(Reply::HangUp)) => (None, true),
+                Ok(Err(err)) => {
+                    convo.fault = Some(fault(turn.step_order, format!("agent error: {err}")));
+                    break;
+                }
+                Err(message) => {
+                    convo.fault = Some(fault(turn.step_order, message));
+                    break;
+                }
+            };
+            if let Some(text) = said {
+                if convo.transcript.len() >= limits.max_rows {
+                    convo.truncated = true;
+                    break;
+                }
+                convo.transcript.push(Row {
+                    speaker: Speaker::Agent,
+                    text,
+                    step_order: turn.step_order,
+                    latency_ms: Some(latency),
+                });
+            }
+            if hung_up {
+                break;
+            }
+        }
+    }
+    // The agent's own clean-up may not hang the suite either.
+    let _ = guarded(agent.end(), limits.turn_timeout).await;
+    convo
+}
+
+fn fault(step_order: u32, message: String) -> Fault {
+    Fault {
+        step_order,
+        message,
+    }
+}
+
+/// Runs an agent future with the per-turn timeout, turning a panic into an error message.
+async fn guarded<T>(future: impl Future<Output = T>, timeout: Duration) -> Result<T, String> {
+    match tokio::time::timeout(timeout, CatchUnwind(Box::pin(future))).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(payload)) => Err(format!("agent panicked: {}", panic_message(&*payload))),
+        Err(_) => Err(format!(
+            "no reply within {} (the per-turn timeout)",
+            human_duration(timeout)
+        )),
+    }
+}
+
+pub(crate) fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_owned()
+    }
+}
+
+/// Polls a future inside `catch_unwind`, so a panicking agent fails its step, not the suite.
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
+    }
+}

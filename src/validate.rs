@@ -1,0 +1,238 @@
+//! Zipper validation (SPEC §5): pairs the i-th caller run with the agent run after it and
+//! checks each step; and the tone check (SPEC §6).
+
+use serde::Serialize;
+
+use crate::case::{Case, Speaker, Turn};
+use crate::normalize::{contains_run, strip_fillers, tokens};
+use crate::simulate::{Fault, Row};
+
+/// The verdict on one step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StepResult {
+    /// The step's number.
+    pub step_order: u32,
+    /// `user_match` and the agent's reply passed.
+    pub passed: bool,
+    /// The caller said the scripted line (fillers aside); `None` when the step has no caller run.
+    pub user_match: Option<bool>,
+    /// The scripted caller line.
+    pub expected_user_input: String,
+    /// What the caller actually said, if anything.
+    pub actual_user_input: Option<String>,
+    /// The agent's reply, if any.
+    pub agent_response: Option<String>,
+    /// Keywords that did not appear, in the case's order (always empty on exact steps).
+    pub missing_keywords: Vec<String>,
+    /// Forbidden keywords that appeared, in the case's order.
+    pub forbidden_found: Vec<String>,
+    /// The reply's latency, when there is a reply and its latency is known.
+    pub latency_ms: Option<u64>,
+    /// Why the step failed; `None` when it passed.
+    pub details: Option<String>,
+}
+
+/// The verdict on the call's tone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ToneCheck {
+    /// No tone marker appeared in any agent line.
+    pub passed: bool,
+    /// Each marker found, with the step of the agent row it was found in.
+    pub found: Vec<(u32, String)>,
+}
+
+/// A run of consecutive rows of one speaker, texts joined by one space.
+struct SpeakerRun<'a> {
+    speaker: Speaker,
+    text: String,
+    /// The first row's latency: the time to the first word.
+    latency_ms: Option<u64>,
+    rows: &'a [Row],
+}
+
+fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun<'_>> {
+    let mut runs: Vec<SpeakerRun<'_>> = Vec::new();
+    let mut start = 0;
+    for i in 1..=transcript.len() {
+        if i == transcript.len() || transcript[i].speaker != transcript[start].speaker {
+            let rows = &transcript[start..i];
+            let text = if rows.len() == 1 {
+                rows[0].text.clone()
+            } else {
+                rows.iter()
+                    .map(|r| r.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            runs.push(SpeakerRun {
+                speaker: rows[0].speaker,
+                text,
+                latency_ms: rows[0].latency_ms,
+                rows,
+            });
+            start = i;
+        }
+    }
+    runs
+}
+
+/// Validates `transcript` against `case`'s script, step by step.
+pub(crate) fn validate_steps(
+    case: &Case,
+    transcript: &[Row],
+    fault: Option<&Fault>,
+) -> Vec<StepResult> {
+    let runs = speaker_runs(transcript);
+    // A leading agent run is a greeting: kept in the transcript, not validated.
+    let skip = usize::from(runs.first().is_some_and(|r| r.speaker == Speaker::Agent));
+    let runs = &runs[skip..];
+    debug_assert!(runs.iter().all(|r| !r.rows.is_empty()));
+
+    let mut ended = false;
+    case.turns
+        .iter()
+        .enumerate()
+        .map(|(i, turn)| {
+            if ended {
+                return unanswered(turn, None, None, "not reached".to_owned());
+            }
+            let Some(user) = runs.get(2 * i) else {
+                ended = true;
+                return unanswered(turn, None, None, "missing user input".to_owned());
+            };
+            let user_match = user_matches(&turn.user_input, &user.text);
+            let deviation = (!user_match).then(|| "user deviation".to_owned());
+            if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
+                ended = true;
+                let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
+                return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
+            }
+            let Some(agent) = runs.get(2 * i + 1) else {
+                ended = true;
+                let reason = join_reasons(
+                    deviation
+                        .into_iter()
+                        .chain(["agent never responded".to_owned()]),
+                );
+                return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
+            };
+            answered(turn, user_match, &user.text, agent)
+        })
+        .collect()
+}
+
+/// SPEC §5 `user_match`: the script's tokens, fillers removed, occur as a contiguous run in
+/// the actual line's tokens, fillers removed.
+pub(crate) fn user_matches(script: &str, actual: &str) -> bool {
+    contains_run(
+        &strip_fillers(&tokens(actual)),
+        &strip_fillers(&tokens(script)),
+    )
+}
+
+fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'_>) -> StepResult {
+    let reply = tokens(&agent.text);
+    let mut reasons = Vec::new();
+    if !user_match {
+        reasons.push("user deviation".to_owned());
+    }
+    let missing_keywords: Vec<String> = if turn.exact_match_required {
+        if reply != tokens(&turn.expected_phrase()) {
+            reasons.push("exact match failed".to_owned());
+        }
+        Vec::new()
+    } else {
+        turn.expected_agent_response_keywords
+            .iter()
+            .filter(|k| !contains_run(&reply, &tokens(k)))
+            .cloned()
+            .collect()
+    };
+    if !missing_keywords.is_empty() {
+        reasons.push(format!("missing keywords: {}", missing_keywords.join(", ")));
+    }
+    let forbidden_found: Vec<String> = turn
+        .forbidden_keywords
+        .iter()
+        .filter(|k| contains_run(&reply, &tokens(k)))
+        .cloned()
+        .collect();
+    if !forbidden_found.is_empty() {
+        reasons.push(format!(
+            "forbidden keywords: {}",
+            forbidden_found.join(", ")
+        ));
+    }
+    if let Some(budget) = turn.max_latency_ms {
+        match agent.latency_ms {
+            None => reasons.push("latency unknown".to_owned()),
+            Some(latency) if latency > budget => {
+                reasons.push(format!("latency {latency} ms over budget {budget} ms"))
+            }
+            Some(_) => {}
+        }
+    }
+    StepResult {
+        step_order: turn.step_order,
+        passed: reasons.is_empty(),
+        user_match: Some(user_match),
+        expected_user_input: turn.user_input.clone(),
+        actual_user_input: Some(user_text.to_owned()),
+        agent_response: Some(agent.text.clone()),
+        missing_keywords,
+        forbidden_found,
+        latency_ms: agent.latency_ms,
+        details: (!reasons.is_empty()).then(|| reasons.join("; ")),
+    }
+}
+
+/// A step with no agent reply: every keyword is missing.
+fn unanswered(
+    turn: &Turn,
+    user_match: Option<bool>,
+    actual: Option<String>,
+    reason: String,
+) -> StepResult {
+    StepResult {
+        step_order: turn.step_order,
+        passed: false,
+        user_match,
+        expected_user_input: turn.user_input.clone(),
+        actual_user_input: actual,
+        agent_response: None,
+        missing_keywords: if turn.exact_match_required {
+            Vec::new()
+        } else {
+            turn.expected_agent_response_keywords.clone()
+        },
+        forbidden_found: Vec::new(),
+        latency_ms: None,
+        details: Some(reason),
+    }
+}
+
+fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
+    reasons.collect::<Vec<_>>().join("; ")
+}
+
+/// SPEC §6 tone check: fails when any tone marker appears in any agent line.
+pub(crate) fn tone_check(markers: &[String], transcript: &[Row]) -> ToneCheck {
+    let markers: Vec<(&String, Vec<String>)> = markers.iter().map(|m| (m, tokens(m))).collect();
+    let mut found = Vec::new();
+    if !markers.is_empty() {
+        for row in transcript.iter().filter(|r| r.speaker == Speaker::Agent) {
+            let said = tokens(&row.text);
+            for (marker, marker_tokens) in &markers {
+                if contains_run(&said, marker_tokens) {
+                    found.push((row.step_order, (*marker).clone()));
+                }
+            }
+        }
+    }
+    ToneCheck {
+        passed: found.is_empty(),
+        found,
+    }
+}

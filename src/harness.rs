@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Once, OnceLock};
+use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use crate::agent::Agent;
 use crate::case::Case;
@@ -25,6 +25,8 @@ pub struct HarnessConfig {
     pub manifest_dir: &'static str,
     /// The cases folder, relative to `manifest_dir`.
     pub root: &'static str,
+    /// The snapshot folder, relative to `manifest_dir`.
+    pub snapshots: &'static str,
     /// The test target's name, for the re-run command.
     pub test_target: &'static str,
     /// The generated test function's name (the prefix of every test name).
@@ -110,7 +112,7 @@ pub fn check_case_file<A: Agent>(
 
     // Check both snapshots before failing, so one run leaves every `.snap.new` to review.
     let snapshot_dir = manifest
-        .join("snapshots")
+        .join(config.snapshots)
         .join(within_root.with_extension(""));
     let transcript = render::transcript_text(&case, &outcome, false);
     let metrics = render::metrics_json(&outcome, false);
@@ -123,7 +125,11 @@ pub fn check_case_file<A: Agent>(
 
     let mut message = Vec::new();
     if !outcome.as_expected {
-        message.push(render::failure_text(&case, &outcome, &shown));
+        message.push(
+            render::failure_text(&case, &outcome, &shown)
+                .trim_end()
+                .to_owned(),
+        );
     }
     store.runs.create(shown.clone(), outcome);
     if !changed.is_empty() {
@@ -190,20 +196,26 @@ fn quietly(f: impl FnOnce()) -> std::thread::Result<()> {
     result
 }
 
-/// The other case files under the root that use `test_id`, if any.
+/// The other case files under the root that use `test_id`, if any. The index of a root is
+/// built once per process (each generated test needs it), keyed by the root's path.
 fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<Vec<String>> {
-    static INDEX: OnceLock<BTreeMap<String, Vec<String>>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| {
-        let manifest = Path::new(config.manifest_dir);
-        let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for file in case_files(&manifest.join(config.root)) {
-            if let Some(id) = peek_test_id(&file) {
-                let shown = display_path(file.strip_prefix(manifest).unwrap_or(&file));
-                index.entry(id).or_default().push(shown);
+    type Index = BTreeMap<String, Vec<String>>;
+    static INDEXES: Mutex<BTreeMap<PathBuf, Arc<Index>>> = Mutex::new(BTreeMap::new());
+    let manifest = Path::new(config.manifest_dir);
+    let root = manifest.join(config.root);
+    let index = {
+        let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
+            let mut index = Index::new();
+            for file in case_files(&root) {
+                if let Some(id) = peek_test_id(&file) {
+                    let shown = display_path(file.strip_prefix(manifest).unwrap_or(&file));
+                    index.entry(id).or_default().push(shown);
+                }
             }
-        }
-        index
-    });
+            Arc::new(index)
+        }))
+    };
     let others: Vec<String> = index
         .get(test_id)?
         .iter()

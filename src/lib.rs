@@ -37,7 +37,8 @@ pub use validate::{StepResult, ToneCheck};
 
 /// Generates a `main` that makes one test per `.json` file under the cases folder.
 ///
-/// Put it alone in a test target with `harness = false`:
+/// Put it alone in a test target with `harness = false` (without it, cargo's own harness
+/// runs and finds 0 tests):
 ///
 /// ```toml
 /// [[test]]
@@ -50,12 +51,16 @@ pub use validate::{StepResult, ToneCheck};
 /// voice_harness::harness!();
 /// ```
 ///
-/// Options, in this order, each optional:
-/// - `root = "cases"`: the cases folder, relative to the crate root. The default is `"cases"`.
-/// - `agent = FACTORY`: a function or closure `FnOnce(&Case) -> impl Agent` called once per
-///   simulated call. The default is [`BuiltinAgent::for_case`] (the replay agent for cases
-///   with `agent.replay`, else the ideal agent). A bound agent answers every simulated case,
-///   and a case's own `agent.replay` is then not used.
+/// Options, `key = value`, in any order, each optional:
+/// - `root`: the cases folder, relative to the crate root. The default is `"cases"`.
+/// - `snapshots`: the snapshot folder, relative to the crate root. The default is
+///   `"snapshots"`. A case `<root>/billing/refund.json` has its snapshots in
+///   `<snapshots>/billing/refund/transcript.snap` and `metrics.snap`.
+/// - `agent`: a function or closure `FnOnce(&Case) -> impl Agent`, called once per simulated
+///   call. The default is [`BuiltinAgent::for_case`] (the replay agent for cases with
+///   `agent.replay`, else the ideal agent). A bound agent answers every simulated case; a
+///   case's own `agent.replay` is then not used, and a recorded `transcript` is still
+///   validated as recorded.
 ///
 /// ```rust,no_run
 /// # struct MyBot;
@@ -64,28 +69,44 @@ pub use validate::{StepResult, ToneCheck};
 /// #     async fn reply(&mut self, _: &voice_harness::CallerLine<'_>)
 /// #         -> Result<voice_harness::Reply, voice_harness::AgentError> { todo!() }
 /// # }
-/// voice_harness::harness!(root = "cases", agent = |_case| MyBot::new());
+/// voice_harness::harness!(agent = |_case| MyBot::new());
 /// ```
-///
-/// Snapshots go to `snapshots/<path under the cases folder, without .json>/transcript.snap`
-/// and `metrics.snap`, next to `Cargo.toml`.
 #[macro_export]
 macro_rules! harness {
-    () => {
-        $crate::harness!(root = "cases", agent = $crate::BuiltinAgent::for_case);
+    ($($key:ident = $value:expr),* $(,)?) => {
+        $crate::__harness_options! {
+            { root = "cases", snapshots = "snapshots", agent = $crate::BuiltinAgent::for_case }
+            $($key = $value,)*
+        }
     };
-    (agent = $agent:expr $(,)?) => {
-        $crate::harness!(root = "cases", agent = $agent);
+}
+
+/// Not part of the public API: folds `harness!`'s options over the defaults.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __harness_options {
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr } root = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $v, snapshots = $s, agent = $a } $($rest)* }
     };
-    (root = $root:literal $(,)?) => {
-        $crate::harness!(root = $root, agent = $crate::BuiltinAgent::for_case);
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr } snapshots = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $r, snapshots = $v, agent = $a } $($rest)* }
     };
-    (root = $root:literal, agent = $agent:expr $(,)?) => {
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr } agent = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $r, snapshots = $s, agent = $v } $($rest)* }
+    };
+    ({ $($done:tt)* } $key:ident = $value:expr, $($rest:tt)*) => {
+        ::std::compile_error!(::std::concat!(
+            "voice_harness::harness!: unknown option `", ::std::stringify!($key),
+            "`; expected `root`, `snapshots` or `agent`"
+        ));
+    };
+    ({ root = $root:expr, snapshots = $snapshots:expr, agent = $agent:expr }) => {
         fn case(path: &::std::path::Path) -> $crate::__private::datatest_stable::Result<()> {
             $crate::__private::check_case_file(
                 &$crate::__private::HarnessConfig {
                     manifest_dir: env!("CARGO_MANIFEST_DIR"),
                     root: $root,
+                    snapshots: $snapshots,
                     test_target: env!("CARGO_CRATE_NAME"),
                     test_fn: "case",
                 },

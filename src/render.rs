@@ -200,22 +200,34 @@ fn optional(text: Option<&str>) -> String {
     text.map_or_else(|| "(nothing)".to_owned(), one_line)
 }
 
-/// `[-removed-]{+added+}` word diff of expected → actual.
+/// `[-removed-]{+added+}` word diff of expected → actual; consecutive words of one kind
+/// are grouped.
 fn word_diff(expected: &str, actual: &str) -> String {
     use similar::{ChangeTag, TextDiff};
     let diff = TextDiff::from_words(expected, actual);
-    let mut out = String::new();
+    let mut groups: Vec<(ChangeTag, String)> = Vec::new();
     for change in diff.iter_all_changes() {
-        let value = one_line(change.value());
-        match change.tag() {
-            ChangeTag::Equal => out.push_str(&value),
-            ChangeTag::Delete => {
-                let _ = write!(out, "[-{value}-]");
-            }
-            ChangeTag::Insert => {
-                let _ = write!(out, "{{+{value}+}}");
-            }
+        match groups.last_mut() {
+            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+            _ => groups.push((change.tag(), change.value().to_owned())),
+        }
+    }
+    let mut out = String::new();
+    for (tag, text) in groups {
+        let text = one_line(&text);
+        match tag {
+            ChangeTag::Equal => out.push_str(&text),
+            // Keep the spaces around a changed group outside its brackets.
+            ChangeTag::Delete => wrap(&mut out, &text, "[-", "-]"),
+            ChangeTag::Insert => wrap(&mut out, &text, "{+", "+}"),
         }
     }
     out
+}
+
+fn wrap(out: &mut String, text: &str, open: &str, close: &str) {
+    let inner = text.trim();
+    let lead = &text[..text.len() - text.trim_start().len()];
+    let trail = &text[text.trim_end().len()..];
+    let _ = write!(out, "{lead}{open}{inner}{close}{trail}");
 }

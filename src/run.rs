@@ -30,6 +30,20 @@ impl Default for RunOptions {
     }
 }
 
+impl RunOptions {
+    /// Sets [`RunOptions::turn_timeout`].
+    pub fn with_turn_timeout(mut self, timeout: Duration) -> Self {
+        self.turn_timeout = timeout;
+        self
+    }
+
+    /// Sets [`RunOptions::max_transcript_rows`].
+    pub fn with_max_transcript_rows(mut self, rows: usize) -> Self {
+        self.max_transcript_rows = rows;
+        self
+    }
+}
+
 /// Everything one call produced and how it was judged.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

@@ -43,11 +43,8 @@ impl fmt::Display for EnvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "environment variable {}: expected a whole number from 1 to {}, found {:?}\n  help: fix it, or unset it to use the default ({})",
-            self.var,
-            usize::MAX,
-            self.value,
-            self.default
+            "environment variable {}: expected a whole number of at least 1, found {:?}\n  help: fix it, or unset it to use the default ({})",
+            self.var, self.value, self.default
         )
     }
 }

@@ -98,17 +98,21 @@ pub(crate) fn validate_steps(
             if ended {
                 return unanswered(turn, None, None, "not reached".to_owned());
             }
-            let Some(user) = runs.get(2 * i) else {
+            let user = runs.get(2 * i);
+            // An agent fault is the reason, even when it struck before the caller spoke.
+            if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
+                ended = true;
+                let user_match = user.map(|u| user_matches(&turn.user_input, &u.text));
+                let deviation = (user_match == Some(false)).then(|| "user deviation".to_owned());
+                let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
+                return unanswered(turn, user_match, user.map(|u| u.text.clone()), reason);
+            }
+            let Some(user) = user else {
                 ended = true;
                 return unanswered(turn, None, None, "missing user input".to_owned());
             };
             let user_match = user_matches(&turn.user_input, &user.text);
             let deviation = (!user_match).then(|| "user deviation".to_owned());
-            if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
-                ended = true;
-                let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
-                return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
-            }
             let Some(agent) = runs.get(2 * i + 1) else {
                 ended = true;
                 let reason = join_reasons(

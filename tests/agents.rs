@@ -1,0 +1,120 @@
+//! In-process agents that misbehave fail only their step, with a clear message; the call
+//! ends there and nothing panics. The per-turn timeout runs on the virtual clock.
+
+mod common;
+
+use std::time::Duration;
+
+use voice_harness::{Agent, AgentError, CallStart, CallerLine, Reply, RunOptions, run_case};
+
+const SCRIPT: &[(&str, &[&str])] = &[("One", &["ok"]), ("Two", &["ok"]), ("Three", &["ok"])];
+
+/// Answers step 1 well, then misbehaves as `on_step_2` says.
+struct Misbehaving(fn() -> Result<Reply, AgentError>);
+
+impl Agent for Misbehaving {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        if line.step_order == 1 {
+            return Ok(Reply::Say("ok".into()));
+        }
+        (self.0)()
+    }
+}
+
+struct Hangs;
+
+impl Agent for Hangs {
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        std::future::pending().await
+    }
+}
+
+struct FailsToStart;
+
+impl Agent for FailsToStart {
+    async fn start(&mut self, _: &CallStart<'_>) -> Result<(), AgentError> {
+        Err("no licence".into())
+    }
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        unreachable!("a call that failed to start gets no lines")
+    }
+}
+
+fn details<A: Agent>(mut agent: A, options: &RunOptions) -> Vec<Option<String>> {
+    let case = common::case(common::script(SCRIPT));
+    run_case(&case, &mut agent, options)
+        .steps
+        .into_iter()
+        .map(|s| s.details)
+        .collect()
+}
+
+fn expected(step2: &str) -> Vec<Option<String>> {
+    vec![None, Some(step2.to_owned()), Some("not reached".to_owned())]
+}
+
+#[test]
+fn an_agent_error_fails_its_step_with_the_message() {
+    let got = details(
+        Misbehaving(|| Err("model overloaded".into())),
+        &RunOptions::default(),
+    );
+    assert_eq!(got, expected("agent error: model overloaded"));
+}
+
+#[test]
+fn a_panicking_agent_fails_its_step() {
+    let got = details(
+        Misbehaving(|| panic!("index out of bounds")),
+        &RunOptions::default(),
+    );
+    assert_eq!(got, expected("agent panicked: index out of bounds"));
+}
+
+#[test]
+fn a_hanging_agent_times_out_on_the_virtual_clock() {
+    let started = std::time::Instant::now();
+    let got = details(Hangs, &RunOptions::default());
+    assert_eq!(
+        got[0].as_deref(),
+        Some("no reply within 10 s (the per-turn timeout)")
+    );
+    // Not a timing target: the 10 s timeout is virtual, so it must not be waited out.
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let got = details(
+        Hangs,
+        &RunOptions::default().with_turn_timeout(Duration::from_millis(250)),
+    );
+    assert_eq!(
+        got[0].as_deref(),
+        Some("no reply within 250 ms (the per-turn timeout)")
+    );
+}
+
+#[test]
+fn hanging_up_without_a_reply_means_the_agent_never_responded() {
+    let got = details(Misbehaving(|| Ok(Reply::HangUp)), &RunOptions::default());
+    assert_eq!(got, expected("agent never responded"));
+}
+
+#[test]
+fn hanging_up_after_a_reply_leaves_later_lines_unsaid() {
+    let got = details(
+        Misbehaving(|| Ok(Reply::SayAndHangUp("ok, bye".into()))),
+        &RunOptions::default(),
+    );
+    assert_eq!(got, vec![None, None, Some("missing user input".to_owned())]);
+}
+
+#[test]
+fn a_failed_start_fails_the_first_step() {
+    let got = details(FailsToStart, &RunOptions::default());
+    assert_eq!(
+        got,
+        vec![
+            Some("agent error at call start: no licence".to_owned()),
+            Some("not reached".to_owned()),
+            Some("not reached".to_owned())
+        ]
+    );
+}

@@ -1,0 +1,42 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use voice_harness::{Case, IdealAgent, Outcome, RunOptions, parse_case, run_case};
+
+/// A case from a JSON value; panics with the loader's message when it is invalid.
+pub fn case(value: Value) -> Case {
+    let bytes = serde_json::to_vec(&value).unwrap();
+    parse_case("test.json", &bytes).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A minimal valid case with these turns (user input, keywords).
+pub fn script(turns: &[(&str, &[&str])]) -> Value {
+    let turns: Vec<Value> = turns
+        .iter()
+        .enumerate()
+        .map(|(i, (input, keywords))| {
+            json!({"step_order": i + 1, "user_input": input, "expected_agent_response_keywords": keywords})
+        })
+        .collect();
+    json!({"test_id": "t", "persona": "Tester", "turns": turns})
+}
+
+/// `script` plus a recorded transcript of (speaker, text, latency) rows.
+pub fn recorded(turns: &[(&str, &[&str])], rows: &[(&str, &str, Option<u64>)]) -> Case {
+    let mut value = script(turns);
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|(speaker, text, latency)| match latency {
+            Some(ms) => json!({"speaker": speaker, "text": text, "latency_ms": ms}),
+            None => json!({"speaker": speaker, "text": text}),
+        })
+        .collect();
+    value["transcript"] = Value::Array(rows);
+    case(value)
+}
+
+/// Runs a case against the ideal agent (or validates its recording).
+pub fn run(case: &Case) -> Outcome {
+    run_case(case, &mut IdealAgent::new(case), &RunOptions::default())
+}

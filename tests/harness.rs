@@ -1,0 +1,149 @@
+//! The generated test's behaviour, by calling the harness function directly on temp folders:
+//! readable failures, both snapshots checked, duplicate test ids, bad environment values.
+
+use std::path::Path;
+
+use voice_harness::__private::{HarnessConfig, check_case_file};
+use voice_harness::{Agent, AgentError, BuiltinAgent, CallerLine, Case, Reply};
+
+const BILLING: &str = r#"{
+  "test_id": "billing", "persona": "Calm Customer",
+  "turns": [
+    {"step_order": 1, "user_input": "Hi, my bill jumped.", "expected_agent_response_keywords": ["account", "review"]},
+    {"step_order": 2, "user_input": "Explain the charges?", "expected_agent_response_keywords": ["overage", "usage"]},
+    {"step_order": 3, "user_input": "What did you say?", "exact_match_required": true, "expected_agent_response": "I said we will review the overage"}
+  ]
+}"#;
+
+fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, &'static str) {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join("cases").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let manifest: &'static str =
+        Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
+    (dir, manifest)
+}
+
+fn config(manifest_dir: &'static str) -> HarnessConfig {
+    HarnessConfig {
+        manifest_dir,
+        root: "cases",
+        snapshots: "snapshots",
+        test_target: "cases",
+        test_fn: "case",
+    }
+}
+
+/// Snapshots that always match, so a message is about the call alone.
+fn snapshots_match(_: &str, _: &str) {}
+
+/// Snapshots that never match (as insta does: by panicking).
+fn snapshots_differ(name: &str, _: &str) {
+    panic!("snapshot assertion for '{name}' failed");
+}
+
+/// A deployed agent whose replies drifted from what the script expects.
+struct DriftedAgent;
+
+impl Agent for DriftedAgent {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        Ok(Reply::Say(match line.step_order {
+            1 => "Let me review your account.".into(),
+            2 => "That is from your usage this month.".into(),
+            _ => "I said we will look at the overage".into(),
+        }))
+    }
+}
+
+#[test]
+fn a_changed_agent_reply_fails_with_a_readable_message() {
+    let (_dir, root) = project(&[("billing/billing.json", BILLING)]);
+    let path = Path::new(root).join("cases/billing/billing.json");
+    let err = check_case_file(
+        &config(root),
+        &path,
+        |_: &Case| DriftedAgent,
+        snapshots_match,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("changed_agent_reply", err.to_string());
+    // The error's Debug (what test harnesses print) is the same readable text.
+    assert_eq!(format!("{err:?}"), err.to_string());
+}
+
+#[test]
+fn the_ideal_agent_passes_the_same_case() {
+    let (_dir, root) = project(&[("billing.json", BILLING)]);
+    let path = Path::new(root).join("cases/billing.json");
+    check_case_file(
+        &config(root),
+        &path,
+        BuiltinAgent::for_case,
+        snapshots_match,
+    )
+    .unwrap();
+}
+
+#[test]
+fn both_snapshots_are_checked_before_failing() {
+    let (_dir, root) = project(&[("billing.json", BILLING)]);
+    let path = Path::new(root).join("cases/billing.json");
+    let err = check_case_file(
+        &config(root),
+        &path,
+        BuiltinAgent::for_case,
+        snapshots_differ,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("snapshot mismatch in snapshots/billing/: transcript.snap is missing, metrics.snap is missing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cargo test --test cases -- --exact case::billing.json"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_file_fails_its_own_test_with_the_loader_message() {
+    let (_dir, root) = project(&[(
+        "bad.json",
+        r#"{"test_id": "x", "persona": "P", "turns": [{"step_order": 1, "user_inptu": "Hi"}]}"#,
+    )]);
+    let path = Path::new(root).join("cases/bad.json");
+    let err = check_case_file(
+        &config(root),
+        &path,
+        BuiltinAgent::for_case,
+        snapshots_match,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("bad_file", err.to_string());
+}
+
+#[test]
+fn duplicate_test_ids_fail_every_file_naming_the_others() {
+    let one =
+        r#"{"test_id": "same", "persona": "P", "turns": [{"step_order": 1, "user_input": "Hi"}]}"#;
+    let (_dir, root) = project(&[("a.json", one), ("sub/b.json", one), ("c.json", one)]);
+    let messages: Vec<String> = ["a.json", "sub/b.json", "c.json"]
+        .iter()
+        .map(|f| {
+            let path = Path::new(root).join("cases").join(f);
+            check_case_file(
+                &config(root),
+                &path,
+                BuiltinAgent::for_case,
+                snapshots_match,
+            )
+            .unwrap_err()
+            .to_string()
+        })
+        .collect();
+    insta::assert_snapshot!("duplicate_test_ids", messages.join("\n\n"));
+}

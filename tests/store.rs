@@ -1,0 +1,183 @@
+//! SPEC §8: the in-memory store.
+
+mod common;
+
+use std::sync::Arc;
+
+use voice_harness::{Limits, RunId, Store};
+
+fn limits(rows: usize, runs: usize) -> Limits {
+    Limits::from_lookup(|var| match var {
+        "MAX_TRANSCRIPT_SIZE" => Some(rows.to_string()),
+        "VOICE_HARNESS_MAX_RUNS" => Some(runs.to_string()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+fn outcome(turns: usize) -> voice_harness::Outcome {
+    let script: Vec<(String, Vec<&str>)> =
+        (0..turns).map(|i| (format!("line {i}"), vec![])).collect();
+    let script: Vec<(&str, &[&str])> = script
+        .iter()
+        .map(|(s, k)| (s.as_str(), k.as_slice()))
+        .collect();
+    common::run(&common::case(common::script(&script)))
+}
+
+#[test]
+fn case_store_get_list_upsert_delete() {
+    let store = Store::new(Limits::default());
+    let mut case = common::case(common::script(&[("Hi", &[])]));
+    assert!(store.cases.upsert(case.clone()).is_none());
+    case.persona = "Changed".into();
+    assert_eq!(store.cases.upsert(case.clone()).unwrap().persona, "Tester");
+    assert_eq!(store.cases.get("t").unwrap().persona, "Changed");
+    assert_eq!(store.cases.list().len(), 1);
+    assert_eq!(store.cases.delete("t").unwrap().persona, "Changed");
+    assert!(store.cases.get("t").is_none() && store.cases.is_empty());
+}
+
+#[test]
+fn runs_are_bounded_and_evictions_counted() {
+    let store = Store::new(limits(1000, 3));
+    let ids: Vec<RunId> = (0..5)
+        .map(|i| store.runs.create(format!("case{i}.json"), outcome(1)))
+        .collect();
+    assert_eq!(store.runs.len(), 3);
+    assert_eq!(store.runs.evicted(), 2);
+    assert!(store.runs.get(ids[0]).is_none() && store.runs.get(ids[1]).is_none());
+    let recent: Vec<String> = store
+        .runs
+        .list_recent(10)
+        .into_iter()
+        .map(|r| r.file)
+        .collect();
+    assert_eq!(recent, ["case4.json", "case3.json", "case2.json"]);
+    assert!(
+        store
+            .runs
+            .update(ids[4], |run| run.file = "renamed.json".into())
+    );
+    assert_eq!(store.runs.get(ids[4]).unwrap().file, "renamed.json");
+    assert!(
+        !store
+            .runs
+            .update(ids[0], |_| unreachable!("evicted runs are not updated"))
+    );
+}
+
+#[test]
+fn long_transcripts_are_cut_and_the_run_says_so() {
+    let store = Store::new(limits(4, 10));
+    let id = store.runs.create("long.json", outcome(5));
+    let run = store.runs.get(id).unwrap();
+    assert_eq!(run.outcome.transcript.len(), 4);
+    assert!(run.outcome.truncated);
+    let short = store
+        .runs
+        .get(store.runs.create("short.json", outcome(2)))
+        .unwrap();
+    assert!(!short.outcome.truncated);
+}
+
+#[test]
+fn the_simulator_stops_at_the_row_limit() {
+    let case = common::case(common::script(&[("a", &[]), ("b", &[]), ("c", &[])]));
+    let options = voice_harness::RunOptions::default().with_max_transcript_rows(3);
+    let outcome =
+        voice_harness::run_case(&case, &mut voice_harness::IdealAgent::new(&case), &options);
+    assert_eq!(outcome.transcript.len(), 3);
+    assert!(outcome.truncated);
+    assert_eq!(outcome.metrics.failure_steps, [2, 3]);
+}
+
+#[test]
+fn bad_environment_values_are_errors_not_defaults() {
+    let bad = |var: &'static str, value: &'static str| {
+        Limits::from_lookup(move |v| (v == var).then(|| value.to_owned()))
+            .unwrap_err()
+            .to_string()
+    };
+    let messages = [
+        bad("MAX_TRANSCRIPT_SIZE", "ten"),
+        bad("MAX_TRANSCRIPT_SIZE", "0"),
+        bad("VOICE_HARNESS_MAX_RUNS", "-5"),
+        bad("VOICE_HARNESS_MAX_RUNS", ""),
+    ];
+    insta::assert_snapshot!("env_errors", messages.join("\n"));
+    assert_eq!(
+        limits(7, 9),
+        Limits::from_lookup(|v| Some(
+            if v == "MAX_TRANSCRIPT_SIZE" {
+                "7"
+            } else {
+                " 9 "
+            }
+            .into()
+        ))
+        .unwrap()
+    );
+    assert_eq!(Limits::from_lookup(|_| None).unwrap(), Limits::default());
+}
+
+#[test]
+fn concurrent_use_loses_nothing() {
+    let store = Arc::new(Store::new(limits(1000, 100_000)));
+    let base = outcome(1);
+    std::thread::scope(|scope| {
+        for t in 0..8 {
+            let (store, base) = (&store, &base);
+            scope.spawn(move || {
+                for i in 0..500 {
+                    let id = store.runs.create(format!("{t}/{i}"), base.clone());
+                    assert!(store.runs.update(id, |run| run.file.push('!')));
+                    let mut case = common::case(common::script(&[("Hi", &[])]));
+                    case.test_id = format!("c{t}_{}", i % 50);
+                    store.cases.upsert(case);
+                }
+            });
+        }
+    });
+    assert_eq!(store.runs.len(), 4000);
+    assert_eq!(store.runs.evicted(), 0);
+    assert!(
+        store
+            .runs
+            .list_recent(4000)
+            .iter()
+            .all(|r| r.file.ends_with('!'))
+    );
+    assert_eq!(store.cases.len(), 8 * 50);
+}
+
+#[test]
+fn the_generated_harness_records_its_runs() {
+    let store = voice_harness::__private::harness_store().unwrap();
+    let before = store.runs.len() as u64 + store.runs.evicted();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(
+        dir.path().join("cases/one.json"),
+        r#"{"test_id": "one", "persona": "P", "turns": [{"step_order": 1, "user_input": "Hi"}]}"#,
+    )
+    .unwrap();
+    let root: &'static str = Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
+    let config = voice_harness::__private::HarnessConfig {
+        manifest_dir: root,
+        root: "cases",
+        snapshots: "snapshots",
+        test_target: "t",
+        test_fn: "case",
+    };
+    fn no_snapshots(_: &str, _: &str) {}
+    voice_harness::__private::check_case_file(
+        &config,
+        &dir.path().join("cases/one.json"),
+        voice_harness::BuiltinAgent::for_case,
+        no_snapshots,
+    )
+    .unwrap();
+    assert_eq!(store.runs.len() as u64 + store.runs.evicted(), before + 1);
+    assert_eq!(store.runs.list_recent(1)[0].file, "cases/one.json");
+}

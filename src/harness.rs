@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use crate::agent::Agent;
 use crate::case::Case;
 use crate::error::{self, LoadError};
-use crate::load::{display_path, load_case};
+use crate::load::{case_files, display_path, load_case, test_id_index};
 use crate::render;
 use crate::run::{RunOptions, run_case};
 use crate::store::{EnvError, Limits, Store};
@@ -206,14 +207,10 @@ fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<V
     let index = {
         let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
-            let mut index = Index::new();
-            for file in case_files(&root) {
-                if let Some(id) = peek_test_id(&file) {
-                    let shown = display_path(file.strip_prefix(manifest).unwrap_or(&file));
-                    index.entry(id).or_default().push(shown);
-                }
-            }
-            Arc::new(index)
+            let files = case_files(&root);
+            Arc::new(test_id_index(&files, |file| {
+                display_path(file.strip_prefix(manifest).unwrap_or(file))
+            }))
         }))
     };
     let others: Vec<String> = index
@@ -223,38 +220,4 @@ fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<V
         .cloned()
         .collect();
     (!others.is_empty()).then_some(others)
-}
-
-/// Every `.json` file under `dir`, sorted.
-pub(crate) fn case_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(path),
-                Ok(_) if path.extension().is_some_and(|e| e == "json") => files.push(path),
-                _ => {}
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-/// The `test_id` of a case file, without checking anything else.
-fn peek_test_id(path: &Path) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct IdOnly {
-        test_id: String,
-    }
-    let bytes = std::fs::read(path).ok()?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    serde_json::from_slice::<IdOnly>(bytes)
-        .ok()
-        .map(|c| c.test_id)
 }

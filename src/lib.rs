@@ -14,6 +14,7 @@ mod rng;
 mod run;
 mod simulate;
 mod store;
+mod suite;
 mod validate;
 
 pub use agent::{
@@ -32,6 +33,10 @@ pub use simulate::Row;
 pub use store::{
     CaseStore, DEFAULT_MAX_RUNS, DEFAULT_MAX_TRANSCRIPT_SIZE, EnvError, Limits, Run, RunId,
     RunStore, Store,
+};
+pub use suite::{
+    CaseReport, JsonReportWriter, MissingPath, ReportStatus, SuiteOptions, Summary,
+    find_case_files, report_path, run_suite,
 };
 pub use validate::{StepResult, ToneCheck};
 

@@ -4,8 +4,8 @@
 //! rejects duplicate keys (so a repeated field is an error, not last-one-wins). Then every
 //! rule is checked and *all* problems are reported at once, each with its JSON path.
 
-use std::collections::HashSet;
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
@@ -75,6 +75,59 @@ pub(crate) fn display_path(path: &Path) -> String {
     } else {
         text.replace(std::path::MAIN_SEPARATOR, "/")
     }
+}
+
+/// Every `.json` file under `dir` (recursively), sorted so the order never depends on the
+/// file system. A missing or unreadable folder gives no files.
+pub(crate) fn case_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(path),
+                Ok(_) if path.extension().is_some_and(|e| e == "json") => files.push(path),
+                _ => {}
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// `test_id` → the files (as `shown`) that declare it, for duplicate detection. Files whose
+/// `test_id` cannot be read are left out: they fail on their own when loaded.
+pub(crate) fn test_id_index(
+    files: &[PathBuf],
+    shown: impl Fn(&Path) -> String,
+) -> BTreeMap<String, Vec<String>> {
+    let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in files {
+        if let Some(id) = peek_test_id(file) {
+            index.entry(id).or_default().push(shown(file));
+        }
+    }
+    index
+}
+
+/// The `test_id` of a case file, without checking anything else.
+pub(crate) fn peek_test_id(path: &Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        test_id: String,
+    }
+    if std::fs::metadata(path).ok()?.len() > MAX_CASE_FILE_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    serde_json::from_slice::<IdOnly>(bytes)
+        .ok()
+        .map(|c| c.test_id)
 }
 
 /// 1-based line and column (in characters) just after `prefix`.

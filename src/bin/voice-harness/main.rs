@@ -1,0 +1,344 @@
+//! `voice-harness run <PATH>...`: run case files outside `cargo test`, print a summary, and
+//! write JSON (SPEC §7) or JUnit reports. Exit 0 when every case is as expected, 1 when any
+//! is not, 2 on a usage error.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use voice_harness::{
+    BuiltinAgent, CaseReport, JsonReportWriter, ReportStatus, SuiteOptions, Summary,
+    find_case_files, report_path, run_suite,
+};
+
+mod junit;
+
+#[derive(Parser)]
+#[command(
+    name = "voice-harness",
+    version,
+    about = "Run voice-agent test cases (JSON) and report how they went",
+    after_help = "Exit status: 0 when every case is as expected, 1 when any is not, 2 on a usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run case files, and every .json file under folders, in sorted order.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Case files and folders.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Write the JSON report (SPEC §7) to FILE; `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE; `-` for standard output.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+
+    /// Run only cases whose test_id or file path contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+
+    /// Run only cases tagged TAG (repeat for several: all must match).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+
+    /// Use seed N for every case instead of its own (a robustness run).
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Run N cases at a time [default: the number of cores].
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<NonZeroUsize>,
+
+    /// Print a line for every case, not only those that are not as expected.
+    #[arg(long, short = 'v', conflicts_with = "quiet")]
+    verbose: bool,
+
+    /// Print only the summary line.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+/// A usage error: printed with `error:` and exit status 2.
+struct Usage(String);
+
+fn main() -> ExitCode {
+    let Command::Run(args) = Cli::parse().command;
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Where a report goes.
+enum Sink {
+    Stdout,
+    File(PathBuf, File),
+}
+
+fn open_sink(path: &Option<PathBuf>, what: &str) -> Result<Option<Sink>, Usage> {
+    match path {
+        None => Ok(None),
+        Some(p) if p.as_os_str() == "-" => Ok(Some(Sink::Stdout)),
+        Some(p) => File::create(p)
+            .map(|f| Some(Sink::File(p.clone(), f)))
+            .map_err(|e| {
+                Usage(format!(
+                    "cannot write the {what} report to {}: {e}",
+                    p.display()
+                ))
+            }),
+    }
+}
+
+fn writer(sink: Sink) -> Box<dyn Write + Send> {
+    match sink {
+        Sink::Stdout => Box::new(BufWriter::new(io::stdout())),
+        Sink::File(_, file) => Box::new(BufWriter::new(file)),
+    }
+}
+
+fn run(args: &RunArgs) -> Result<bool, Usage> {
+    let started = Instant::now();
+    let files = find_case_files(&args.paths).map_err(|e| Usage(e.to_string()))?;
+    if files.is_empty() {
+        let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Usage(format!(
+            "no case files (*.json) found in {}",
+            paths.join(", ")
+        )));
+    }
+    let json_sink = open_sink(&args.json, "JSON")?;
+    let junit_sink = open_sink(&args.junit, "JUnit")?;
+    if matches!(
+        (&json_sink, &junit_sink),
+        (Some(Sink::Stdout), Some(Sink::Stdout))
+    ) {
+        return Err(Usage(
+            "--json and --junit cannot both write to standard output".into(),
+        ));
+    }
+    let report_on_stdout =
+        matches!(json_sink, Some(Sink::Stdout)) || matches!(junit_sink, Some(Sink::Stdout));
+    let json_path = match &json_sink {
+        Some(Sink::File(p, _)) => Some(p.clone()),
+        _ => None,
+    };
+    let junit_path = match &junit_sink {
+        Some(Sink::File(p, _)) => Some(p.clone()),
+        _ => None,
+    };
+
+    // People read stdout, unless a report is written there.
+    let mut out: Box<dyn Write + Send> = if report_on_stdout {
+        Box::new(io::stderr())
+    } else {
+        Box::new(io::stdout())
+    };
+    let to_terminal = if report_on_stdout {
+        io::stderr().is_terminal()
+    } else {
+        io::stdout().is_terminal()
+    };
+    let plain = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = Style {
+        colour: to_terminal && !plain,
+    };
+    let progress = Progress::new(
+        files.len(),
+        io::stderr().is_terminal() && !plain && !args.quiet,
+    );
+
+    let mut options = SuiteOptions::default();
+    options.filter = args.filter.clone();
+    options.tags = args.tags.clone();
+    options.seed = args.seed;
+
+    let mut json = json_sink
+        .map(|s| JsonReportWriter::new(writer(s)))
+        .transpose()
+        .map_err(|e| Usage(format!("cannot write the JSON report: {e}")))?;
+    let mut junit_cases = junit_sink.as_ref().map(|_| Vec::new());
+    let mut write_error: Option<String> = None;
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.map_or(0, NonZeroUsize::get))
+        .build()
+        .map_err(|e| {
+            Usage(format!(
+                "cannot start {} worker threads: {e}",
+                args.jobs.map_or(0, NonZeroUsize::get)
+            ))
+        })?;
+    let summary = pool.install(|| {
+        run_suite(&files, &options, BuiltinAgent::for_case, |case| {
+            progress.tick();
+            if !args.quiet && (args.verbose || !case.as_expected) {
+                progress.println(&mut out, &style.line(&case));
+            }
+            if let Some(json) = &mut json {
+                if let Err(e) = json.case(&case) {
+                    write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
+                }
+            }
+            if let Some(cases) = &mut junit_cases {
+                cases.push(junit::test_case(&case));
+            }
+        })
+    });
+    progress.finish();
+
+    if let Some(json) = json {
+        if let Err(e) = json.finish(&summary) {
+            write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
+        }
+    }
+    if let (Some(cases), Some(sink)) = (junit_cases, junit_sink) {
+        if let Err(e) = junit::write(cases, writer(sink)) {
+            write_error.get_or_insert(format!("cannot write the JUnit report: {e}"));
+        }
+    }
+    if let Some(message) = write_error {
+        return Err(Usage(message));
+    }
+    if summary.total == 0 {
+        return Err(Usage(format!(
+            "no case matched the selection (--filter / --tag) among {} case files",
+            files.len()
+        )));
+    }
+    let _ = writeln!(out, "{}", style.summary(&summary, started.elapsed()));
+    for (what, path) in [("JSON report", json_path), ("JUnit report", junit_path)] {
+        if let (Some(path), false) = (path, args.quiet) {
+            let _ = writeln!(out, "{what}: {}", report_path(&path));
+        }
+    }
+    Ok(summary.as_expected == summary.total)
+}
+
+struct Style {
+    colour: bool,
+}
+
+impl Style {
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// `FAIL  cases/x.json (test_id): Step 2 Failed: …`, or `ok    cases/x.json` with -v.
+    fn line(&self, case: &CaseReport) -> String {
+        let id = case
+            .test_id
+            .as_deref()
+            .map(|id| format!(" ({id})"))
+            .unwrap_or_default();
+        match (case.as_expected, case.status) {
+            (true, ReportStatus::Fail) => {
+                format!(
+                    "{}    {}{id} (fails, as expected)",
+                    self.paint("ok", "32"),
+                    case.file
+                )
+            }
+            (true, _) => format!("{}    {}{id}", self.paint("ok", "32"), case.file),
+            (false, ReportStatus::Error) => {
+                let reason = case.first_reason().unwrap_or_default();
+                format!("{} {}{id}: {reason}", self.paint("ERROR", "31"), case.file)
+            }
+            (false, _) => {
+                let reason = case.first_reason().unwrap_or_default();
+                format!("{}  {}{id}: {reason}", self.paint("FAIL", "31"), case.file)
+            }
+        }
+    }
+
+    fn summary(&self, s: &Summary, elapsed: Duration) -> String {
+        let verdict = if s.as_expected == s.total {
+            self.paint("all as expected", "32")
+        } else {
+            self.paint(
+                &format!("{} not as expected", s.total - s.as_expected),
+                "31",
+            )
+        };
+        format!(
+            "{} cases: {} passed, {} failed, {} errors; {verdict} ({:.2} s)",
+            s.total,
+            s.passed,
+            s.failed,
+            s.errors,
+            elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// A progress bar on a terminal, shown only once a run has taken about a second.
+struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+    enabled: bool,
+    shown: AtomicBool,
+}
+
+impl Progress {
+    fn new(len: usize, enabled: bool) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::hidden());
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} cases  {elapsed}  eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        Self {
+            bar,
+            started: Instant::now(),
+            enabled,
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    fn tick(&self) {
+        if self.enabled
+            && !self.shown.load(Ordering::Relaxed)
+            && self.started.elapsed() > Duration::from_secs(1)
+        {
+            self.shown.store(true, Ordering::Relaxed);
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.inc(1);
+    }
+
+    fn println(&self, out: &mut dyn Write, line: &str) {
+        self.bar.suspend(|| {
+            let _ = writeln!(out, "{line}");
+        });
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,324 @@
+//! The command-line runner, run as a real process on temp folders: exit codes, output, and
+//! the JSON (SPEC §7) and JUnit reports.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_voice-harness");
+
+fn write(dir: &Path, path: &str, text: &str) {
+    let path = dir.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn sample(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("cases")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// A suite with every kind of case: passing, failing, negative, malformed, duplicated, nested.
+fn mixed_suite() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "suite/billing_inquiry_v1.json",
+        &sample("billing_inquiry_v1.json"),
+    );
+    write(
+        d,
+        "suite/nested/deeper/replay.json",
+        &sample("replay/order_status_replay.json"),
+    );
+    write(
+        d,
+        "suite/negative.json",
+        &sample("negative/missing_keyword_fails.json"),
+    );
+    write(
+        d,
+        "suite/bad.json",
+        r#"{"test_id": "bad", "persona": "P", "turns": [{"step_order": 1, "user_inptu": "Hi"}]}"#,
+    );
+    write(d, "suite/not_json.json", "{ oops");
+    let dup =
+        r#"{"test_id": "dup", "persona": "P", "turns": [{"step_order": 1, "user_input": "Hi"}]}"#;
+    write(d, "suite/dup_a.json", dup);
+    write(d, "suite/nested/dup_b.json", dup);
+    write(
+        d,
+        "suite/drifted.json",
+        r#"{"test_id": "drifted", "persona": "P", "tags": ["smoke"],
+            "agent": {"replay": ["Hello there", "I do not know"]},
+            "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]},
+                      {"step_order": 2, "user_input": "Help?", "expected_agent_response_keywords": ["help"]}]}"#,
+    );
+    write(d, "suite/notes.txt", "not a case");
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+}
+
+/// stdout with the elapsed time of the summary line replaced.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(|line| match line.rfind(" (") {
+            Some(i) if line.ends_with(" s)") => format!("{} ([time])", &line[..i]),
+            _ => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_sample_suite_passes() {
+    let out = run(Path::new(env!("CARGO_MANIFEST_DIR")), &["run", "cases"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    insta::assert_snapshot!("sample_suite", text(&out.stdout));
+}
+
+#[test]
+fn a_mixed_suite_reports_every_case_and_exits_1() {
+    let dir = mixed_suite();
+    let out = run(
+        dir.path(),
+        &[
+            "run",
+            "suite",
+            "--json",
+            "report.json",
+            "--junit",
+            "report.xml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("mixed_suite_stdout", text(&out.stdout));
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let files: Vec<&str> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "suite/bad.json",
+            "suite/billing_inquiry_v1.json",
+            "suite/drifted.json",
+            "suite/dup_a.json",
+            "suite/negative.json",
+            "suite/nested/deeper/replay.json",
+            "suite/nested/dup_b.json",
+            "suite/not_json.json",
+        ],
+        "sorted by path, relative to the current directory, `/`-separated"
+    );
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"total": 8, "passed": 2, "failed": 2, "errors": 4, "as_expected": 3})
+    );
+    let keys: Vec<&str> = report["cases"][1]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut expected = vec![
+        "test_id",
+        "file",
+        "status",
+        "as_expected",
+        "error",
+        "seed",
+        "transcript",
+        "steps",
+        "failures",
+        "metrics",
+        "tone_passed",
+    ];
+    expected.sort_unstable(); // serde_json::Value sorts keys
+    assert_eq!(keys, expected);
+    let drifted = &report["cases"][2];
+    assert_eq!(drifted["status"], "fail");
+    assert_eq!(
+        drifted["failures"][0],
+        "Step 2 Failed: missing keywords: help"
+    );
+    assert_eq!(report["cases"][0]["status"], "error");
+    assert_eq!(report["cases"][0]["test_id"], "bad");
+    assert!(
+        report["cases"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `user_input`?")
+    );
+
+    insta::assert_snapshot!(
+        "mixed_suite_report",
+        std::fs::read_to_string(dir.path().join("report.json")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "mixed_suite_junit",
+        std::fs::read_to_string(dir.path().join("report.xml")).unwrap()
+    );
+}
+
+#[test]
+fn reports_are_identical_for_any_number_of_jobs() {
+    let dir = mixed_suite();
+    for jobs in ["1", "4"] {
+        let out = run(
+            dir.path(),
+            &[
+                "run",
+                "suite",
+                "-q",
+                "--jobs",
+                jobs,
+                "--json",
+                &format!("r{jobs}.json"),
+                "--junit",
+                &format!("r{jobs}.xml"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert_eq!(read("r1.json"), read("r4.json"));
+    assert_eq!(read("r1.xml"), read("r4.xml"));
+}
+
+#[test]
+fn verbose_quiet_and_selection() {
+    let dir = mixed_suite();
+    // Files that cannot be loaded have unknown tags: they stay in a --tag run, never hidden.
+    let tagged = run(dir.path(), &["run", "suite", "-v", "--tag", "smoke"]);
+    let tagged = text(&tagged.stdout);
+    let lines: Vec<&str> = tagged.lines().collect();
+    assert_eq!(lines.len(), 4, "{tagged}");
+    assert!(
+        lines[0].starts_with("ERROR suite/bad.json (bad): turns[0]: unknown field `user_inptu`")
+    );
+    assert_eq!(
+        lines[1],
+        "FAIL  suite/drifted.json (drifted): Step 2 Failed: missing keywords: help"
+    );
+    assert_eq!(
+        lines[2],
+        "ERROR suite/not_json.json: suite/not_json.json:1:3: invalid JSON: key must be a string"
+    );
+    assert_eq!(
+        lines[3],
+        "3 cases: 0 passed, 1 failed, 2 errors; 3 not as expected ([time])"
+    );
+    let quiet = run(dir.path(), &["run", "suite", "-q"]);
+    assert_eq!(
+        text(&quiet.stdout),
+        "8 cases: 2 passed, 2 failed, 4 errors; 5 not as expected ([time])"
+    );
+    let filtered = run(dir.path(), &["run", "suite", "-v", "--filter", "billing"]);
+    assert_eq!(filtered.status.code(), Some(0));
+    assert_eq!(
+        text(&filtered.stdout),
+        "ok    suite/billing_inquiry_v1.json (billing_inquiry_v1)\n1 cases: 1 passed, 0 failed, 0 errors; all as expected ([time])"
+    );
+    let none = run(dir.path(), &["run", "suite", "--filter", "no-such-case"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert_eq!(
+        text(&none.stderr),
+        "error: no case matched the selection (--filter / --tag) among 8 case files"
+    );
+}
+
+#[test]
+fn seed_overrides_every_case() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c/x.json", &sample("disfluent_caller.json"));
+    let report = |seed: &str| {
+        let out = run(dir.path(), &["run", "c", "--seed", seed, "--json", "-"]);
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["cases"][0].clone()
+    };
+    let (a, b) = (report("1"), report("2"));
+    assert_eq!((a["seed"].as_u64(), b["seed"].as_u64()), (Some(1), Some(2)));
+    assert_ne!(a["transcript"], b["transcript"]);
+    assert_eq!(report("1"), a);
+}
+
+#[test]
+fn a_report_on_stdout_moves_the_summary_to_stderr() {
+    let dir = mixed_suite();
+    let out = run(dir.path(), &["run", "suite", "--json", "-"]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is only the report");
+    assert_eq!(report["summary"]["total"], 8);
+    assert!(
+        text(&out.stderr)
+            .ends_with("8 cases: 2 passed, 2 failed, 4 errors; 5 not as expected ([time])")
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = mixed_suite();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let cases = [
+        (
+            vec!["run", "missing"],
+            "error: no such file or folder: missing",
+        ),
+        (
+            vec!["run", "empty"],
+            "error: no case files (*.json) found in empty",
+        ),
+        (
+            vec!["run", "suite", "--json", "no/such/dir/r.json"],
+            "error: cannot write the JSON report to no/such/dir/r.json",
+        ),
+        (
+            vec!["run", "suite", "--json", "-", "--junit", "-"],
+            "error: --json and --junit cannot both write to standard output",
+        ),
+        (
+            vec!["run", "suite", "--bogus"],
+            "error: unexpected argument '--bogus' found",
+        ),
+        (
+            vec!["run"],
+            "error: the following required arguments were not provided",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = run(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).starts_with(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let out = run(Path::new("."), &["run", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!("run_help", text(&out.stdout));
+}

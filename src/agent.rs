@@ -39,12 +39,51 @@ pub enum Reply {
 }
 
 /// The agent failed this turn: the step fails with this message and the call ends.
+///
+/// [`AgentError::new`] (or `From<&str>` / `From<String>`) is an error the agent reports
+/// itself; the step says `agent error: <message>`. [`AgentError::fault`] is a failure the
+/// harness detected while talking to the agent (a reply that is not JSON, a program that
+/// exited, …); the step says the message as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgentError(pub String);
+pub struct AgentError {
+    message: String,
+    reported_by_agent: bool,
+}
+
+impl AgentError {
+    /// An error the agent reports (`agent error: <message>`).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            reported_by_agent: true,
+        }
+    }
+
+    /// A failure detected while talking to the agent; `message` is shown as it is.
+    pub fn fault(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            reported_by_agent: false,
+        }
+    }
+
+    pub(crate) fn reported_by_agent(&self) -> bool {
+        self.reported_by_agent
+    }
+
+    /// The message, without the `agent error:` prefix.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl fmt::Display for AgentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        if self.reported_by_agent {
+            write!(f, "agent error: {}", self.message)
+        } else {
+            f.write_str(&self.message)
+        }
     }
 }
 
@@ -52,13 +91,13 @@ impl std::error::Error for AgentError {}
 
 impl From<String> for AgentError {
     fn from(message: String) -> Self {
-        Self(message)
+        Self::new(message)
     }
 }
 
 impl From<&str> for AgentError {
     fn from(message: &str) -> Self {
-        Self(message.to_owned())
+        Self::new(message)
     }
 }
 
@@ -94,6 +133,13 @@ pub trait Agent {
     /// The call is over (also after an error or a hang-up).
     fn end(&mut self) -> impl Future<Output = ()> {
         async {}
+    }
+
+    /// `true` for agents that do real I/O (another process, the network). They run on a
+    /// runtime with real time, so their latencies are wall time: the report keeps them, and
+    /// snapshots show `[ms]` instead. The default is `false`: a virtual clock.
+    fn wall_clock(&self) -> bool {
+        false
     }
 }
 

@@ -109,14 +109,18 @@ pub fn check_case_file<A: Agent>(
         max_transcript_rows: store.runs.limits().max_transcript_rows,
         ..RunOptions::default()
     };
-    let outcome = run_case(&case, &mut make_agent(&case), &options);
+    let mut agent = make_agent(&case);
+    // Wall-clock latencies differ on every run: snapshots show `[ms]` for them. A recorded
+    // transcript's latencies are part of the case, so they stay.
+    let redact = agent.wall_clock() && case.transcript.is_none();
+    let outcome = run_case(&case, &mut agent, &options);
 
     // Check both snapshots before failing, so one run leaves every `.snap.new` to review.
     let snapshot_dir = manifest
         .join(config.snapshots)
         .join(within_root.with_extension(""));
-    let transcript = render::transcript_text(&case, &outcome, false);
-    let metrics = render::metrics_json(&outcome, false);
+    let transcript = render::transcript_text(&case, &outcome, redact);
+    let metrics = render::metrics_json(&outcome, redact);
     let changed: Vec<String> = [("transcript", &transcript), ("metrics", &metrics)]
         .into_iter()
         .filter_map(|(name, contents)| {

@@ -5,6 +5,7 @@
 mod agent;
 mod case;
 mod error;
+mod external;
 mod harness;
 mod load;
 mod metrics;
@@ -24,6 +25,7 @@ pub use case::{
     Case, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status, Turn,
 };
 pub use error::{LoadError, Location, Problem};
+pub use external::{CommandAgent, HttpAgent};
 pub use load::{MAX_CASE_FILE_BYTES, load_case, parse_case};
 pub use metrics::Metrics;
 pub use normalize::{FILLERS, appears_in, tokens};

@@ -90,14 +90,35 @@ thread_local! {
     // Building a runtime per call costs more than a whole small call; one per thread is
     // reused. Paused time only moves forward, and latencies are differences, so reuse does
     // not change any figure.
-    static RUNTIME: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
+    static VIRTUAL: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
+    // Agents in another process need real time and I/O: a separate runtime.
+    static WALL: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
+}
+
+fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
+    let cell = if wall_clock { &WALL } else { &VIRTUAL };
+    cell.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let runtime = slot.get_or_insert_with(|| {
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            if wall_clock {
+                builder.enable_all();
+            } else {
+                builder.enable_time().start_paused(true);
+            }
+            builder
+                .build()
+                .expect("a current-thread runtime can be built (the OS refused its resources)")
+        });
+        runtime.block_on(future)
+    })
 }
 
 /// Runs `case` against `agent` and judges it (SPEC §3–6).
 ///
 /// A case with a recorded `transcript` is validated as it is and `agent` is not called. The
 /// call runs on a current-thread tokio runtime with paused time, so latencies are virtual
-/// and exact. Call it from synchronous code (a test, a thread), not from inside a runtime.
+/// and exact (or with real time, for agents whose [`Agent::wall_clock`] is `true`). Call it from synchronous code (a test, a thread), not from inside a runtime.
 ///
 /// ```
 /// use voice_harness::{parse_case, run_case, IdealAgent, RunOptions, Status};
@@ -118,17 +139,7 @@ pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> O
     };
     let conversation = match &case.transcript {
         Some(rows) => simulate::recorded(rows, limits.max_rows),
-        None => RUNTIME.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let runtime = slot.get_or_insert_with(|| {
-                tokio::runtime::Builder::new_current_thread()
-                    .enable_time()
-                    .start_paused(true)
-                    .build()
-                    .expect("a current-thread runtime with only the timer can always be built")
-            });
-            runtime.block_on(simulate::simulate(case, agent, limits))
-        }),
+        None => block_on(agent.wall_clock(), simulate::simulate(case, agent, limits)),
     };
     judge(case, conversation)
 }

@@ -137,13 +137,8 @@ pub(crate) async fn simulate<A: Agent>(
     };
     match guarded(agent.start(&start), limits.turn_timeout).await {
         Ok(Ok(())) => {}
-        Ok(Err(err)) => {
-            convo.fault = Some(fault(
-                first_step,
-                format!("agent error at call start: {err}"),
-            ))
-        }
-        Err(message) => convo.fault = Some(fault(first_step, format!("{message} at call start"))),
+        Ok(Err(err)) => convo.fault = Some(fault(first_step, format!("{err} (at call start)"))),
+        Err(message) => convo.fault = Some(fault(first_step, format!("{message} (at call start)"))),
     }
     if convo.fault.is_none() {
         for turn in &case.turns {
@@ -172,7 +167,7 @@ pub(crate) async fn simulate<A: Agent>(
                 Ok(Ok(Reply::SayAndHangUp(text))) => (Some(text), true),
                 Ok(Ok(Reply::HangUp)) => (None, true),
                 Ok(Err(err)) => {
-                    convo.fault = Some(fault(turn.step_order, format!("agent error: {err}")));
+                    convo.fault = Some(fault(turn.step_order, err.to_string()));
                     break;
                 }
                 Err(message) => {

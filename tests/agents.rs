@@ -112,7 +112,7 @@ fn a_failed_start_fails_the_first_step() {
     assert_eq!(
         got,
         vec![
-            Some("agent error at call start: no licence".to_owned()),
+            Some("agent error: no licence (at call start)".to_owned()),
             Some("not reached".to_owned()),
             Some("not reached".to_owned())
         ]

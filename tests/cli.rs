@@ -68,6 +68,7 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .args(args)
         .current_dir(dir)
+        .env("COLUMNS", "100")
         .env_remove("NO_COLOR")
         .output()
         .unwrap()

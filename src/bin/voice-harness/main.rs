@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::{
-    BuiltinAgent, CaseReport, JsonReportWriter, ReportStatus, SuiteOptions, Summary,
-    find_case_files, report_path, run_suite,
+    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CaseReport, CommandAgent, HttpAgent,
+    JsonReportWriter, Reply, ReportStatus, SuiteOptions, Summary, find_case_files, report_path,
+    run_suite,
 };
 
 mod junit;
@@ -67,6 +68,20 @@ struct RunArgs {
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<NonZeroUsize>,
 
+    /// Test an agent that runs as a program (one process per call, JSON lines on
+    /// stdin/stdout), e.g. "python3 agent.py". It answers every simulated case.
+    #[arg(long, value_name = "COMMAND", conflicts_with = "agent_url")]
+    agent_command: Option<String>,
+
+    /// Test an agent that runs as an HTTP service (one POST per event), e.g.
+    /// http://127.0.0.1:8080/. It answers every simulated case.
+    #[arg(long, value_name = "URL")]
+    agent_url: Option<String>,
+
+    /// How long an agent may take to answer one caller line, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    turn_timeout: Duration,
+
     /// Print a line for every case, not only those that are not as expected.
     #[arg(long, short = 'v', conflicts_with = "quiet")]
     verbose: bool,
@@ -74,6 +89,49 @@ struct RunArgs {
     /// Print only the summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "expected a number of seconds above 0 (at most 86400), found {text:?}"
+        )),
+    }
+}
+
+/// The agent a run uses: the built-in ones, or one in another process.
+enum RunAgent {
+    Builtin(BuiltinAgent),
+    Command(Box<CommandAgent>),
+    Http(HttpAgent),
+}
+
+impl Agent for RunAgent {
+    async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
+        match self {
+            Self::Builtin(a) => a.start(call).await,
+            Self::Command(a) => a.start(call).await,
+            Self::Http(a) => a.start(call).await,
+        }
+    }
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        match self {
+            Self::Builtin(a) => a.reply(line).await,
+            Self::Command(a) => a.reply(line).await,
+            Self::Http(a) => a.reply(line).await,
+        }
+    }
+    async fn end(&mut self) {
+        match self {
+            Self::Builtin(a) => a.end().await,
+            Self::Command(a) => a.end().await,
+            Self::Http(a) => a.end().await,
+        }
+    }
+    fn wall_clock(&self) -> bool {
+        !matches!(self, Self::Builtin(_))
+    }
 }
 
 /// A usage error: printed with `error:` and exit status 2.
@@ -174,6 +232,25 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
     options.filter = args.filter.clone();
     options.tags = args.tags.clone();
     options.seed = args.seed;
+    options.run = options.run.with_turn_timeout(args.turn_timeout);
+    let argv = match &args.agent_command {
+        Some(command) => match shlex::split(command) {
+            Some(argv) if !argv.is_empty() => Some(argv),
+            _ => {
+                return Err(Usage(format!(
+                    "--agent-command: cannot split {command:?} into a program and its arguments"
+                )));
+            }
+        },
+        None => None,
+    };
+    let make_agent = |case: &voice_harness::Case| match (&argv, &args.agent_url) {
+        (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
+        (None, Some(url)) => {
+            RunAgent::Http(HttpAgent::new(url.clone()).with_timeout(args.turn_timeout))
+        }
+        (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+    };
 
     let mut json = json_sink
         .map(|s| JsonReportWriter::new(writer(s)))
@@ -192,7 +269,7 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
             ))
         })?;
     let summary = pool.install(|| {
-        run_suite(&files, &options, BuiltinAgent::for_case, |case| {
+        run_suite(&files, &options, make_agent, |case| {
             progress.tick();
             if !args.quiet && (args.verbose || !case.as_expected) {
                 progress.println(&mut out, &style.line(&case));

@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""A voice agent as a program: JSON lines on stdin, one JSON reply per "user" event.
+
+    voice-harness run cases --agent-command "python3 examples/agents/scripted_agent.py"
+
+Protocol (SPEC §9): {"event": "start", ...} once, {"event": "user", "step_order", "text"}
+per caller line (answer with {"text": ...}, optionally "end_call": true, or {"error": ...}),
+{"event": "end"} last; then stdin closes. Never print anything else to stdout: use stderr
+for logs. Standard library only.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from script import Call  # noqa: E402
+
+
+def main():
+    call = None
+    for line in sys.stdin:
+        event = json.loads(line)
+        kind = event.get("event")
+        if kind == "start":
+            call = Call(event["test_id"])
+            print(f"call {event['call_id']} started", file=sys.stderr)
+        elif kind == "user":
+            reply = call.answer(event["text"]) if call else {"error": "no start event"}
+            print(json.dumps(reply), flush=True)
+        elif kind == "end":
+            break
+
+
+if __name__ == "__main__":
+    main()

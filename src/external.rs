@@ -1,0 +1,485 @@
+//! Agents in another process (SPEC §9): a program speaking JSON lines over stdin/stdout
+//! ([`CommandAgent`]), or an HTTP service taking one POST per event ([`HttpAgent`]).
+//!
+//! Both send the same messages: `{"event": "start", "call_id", "test_id", "persona"}` once,
+//! `{"event": "user", "call_id", "step_order", "text"}` per caller line (answered by
+//! `{"text": "...", "end_call": true?}` or `{"error": "..."}`), and `{"event": "end",
+//! "call_id"}` at the end. Their latency is wall time (see [`Agent::wall_clock`]).
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::agent::{Agent, AgentError, CallStart, CallerLine, Reply};
+use crate::error::quote;
+
+/// One harness → agent message.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+enum Event<'a> {
+    Start {
+        call_id: &'a str,
+        test_id: &'a str,
+        persona: &'a str,
+    },
+    User {
+        call_id: &'a str,
+        step_order: u32,
+        text: &'a str,
+    },
+    End {
+        call_id: &'a str,
+    },
+}
+
+/// Reads the agent's answer to a `user` event: `{"text": …, "end_call"?: bool}` or
+/// `{"error": …}`; anything else is a fault that says what was wrong.
+fn parse_reply(line: &str) -> Result<Reply, AgentError> {
+    let shapes = r#"{"text": "..."} (optionally with "end_call": true) or {"error": "..."}"#;
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+        AgentError::fault(format!(
+            "the agent's reply is not JSON ({e}): {}",
+            quote(line.trim_end())
+        ))
+    })?;
+    let wrong = || {
+        AgentError::fault(format!(
+            "the agent's reply is not {shapes}: {}",
+            quote(line.trim_end())
+        ))
+    };
+    let object = value.as_object().ok_or_else(wrong)?;
+    if let Some(error) = object.get("error") {
+        return match (error.as_str(), object.len()) {
+            (Some(message), 1) => Err(AgentError::new(message)),
+            _ => Err(wrong()),
+        };
+    }
+    let text = object
+        .get("text")
+        .and_then(|t| t.as_str())
+        .ok_or_else(wrong)?;
+    let end_call = match object.get("end_call") {
+        None => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => return Err(wrong()),
+    };
+    if object.keys().any(|k| k != "text" && k != "end_call") {
+        return Err(wrong());
+    }
+    Ok(if end_call {
+        Reply::SayAndHangUp(text.to_owned())
+    } else {
+        Reply::Say(text.to_owned())
+    })
+}
+
+fn to_json(event: &Event<'_>) -> String {
+    serde_json::to_string(event).expect("events are plain data")
+}
+
+/// How much of a program's stderr is kept for failure messages (the end of it).
+const STDERR_TAIL: usize = 2000;
+
+/// An agent that runs as a program: one process per call, JSON lines on its stdin and stdout.
+///
+/// Its stderr is captured and the end of it is shown with any failure. The process is
+/// killed and reaped when the call ends, on a fault, and when the agent is dropped, so none
+/// outlives its call.
+///
+/// ```no_run
+/// use voice_harness::CommandAgent;
+/// voice_harness::harness!(agent = |_case| CommandAgent::new(["python3", "agent.py"]));
+/// ```
+#[derive(Debug)]
+pub struct CommandAgent {
+    argv: Vec<String>,
+    call: Option<Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    call_id: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    /// Drains stderr; holds the pipe until the program exits.
+    stderr_task: Option<tokio::task::JoinHandle<()>>,
+    /// A reply was cut short (timeout): the protocol is out of step, so end by killing.
+    broken: bool,
+}
+
+impl CommandAgent {
+    /// The program to run for each call, as its argv: `["python3", "agent.py"]`.
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            argv: argv.into_iter().map(Into::into).collect(),
+            call: None,
+        }
+    }
+
+    fn program(&self) -> String {
+        self.argv.join(" ")
+    }
+}
+
+impl Running {
+    fn stderr_tail(&self) -> String {
+        let bytes = self.stderr.lock().unwrap_or_else(PoisonError::into_inner);
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim_end();
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!("; its stderr ends: {}", text)
+        }
+    }
+
+    /// Why the program stopped talking: its exit status if it exited.
+    async fn gone(&mut self, program: &str, what: &str) -> AgentError {
+        // Give the pipes' other end a moment to be reaped so the status is known.
+        let status = tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await;
+        let how = match status {
+            Ok(Ok(status)) => format!("exited ({status})"),
+            _ => "closed its stdout".to_owned(),
+        };
+        AgentError::fault(format!(
+            "agent program `{program}` {how} {what}{}",
+            self.stderr_tail()
+        ))
+    }
+
+    async fn send(&mut self, program: &str, line: String) -> Result<(), AgentError> {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(self.gone(program, "before the call ended").await);
+        };
+        let mut bytes = line.into_bytes();
+        bytes.push(b'\n');
+        if stdin.write_all(&bytes).await.is_err() || stdin.flush().await.is_err() {
+            return Err(self
+                .gone(program, "before it was sent the next event")
+                .await);
+        }
+        Ok(())
+    }
+
+    async fn kill(&mut self) {
+        // `kill` also waits, so no zombie is left behind.
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Agent for CommandAgent {
+    async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
+        let program = self.program();
+        let Some((name, args)) = self.argv.split_first() else {
+            return Err(AgentError::fault("agent program: the command is empty"));
+        };
+        let mut child = Command::new(name)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                AgentError::fault(format!("cannot start agent program `{program}`: {e}"))
+            })?;
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut stderr_task = None;
+        if let Some(mut pipe) = child.stderr.take() {
+            let sink = Arc::clone(&stderr);
+            stderr_task = Some(tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut kept = sink.lock().unwrap_or_else(PoisonError::into_inner);
+                    kept.extend_from_slice(&buf[..n]);
+                    let excess = kept.len().saturating_sub(STDERR_TAIL);
+                    kept.drain(..excess);
+                }
+            }));
+        }
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(AgentError::fault(
+                "agent program: its pipes could not be opened",
+            ));
+        };
+        let mut running = Running {
+            call_id: call.call_id.to_owned(),
+            child,
+            stdin: Some(stdin),
+            stdout: BufReader::new(stdout),
+            stderr,
+            stderr_task,
+            broken: false,
+        };
+        let start = to_json(&Event::Start {
+            call_id: call.call_id,
+            test_id: call.test_id,
+            persona: call.persona,
+        });
+        let sent = running.send(&program, start).await;
+        self.call = Some(running);
+        sent
+    }
+
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        let program = self.program();
+        let Some(call) = self.call.as_mut() else {
+            return Err(AgentError::fault("agent program: the call was not started"));
+        };
+        let event = to_json(&Event::User {
+            call_id: &call.call_id,
+            step_order: line.step_order,
+            text: line.text,
+        });
+        call.broken = true;
+        call.send(&program, event).await?;
+        let mut answer = String::new();
+        match call.stdout.read_line(&mut answer).await {
+            Ok(0) => return Err(call.gone(&program, "before replying").await),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(AgentError::fault(format!(
+                    "cannot read the reply of agent program `{program}`: {e}{}",
+                    call.stderr_tail()
+                )));
+            }
+        }
+        call.broken = false;
+        // The agent's own error is shown as it said it; a protocol fault gets stderr too.
+        parse_reply(&answer).map_err(|err| {
+            if err.reported_by_agent() {
+                err
+            } else {
+                AgentError::fault(format!("{err}{}", call.stderr_tail()))
+            }
+        })
+    }
+
+    async fn end(&mut self) {
+        let program = self.program();
+        let Some(mut call) = self.call.take() else {
+            return;
+        };
+        let mut exited = false;
+        if !call.broken {
+            let end = to_json(&Event::End {
+                call_id: &call.call_id,
+            });
+            let _ = call.send(&program, end).await;
+            // Closing stdin tells the program the call is over; give it a moment to exit.
+            call.stdin = None;
+            exited = tokio::time::timeout(Duration::from_secs(2), call.child.wait())
+                .await
+                .is_ok();
+        }
+        if !exited {
+            call.kill().await;
+        }
+        // The program is gone, so its stderr pipe is at its end: let the reader finish, so
+        // the call leaves no descriptor behind.
+        if let Some(task) = call.stderr_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+    }
+
+    fn wall_clock(&self) -> bool {
+        true
+    }
+}
+
+/// An agent that runs as an HTTP service: one `POST` per event to one URL, with the event as
+/// a JSON body. A `user` event's response is the reply; `start` and `end` need any 2xx.
+///
+/// Plain `http://` only (no TLS), which is what a test on loopback needs.
+///
+/// ```no_run
+/// use voice_harness::HttpAgent;
+/// voice_harness::harness!(agent = |_case| HttpAgent::new("http://127.0.0.1:8080/agent"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpAgent {
+    url: String,
+    timeout: Duration,
+    call_id: String,
+}
+
+impl HttpAgent {
+    /// An agent at `url`. Requests time out after 10 s (see [`HttpAgent::with_timeout`]).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            timeout: Duration::from_secs(10),
+            call_id: String::new(),
+        }
+    }
+
+    /// Sets how long one request may take; keep it at or below the run's per-turn timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    async fn post(&self, body: String) -> Result<String, AgentError> {
+        let (url, timeout) = (self.url.clone(), self.timeout);
+        // ureq is blocking and small; a blocking thread keeps the runtime free meanwhile.
+        let task = tokio::task::spawn_blocking(move || post_blocking(&url, timeout, body));
+        task.await
+            .map_err(|e| AgentError::fault(format!("HTTP request to the agent failed: {e}")))?
+    }
+}
+
+fn post_blocking(url: &str, timeout: Duration, body: String) -> Result<String, AgentError> {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .map_err(|e| {
+            let why = match &e {
+                ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused".to_owned()
+                }
+                ureq::Error::ConnectionFailed => "connection refused".to_owned(),
+                ureq::Error::Timeout(_) => format!(
+                    "no response within {}",
+                    crate::simulate::human_duration(timeout)
+                ),
+                other => other.to_string(),
+            };
+            AgentError::fault(format!("cannot reach the agent at {url}: {why}"))
+        })?;
+    let status = response.status();
+    let mut response = response;
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    if !status.is_success() {
+        let body = if text.trim().is_empty() {
+            String::new()
+        } else {
+            format!(": {}", quote(text.trim()))
+        };
+        return Err(AgentError::fault(format!(
+            "the agent at {url} answered HTTP {status}{body}"
+        )));
+    }
+    Ok(text)
+}
+
+impl Agent for HttpAgent {
+    async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
+        self.call_id = call.call_id.to_owned();
+        let body = to_json(&Event::Start {
+            call_id: call.call_id,
+            test_id: call.test_id,
+            persona: call.persona,
+        });
+        self.post(body).await.map(drop)
+    }
+
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        let body = to_json(&Event::User {
+            call_id: &self.call_id,
+            step_order: line.step_order,
+            text: line.text,
+        });
+        parse_reply(&self.post(body).await?)
+    }
+
+    async fn end(&mut self) {
+        let body = to_json(&Event::End {
+            call_id: &self.call_id,
+        });
+        let _ = self.post(body).await;
+    }
+
+    fn wall_clock(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_shapes() {
+        assert_eq!(
+            parse_reply(r#"{"text": "hi"}"#),
+            Ok(Reply::Say("hi".into()))
+        );
+        assert_eq!(
+            parse_reply(r#"{"text": "bye", "end_call": true}"#),
+            Ok(Reply::SayAndHangUp("bye".into()))
+        );
+        assert_eq!(
+            parse_reply(r#"{"text": "hi", "end_call": false}"#),
+            Ok(Reply::Say("hi".into()))
+        );
+        assert_eq!(
+            parse_reply(r#"{"error": "overloaded"}"#)
+                .unwrap_err()
+                .to_string(),
+            "agent error: overloaded"
+        );
+        for bad in [
+            r#"{"txt": "hi"}"#,
+            r#"{"text": 3}"#,
+            r#"["hi"]"#,
+            r#"{"text": "a", "mood": "x"}"#,
+            r#"{"error": 1}"#,
+            r#"{"text": "a", "end_call": "yes"}"#,
+        ] {
+            let err = parse_reply(bad).unwrap_err().to_string();
+            assert!(
+                err.starts_with("the agent's reply is not {\"text\""),
+                "{bad}: {err}"
+            );
+        }
+        let err = parse_reply("hello").unwrap_err().to_string();
+        assert!(err.starts_with("the agent's reply is not JSON ("), "{err}");
+    }
+
+    #[test]
+    fn events_match_the_spec() {
+        let start = to_json(&Event::Start {
+            call_id: "c",
+            test_id: "t",
+            persona: "P",
+        });
+        assert_eq!(
+            start,
+            r#"{"event":"start","call_id":"c","test_id":"t","persona":"P"}"#
+        );
+        let user = to_json(&Event::User {
+            call_id: "c",
+            step_order: 2,
+            text: "Hi",
+        });
+        assert_eq!(
+            user,
+            r#"{"event":"user","call_id":"c","step_order":2,"text":"Hi"}"#
+        );
+        assert_eq!(
+            to_json(&Event::End { call_id: "c" }),
+            r#"{"event":"end","call_id":"c"}"#
+        );
+    }
+}

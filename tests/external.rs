@@ -1,0 +1,383 @@
+//! Agents in another process (SPEC §9): the example agents pass the sample suite, every
+//! fault fails only its step with a message that says which, and no process outlives its
+//! call. Needs `python3` and `sh` on PATH (as on the CI machine).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use voice_harness::{CommandAgent, HttpAgent, RunOptions, parse_case, run_case};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+const BIN: &str = env!("CARGO_BIN_EXE_voice-harness");
+
+fn case() -> voice_harness::Case {
+    parse_case(
+        "t.json",
+        br#"{"test_id": "ext", "persona": "P", "turns": [
+            {"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]},
+            {"step_order": 2, "user_input": "Bye", "expected_agent_response_keywords": ["bye"]}]}"#,
+    )
+    .unwrap()
+}
+
+/// The step details of `case()` answered by a Python program (given as its source).
+fn python(source: &str, timeout: Duration) -> Vec<Option<String>> {
+    let mut agent = CommandAgent::new(["python3", "-c", source]);
+    let outcome = run_case(
+        &case(),
+        &mut agent,
+        &RunOptions::default().with_turn_timeout(timeout),
+    );
+    outcome.steps.into_iter().map(|s| s.details).collect()
+}
+
+const SECOND: Duration = Duration::from_secs(10);
+
+/// Answers step 1 well, then runs `then` for the second user line.
+fn after_one_good_reply(then: &str) -> String {
+    format!(
+        "import sys, json\n\
+         sys.stdin.readline()\n\
+         sys.stdin.readline(); print(json.dumps({{'text': 'hello'}}), flush=True)\n\
+         sys.stdin.readline()\n\
+         {then}\n"
+    )
+}
+
+fn step2(details: Vec<Option<String>>) -> String {
+    assert_eq!(details[0], None, "step 1 was answered well");
+    details[1].clone().unwrap()
+}
+
+#[test]
+fn a_well_behaved_program_passes() {
+    let source = "import sys, json\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        print(json.dumps({'text': 'hello' if e['step_order'] == 1 else 'bye'}), flush=True)\n";
+    assert_eq!(python(source, SECOND), [None, None]);
+}
+
+#[test]
+fn reply_not_json() {
+    let got = step2(python(
+        &after_one_good_reply("print('sure thing', flush=True); sys.stdin.read()"),
+        SECOND,
+    ));
+    assert_eq!(
+        got,
+        "the agent's reply is not JSON (expected value at line 1 column 1): \"sure thing\""
+    );
+}
+
+#[test]
+fn reply_of_the_wrong_shape() {
+    let got = step2(python(
+        &after_one_good_reply("print(json.dumps({'reply': 'bye'}), flush=True); sys.stdin.read()"),
+        SECOND,
+    ));
+    assert_eq!(
+        got,
+        r#"the agent's reply is not {"text": "..."} (optionally with "end_call": true) or {"error": "..."}: "{\"reply\": \"bye\"}""#
+    );
+}
+
+#[test]
+fn reply_with_an_error() {
+    let got = step2(python(
+        &after_one_good_reply(
+            "print(json.dumps({'error': 'model overloaded'}), flush=True); sys.stdin.read()",
+        ),
+        SECOND,
+    ));
+    assert_eq!(got, "agent error: model overloaded");
+}
+
+#[test]
+fn program_exits_early_and_its_stderr_is_shown() {
+    let got = step2(python(
+        &after_one_good_reply("print('Traceback: KeyError', file=sys.stderr); sys.exit(3)"),
+        SECOND,
+    ));
+    assert!(
+        got.starts_with("agent program `python3 -c import sys, json")
+            && got.ends_with(
+                "exited (exit status: 3) before replying; its stderr ends: Traceback: KeyError"
+            ),
+        "{got}"
+    );
+}
+
+#[test]
+fn program_not_found() {
+    let mut agent = CommandAgent::new(["voice-harness-no-such-program"]);
+    let outcome = run_case(&case(), &mut agent, &RunOptions::default());
+    assert_eq!(
+        outcome.steps[0].details.as_deref(),
+        Some(
+            "cannot start agent program `voice-harness-no-such-program`: No such file or directory (os error 2) (at call start)"
+        )
+    );
+    assert_eq!(outcome.steps[1].details.as_deref(), Some("not reached"));
+}
+
+fn pid_is_gone(pid: u32) -> bool {
+    // Gone, or at least not a zombie waiting to be reaped.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+    }
+}
+
+#[test]
+fn a_hanging_program_times_out_and_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let source = format!(
+        "import os, sys, time\nopen({:?}, 'w').write(str(os.getpid()))\nsys.stdin.readline()\nsys.stdin.readline()\ntime.sleep(3600)\n",
+        pid_file.to_str().unwrap()
+    );
+    let started = std::time::Instant::now();
+    let details = python(&source, Duration::from_millis(300));
+    assert_eq!(
+        details[0].as_deref(),
+        Some("no reply within 300 ms (the per-turn timeout)")
+    );
+    assert_eq!(details[1].as_deref(), Some("not reached"));
+    // Not a timing target: the run ends by the timeout, not by the program's hour of sleep.
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let pid: u32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    assert!(pid_is_gone(pid), "agent process {pid} outlived its call");
+}
+
+// ---- HTTP ---------------------------------------------------------------------------------
+
+/// A one-purpose HTTP server on an ephemeral loopback port: answers every request with
+/// `status` and `body` (or never answers, when `status` is 0).
+fn server(status: u16, body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/agent", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut request = vec![0; length];
+            let _ = reader.read_exact(&mut request);
+            if status == 0 {
+                std::thread::sleep(Duration::from_secs(5));
+                return;
+            }
+            let is_user = String::from_utf8_lossy(&request).contains(r#""event":"user""#);
+            let (status, body) = if is_user { (status, body) } else { (204, "") };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+fn http(url: &str, timeout: Duration) -> Vec<Option<String>> {
+    let mut agent = HttpAgent::new(url).with_timeout(Duration::from_secs(5));
+    let outcome = run_case(
+        &case(),
+        &mut agent,
+        &RunOptions::default().with_turn_timeout(timeout),
+    );
+    outcome.steps.into_iter().map(|s| s.details).collect()
+}
+
+#[test]
+fn http_agent_replies() {
+    let url = server(200, r#"{"text": "hello and bye"}"#);
+    assert_eq!(http(&url, SECOND), [None, None]);
+}
+
+#[test]
+fn http_error_status() {
+    let url = server(500, "database down");
+    let got = http(&url, SECOND);
+    assert_eq!(
+        got[0],
+        Some(format!(
+            "the agent at {url} answered HTTP 500 Internal Server Error: \"database down\""
+        ))
+    );
+}
+
+#[test]
+fn http_reply_not_json() {
+    let url = server(200, "<html>hi</html>");
+    let got = http(&url, SECOND);
+    assert_eq!(
+        got[0].as_deref(),
+        Some(
+            "the agent's reply is not JSON (expected value at line 1 column 1): \"<html>hi</html>\""
+        )
+    );
+}
+
+#[test]
+fn http_agent_error() {
+    let url = server(200, r#"{"error": "no such call"}"#);
+    assert_eq!(
+        http(&url, SECOND)[0].as_deref(),
+        Some("agent error: no such call")
+    );
+}
+
+#[test]
+fn http_connection_refused() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let got = http(&url, SECOND);
+    assert_eq!(
+        got[0],
+        Some(format!(
+            "cannot reach the agent at {url}: connection refused (at call start)"
+        ))
+    );
+}
+
+#[test]
+fn http_timeout() {
+    let url = server(0, "");
+    let got = http(&url, Duration::from_millis(300));
+    assert_eq!(
+        got[0].as_deref(),
+        Some("no reply within 300 ms (the per-turn timeout) (at call start)")
+    );
+}
+
+// ---- the example agents, through the runner ----------------------------------------------
+
+#[test]
+fn the_example_program_agent_passes_the_sample_suite() {
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 examples/agents/scripted_agent.py",
+            "--json",
+            "-",
+        ])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["summary"]["as_expected"], report["summary"]["total"]);
+    // Wall-clock latencies are kept in the report.
+    let slow = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["test_id"] == "slow_agent_fails")
+        .unwrap();
+    assert!(slow["steps"][0]["latency_ms"].as_u64().unwrap() >= 1600);
+}
+
+#[test]
+fn the_example_http_agent_passes_the_sample_suite() {
+    let mut server = Command::new("python3")
+        .args([
+            Path::new(ROOT)
+                .join("examples/agents/http_agent.py")
+                .to_str()
+                .unwrap(),
+            "0",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/", port.trim());
+    let out = Command::new(BIN)
+        .args(["run", "cases", "--agent-url", &url])
+        .current_dir(ROOT)
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+// ---- bound in a generated test -------------------------------------------------------------
+
+static SNAPSHOTS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn record(name: &str, contents: &str) {
+    SNAPSHOTS
+        .lock()
+        .unwrap()
+        .push((name.to_owned(), contents.to_owned()));
+}
+
+#[test]
+fn snapshots_of_external_agents_redact_latency() {
+    let config = voice_harness::__private::HarnessConfig {
+        manifest_dir: ROOT,
+        root: "cases",
+        snapshots: "snapshots",
+        test_target: "cases",
+        test_fn: "case",
+    };
+    let path = Path::new(ROOT).join("cases/replay/order_status_replay.json");
+    voice_harness::__private::check_case_file(
+        &config,
+        &path,
+        |_: &voice_harness::Case| {
+            CommandAgent::new(["python3", "examples/agents/scripted_agent.py"])
+        },
+        record,
+    )
+    .unwrap();
+    let snapshots = SNAPSHOTS.lock().unwrap();
+    let (_, transcript) = snapshots
+        .iter()
+        .find(|(name, _)| name == "transcript")
+        .unwrap();
+    assert!(
+        transcript.contains("[1] agent    [ms]  I can check that order status"),
+        "{transcript}"
+    );
+    let (_, metrics) = snapshots
+        .iter()
+        .find(|(name, _)| name == "metrics")
+        .unwrap();
+    assert!(metrics.contains(r#""latency_ms_max": "[ms]""#), "{metrics}");
+}

@@ -32,6 +32,8 @@ pub struct HarnessConfig {
     pub test_target: &'static str,
     /// The generated test function's name (the prefix of every test name).
     pub test_fn: &'static str,
+    /// Cargo's scratch folder for integration tests (`CARGO_TARGET_TMPDIR`), if known.
+    pub target_tmpdir: Option<&'static str>,
 }
 
 /// Why a case's test failed: already rendered for people (`Debug` prints it too, because
@@ -202,19 +204,27 @@ fn quietly(f: impl FnOnce()) -> std::thread::Result<()> {
 }
 
 /// The other case files under the root that use `test_id`, if any. The index of a root is
-/// built once per process (each generated test needs it), keyed by the root's path.
+/// built once per process (each generated test needs it), keyed by the root's path; under
+/// nextest, where every test is a process of its own, once per nextest run (see
+/// [`shared_index`]).
 fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<Vec<String>> {
-    type Index = BTreeMap<String, Vec<String>>;
     static INDEXES: Mutex<BTreeMap<PathBuf, Arc<Index>>> = Mutex::new(BTreeMap::new());
     let manifest = Path::new(config.manifest_dir);
     let root = manifest.join(config.root);
     let index = {
         let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
-            let files = case_files(&root);
-            Arc::new(test_id_index(&files, |file| {
-                display_path(file.strip_prefix(manifest).unwrap_or(file))
-            }))
+            let build = || {
+                let files = case_files(&root);
+                test_id_index(&files, |file| {
+                    display_path(file.strip_prefix(manifest).unwrap_or(file))
+                })
+            };
+            let run = std::env::var("NEXTEST_RUN_ID").ok();
+            Arc::new(
+                run.and_then(|run| shared_index(config, &root, &run))
+                    .unwrap_or_else(build),
+            )
         }))
     };
     let others: Vec<String> = index
@@ -224,4 +234,92 @@ fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<V
         .cloned()
         .collect();
     (!others.is_empty()).then_some(others)
+}
+
+type Index = BTreeMap<String, Vec<String>>;
+
+/// Under nextest (`NEXTEST_RUN_ID` set), the index is built by the first test process of the
+/// run and read by the others from `target/tmp`, instead of every process reading every case
+/// file (10,000 cases: 10⁸ file reads). The file names its run, so a later run rebuilds it.
+fn shared_index(config: &HarnessConfig, root: &Path, run: &str) -> Option<Index> {
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Cached {
+        run: String,
+        root: PathBuf,
+        index: Index,
+    }
+    let dir = config
+        .target_tmpdir
+        .map_or_else(std::env::temp_dir, PathBuf::from);
+    let name = format!(
+        "voice-harness-ids-{:016x}.json",
+        crate::rng::seed_for_test_id(&root.to_string_lossy())
+    );
+    let path = dir.join(name);
+    if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(cached) = serde_json::from_slice::<Cached>(&bytes) {
+            if cached.run == run && cached.root == root {
+                return Some(cached.index);
+            }
+        }
+    }
+    let manifest = Path::new(config.manifest_dir);
+    let index = test_id_index(&case_files(root), |file| {
+        display_path(file.strip_prefix(manifest).unwrap_or(file))
+    });
+    let cached = Cached {
+        run: run.to_owned(),
+        root: root.to_owned(),
+        index,
+    };
+    // Write then rename, so a concurrent reader sees the old file or the whole new one.
+    let partial = dir.join(format!("{}.{}", path.display(), std::process::id()));
+    if let Ok(bytes) = serde_json::to_vec(&cached) {
+        if std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&partial, bytes).is_ok() {
+            let _ = std::fs::rename(&partial, &path);
+        }
+    }
+    Some(cached.index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nextest_run_builds_the_index_once_and_the_next_run_rebuilds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest: &'static str =
+            Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
+        let tmp: &'static str = Box::leak(
+            dir.path()
+                .join("tmp")
+                .to_string_lossy()
+                .into_owned()
+                .into_boxed_str(),
+        );
+        let config = HarnessConfig {
+            manifest_dir: manifest,
+            root: "cases",
+            snapshots: "snapshots",
+            test_target: "cases",
+            test_fn: "case",
+            target_tmpdir: Some(tmp),
+        };
+        let root = dir.path().join("cases");
+        std::fs::create_dir_all(&root).unwrap();
+        let case = |id: &str| format!(r#"{{"test_id": "{id}", "persona": "P", "turns": []}}"#);
+        std::fs::write(root.join("a.json"), case("x")).unwrap();
+        let first = shared_index(&config, &root, "run-1").unwrap();
+        assert_eq!(first["x"], ["cases/a.json"]);
+
+        // Within the run, later processes read the cached index (they do not see the new file).
+        std::fs::write(root.join("b.json"), case("x")).unwrap();
+        assert_eq!(shared_index(&config, &root, "run-1").unwrap(), first);
+        // A new run rebuilds it.
+        assert_eq!(
+            shared_index(&config, &root, "run-2").unwrap()["x"],
+            ["cases/a.json", "cases/b.json"]
+        );
+    }
 }

@@ -116,6 +116,7 @@ macro_rules! __harness_options {
                     snapshots: $snapshots,
                     test_target: env!("CARGO_CRATE_NAME"),
                     test_fn: "case",
+                    target_tmpdir: ::std::option_env!("CARGO_TARGET_TMPDIR"),
                 },
                 path,
                 $agent,

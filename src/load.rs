@@ -4,6 +4,7 @@
 //! rejects duplicate keys (so a repeated field is an error, not last-one-wins). Then every
 //! rule is checked and *all* problems are reported at once, each with its JSON path.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::case::{
     Case, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status, Turn,
 };
 use crate::error::{self, LoadError, Problem};
-use crate::normalize::tokens;
+use crate::normalize::has_token;
 
 /// Case files larger than this are not read.
 pub const MAX_CASE_FILE_BYTES: u64 = 1024 * 1024;
@@ -101,15 +102,36 @@ pub(crate) fn case_files(dir: &Path) -> Vec<PathBuf> {
 
 /// `test_id` → the files (as `shown`) that declare it, for duplicate detection. Files whose
 /// `test_id` cannot be read are left out: they fail on their own when loaded.
+///
+/// This pass is the first to touch every file, so on a cold page cache it waits on the disk:
+/// it reads with more threads than cores to keep more reads in flight.
 pub(crate) fn test_id_index(
     files: &[PathBuf],
-    shown: impl Fn(&Path) -> String,
+    shown: impl Fn(&Path) -> String + Sync,
 ) -> BTreeMap<String, Vec<String>> {
+    const IO_THREADS: usize = 16;
+    let chunk = files.len().div_ceil(IO_THREADS).max(64);
+    let found: Vec<Vec<(String, String)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let shown = &shown;
+                scope.spawn(move || {
+                    part.iter()
+                        .filter_map(|file| Some((peek_test_id(file)?, shown(file))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
     let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for file in files {
-        if let Some(id) = peek_test_id(file) {
-            index.entry(id).or_default().push(shown(file));
-        }
+    // Chunks are in file order, so each id's files stay sorted.
+    for (id, file) in found.into_iter().flatten() {
+        index.entry(id).or_default().push(file);
     }
     index
 }
@@ -146,18 +168,19 @@ fn line_column(prefix: &[u8]) -> (usize, usize) {
 
 // ---- the JSON tree ------------------------------------------------------------------------
 
-/// A JSON value that keeps object keys in order and has no duplicate keys.
+/// A JSON value that keeps object keys in order and has no duplicate keys. Strings borrow
+/// from the file's text when they have no escapes, so building the tree allocates little.
 #[derive(Debug)]
-pub(crate) enum Node {
+pub(crate) enum Node<'de> {
     Null,
     Bool(bool),
     Number(serde_json::Number),
-    String(String),
-    Array(Vec<Node>),
-    Object(Vec<(String, Node)>),
+    String(Cow<'de, str>),
+    Array(Vec<Node<'de>>),
+    Object(Vec<(Cow<'de, str>, Node<'de>)>),
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for Node<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(NodeVisitor)
     }
@@ -166,58 +189,57 @@ impl<'de> Deserialize<'de> for Node {
 struct NodeVisitor;
 
 impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
+    type Value = Node<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_unit<E>(self) -> Result<Node, E> {
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
         Ok(Node::Null)
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
         Ok(Node::Bool(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
         Ok(Node::Number(v.into()))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
         Ok(Node::Number(v.into()))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<'de>, E> {
         serde_json::Number::from_f64(v)
             .map(Node::Number)
             .ok_or_else(|| E::custom("number out of range"))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::String(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(v)))
     }
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::String(v))
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v.to_owned())))
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
-        let mut items = Vec::new();
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(v)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(item) = seq.next_element()? {
             items.push(item);
         }
         Ok(Node::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
-        let mut entries: Vec<(String, Node)> = Vec::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut entries: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
         // Small objects are scanned; large ones (hostile input) get a set, to stay linear.
-        let mut seen: Option<HashSet<String>> = None;
-        while let Some(key) = map.next_key::<String>()? {
+        let mut seen: Option<HashSet<Cow<'de, str>>> = None;
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let duplicate = match &mut seen {
                 Some(set) => !set.insert(key.clone()),
                 None => {
                     let dup = entries.iter().any(|(k, _)| *k == key);
                     if entries.len() >= 16 {
-                        seen = Some(
-                            entries
-                                .iter()
-                                .map(|(k, _)| k.clone())
-                                .chain([key.clone()])
-                                .collect(),
-                        );
+                        let mut set: HashSet<_> = entries.iter().map(|(k, _)| k.clone()).collect();
+                        set.insert(key.clone());
+                        seen = Some(set);
                     }
                     dup
                 }
@@ -234,7 +256,32 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
-impl Node {
+/// An object key that borrows from the text when it can (`Cow<str>`'s own impl never does).
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl Node<'_> {
     /// How a value is described in "found …".
     fn describe(&self) -> String {
         match self {
@@ -244,6 +291,34 @@ impl Node {
             Node::String(s) => format!("the string {}", error::quote(s)),
             Node::Array(_) => "an array".into(),
             Node::Object(_) => "an object".into(),
+        }
+    }
+}
+
+/// Where a value is, rendered only when a problem is reported (`turns[2].step_order`).
+#[derive(Debug, Clone, Copy)]
+enum JsonPath<'a> {
+    Root,
+    Field(&'a JsonPath<'a>, &'a str),
+    Index(&'a JsonPath<'a>, usize),
+}
+
+impl JsonPath<'_> {
+    fn field<'b>(&'b self, name: &'b str) -> JsonPath<'b> {
+        JsonPath::Field(self, name)
+    }
+    fn index(&self, i: usize) -> JsonPath<'_> {
+        JsonPath::Index(self, i)
+    }
+}
+
+impl std::fmt::Display for JsonPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonPath::Root => Ok(()),
+            JsonPath::Field(JsonPath::Root, name) => f.write_str(name),
+            JsonPath::Field(parent, name) => write!(f, "{parent}.{name}"),
+            JsonPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
         }
     }
 }
@@ -288,25 +363,17 @@ struct Checker {
 }
 
 /// The fields of a checked object; unknown fields have already been reported.
-struct Fields<'a> {
-    path: &'a str,
-    entries: &'a [(String, Node)],
+struct Fields<'a, 'de> {
+    path: JsonPath<'a>,
+    entries: &'a [(Cow<'de, str>, Node<'de>)],
 }
 
-impl<'a> Fields<'a> {
-    fn get(&self, name: &str) -> Option<&'a Node> {
+impl<'a, 'de> Fields<'a, 'de> {
+    fn get(&self, name: &str) -> Option<&'a Node<'de>> {
         self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
-    fn path(&self, name: &str) -> String {
-        join(self.path, name)
-    }
-}
-
-fn join(parent: &str, field: &str) -> String {
-    if parent.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{parent}.{field}")
+    fn at<'b>(&'b self, name: &'b str) -> JsonPath<'b> {
+        self.path.field(name)
     }
 }
 
@@ -315,121 +382,135 @@ impl Checker {
         self.problems.push(problem);
     }
 
-    fn object<'a>(
+    fn rule(&mut self, path: &JsonPath<'_>, message: impl Into<String>, help: Option<&str>) {
+        self.push(error::rule(&path.to_string(), message, help));
+    }
+
+    fn wrong_type(&mut self, path: &JsonPath<'_>, expected: &str, found: &Node<'_>) {
+        self.push(error::wrong_type(
+            &path.to_string(),
+            expected,
+            &found.describe(),
+        ));
+    }
+
+    fn object<'a, 'de>(
         &mut self,
-        node: &'a Node,
-        path: &'a str,
+        node: &'a Node<'de>,
+        path: JsonPath<'a>,
         allowed: &[&str],
-    ) -> Option<Fields<'a>> {
+    ) -> Option<Fields<'a, 'de>> {
         let Node::Object(entries) = node else {
-            self.push(error::wrong_type(path, "an object", &node.describe()));
+            self.wrong_type(&path, "an object", node);
             return None;
         };
         for (key, _) in entries {
-            if !allowed.contains(&key.as_str()) {
-                self.push(error::unknown_field(path, key, allowed));
+            if !allowed.contains(&key.as_ref()) {
+                self.push(error::unknown_field(&path.to_string(), key, allowed));
             }
         }
         Some(Fields { path, entries })
     }
 
-    fn required<'a>(&mut self, fields: &Fields<'a>, name: &str, what: &str) -> Option<&'a Node> {
+    fn required<'a, 'de>(
+        &mut self,
+        fields: &Fields<'a, 'de>,
+        name: &str,
+        what: &str,
+    ) -> Option<&'a Node<'de>> {
         let node = fields.get(name);
         if node.is_none() {
-            self.push(error::missing_field(fields.path, name, what));
+            self.push(error::missing_field(&fields.path.to_string(), name, what));
         }
         node
     }
 
-    fn string<'a>(&mut self, node: &'a Node, path: &str) -> Option<&'a str> {
+    fn string<'a>(&mut self, node: &'a Node<'_>, path: &JsonPath<'_>) -> Option<&'a str> {
         match node {
             Node::String(s) => Some(s),
             other => {
-                self.push(error::wrong_type(path, "a string", &other.describe()));
+                self.wrong_type(path, "a string", other);
                 None
             }
         }
     }
 
-    fn not_blank(&mut self, node: &Node, path: &str) -> Option<String> {
+    fn not_blank(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
         let text = self.string(node, path)?;
         if text.trim().is_empty() {
-            self.push(error::rule(
+            self.rule(
                 path,
                 format!("expected text, found a blank string {}", error::quote(text)),
                 None,
-            ));
+            );
             return None;
         }
         Some(text.to_owned())
     }
 
-    fn bool(&mut self, node: &Node, path: &str) -> Option<bool> {
+    fn bool(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<bool> {
         match node {
             Node::Bool(b) => Some(*b),
             other => {
-                self.push(error::wrong_type(
-                    path,
-                    "`true` or `false`",
-                    &other.describe(),
-                ));
+                self.wrong_type(path, "`true` or `false`", other);
                 None
             }
         }
     }
 
-    fn u64(&mut self, node: &Node, path: &str) -> Option<u64> {
+    fn u64(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<u64> {
         match node {
             Node::Number(n) if n.as_u64().is_some() => n.as_u64(),
             other => {
-                self.push(error::wrong_type(
-                    path,
-                    "a whole number from 0 to 18446744073709551615",
-                    &other.describe(),
-                ));
+                self.wrong_type(path, "a whole number from 0 to 18446744073709551615", other);
                 None
             }
         }
     }
 
-    fn f64(&mut self, node: &Node, path: &str) -> Option<f64> {
+    fn f64(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<f64> {
         match node {
             Node::Number(n) => n.as_f64(),
             other => {
-                self.push(error::wrong_type(path, "a number", &other.describe()));
+                self.wrong_type(path, "a number", other);
                 None
             }
         }
     }
 
-    fn array<'a>(&mut self, node: &'a Node, path: &str, what: &str) -> Option<&'a [Node]> {
+    fn array<'a, 'de>(
+        &mut self,
+        node: &'a Node<'de>,
+        path: &JsonPath<'_>,
+        what: &str,
+    ) -> Option<&'a [Node<'de>]> {
         match node {
             Node::Array(items) => Some(items),
             other => {
-                self.push(error::wrong_type(path, what, &other.describe()));
+                self.wrong_type(path, what, other);
                 None
             }
         }
     }
 
     /// A list of phrases, each of which must contain at least one token.
-    fn phrases(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
+    fn phrases(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<String>> {
         let items = self.array(node, path, "a list of phrases")?;
         let mut ok = true;
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let item_path = format!("{path}[{i}]");
+            let item_path = path.index(i);
             match self.string(item, &item_path) {
-                Some(text) if tokens(text).is_empty() => {
+                Some(text) if !has_token(text) => {
                     ok = false;
-                    self.push(error::rule(
+                    self.rule(
                         &item_path,
                         format!(
                             "expected a phrase with at least one letter or digit, found {}",
                             error::quote(text)
                         ),
                         Some("phrases are matched as words; punctuation alone never matches"),
-                    ));
+                    );
                 }
                 Some(text) => out.push(text.to_owned()),
                 None => ok = false,
@@ -438,8 +519,8 @@ impl Checker {
         ok.then_some(out)
     }
 
-    fn case(&mut self, node: &Node) -> Option<Case> {
-        let root = self.object(node, "", CASE_FIELDS)?;
+    fn case(&mut self, node: &Node<'_>) -> Option<Case> {
+        let root = self.object(node, JsonPath::Root, CASE_FIELDS)?;
 
         let test_id = self
             .required(
@@ -454,32 +535,36 @@ impl Checker {
                 "persona",
                 "who the caller is, such as \"Calm Customer\"",
             )
-            .and_then(|n| self.not_blank(n, "persona"));
+            .and_then(|n| self.not_blank(n, &root.at("persona")));
         let description = root
             .get("description")
-            .map(|n| self.string(n, "description").map(str::to_owned));
-        let tags = root.get("tags").map(|n| self.tags(n));
-        let seed = root.get("seed").map(|n| self.u64(n, "seed"));
-        let disfluency_rate = root.get("caller").map(|n| self.caller(n));
-        let replay = root.get("agent").map(|n| self.agent(n));
-        let transcript = root.get("transcript").map(|n| self.transcript(n));
+            .map(|n| self.string(n, &root.at("description")).map(str::to_owned));
+        let tags = root.get("tags").map(|n| self.tags(n, &root.at("tags")));
+        let seed = root.get("seed").map(|n| self.u64(n, &root.at("seed")));
+        let disfluency_rate = root
+            .get("caller")
+            .map(|n| self.caller(n, root.at("caller")));
+        let replay = root.get("agent").map(|n| self.agent(n, root.at("agent")));
+        let transcript = root
+            .get("transcript")
+            .map(|n| self.transcript(n, &root.at("transcript")));
         let tone_markers = root
             .get("tone_markers")
-            .map(|n| self.phrases(n, "tone_markers"));
+            .map(|n| self.phrases(n, &root.at("tone_markers")));
         let turns = self
             .required(&root, "turns", "the scripted steps of the call")
-            .and_then(|n| self.turns(n));
+            .and_then(|n| self.turns(n, &root.at("turns")));
         let expect = root
             .get("expect")
-            .map(|n| self.expect(n, turns.as_ref().map(Vec::len)));
+            .map(|n| self.expect(n, root.at("expect"), turns.as_ref().map(Vec::len)));
 
         if root.get("agent").is_some() && root.get("transcript").is_some() {
-            self.push(error::rule(
-                "agent",
+            self.rule(
+                &root.at("agent"),
                 "`agent` and `transcript` cannot both be given: a case with a recorded \
                  transcript is validated as it is, so no agent is run",
                 Some("remove `agent` to validate the recording, or `transcript` to simulate the call"),
-            ));
+            );
         }
 
         Some(Case {
@@ -499,8 +584,10 @@ impl Checker {
         })
     }
 
-    fn test_id(&mut self, node: &Node) -> Option<String> {
-        let id = self.string(node, "test_id")?;
+    fn test_id(&mut self, node: &Node<'_>) -> Option<String> {
+        let path = JsonPath::Root;
+        let path = path.field("test_id");
+        let id = self.string(node, &path)?;
         let bad = id
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
@@ -511,127 +598,124 @@ impl Checker {
                 None if len == 0 => "it is empty".to_owned(),
                 None => format!("it is {len} characters long"),
             };
-            self.push(error::rule(
-                "test_id",
+            self.rule(
+                &path,
                 format!(
                     "expected 1–{TEST_ID_MAX} characters of A-Z a-z 0-9 _ . -, found {} ({why})",
                     error::quote(id)
                 ),
                 Some("use letters, digits, `_`, `.` and `-`, e.g. \"billing_inquiry_v1\""),
-            ));
+            );
             return None;
         }
         Some(id.to_owned())
     }
 
-    fn tags(&mut self, node: &Node) -> Option<Vec<String>> {
-        let items = self.array(node, "tags", "a list of strings")?;
+    fn tags(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<String>> {
+        let items = self.array(node, path, "a list of strings")?;
         let tags: Vec<_> = items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.not_blank(item, &format!("tags[{i}]")))
+            .map(|(i, item)| self.not_blank(item, &path.index(i)))
             .collect();
         tags.into_iter().collect()
     }
 
-    fn caller(&mut self, node: &Node) -> Option<Option<f64>> {
-        let fields = self.object(node, "caller", CALLER_FIELDS)?;
+    fn caller(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Option<f64>> {
+        let fields = self.object(node, path, CALLER_FIELDS)?;
         let Some(rate_node) = fields.get("disfluency_rate") else {
             return Some(None);
         };
-        let path = fields.path("disfluency_rate");
+        let path = fields.at("disfluency_rate");
         let rate = self.f64(rate_node, &path)?;
         if !(0.0..=1.0).contains(&rate) {
-            self.push(error::rule(
+            self.rule(
                 &path,
                 format!("expected a number from 0.0 to 1.0, found {rate}"),
                 Some("it is the chance per caller line of inserting a filler: 0.15 means 15%"),
-            ));
+            );
             return None;
         }
         Some(Some(rate))
     }
 
-    fn agent(&mut self, node: &Node) -> Option<Option<Vec<ReplayReply>>> {
-        let fields = self.object(node, "agent", AGENT_FIELDS)?;
+    fn agent(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Option<Vec<ReplayReply>>> {
+        let fields = self.object(node, path, AGENT_FIELDS)?;
         let Some(replay) = fields.get("replay") else {
             return Some(None);
         };
-        let items = self.array(replay, "agent.replay", "a list of replies")?;
+        let path = fields.at("replay");
+        let items = self.array(replay, &path, "a list of replies")?;
         let replies: Vec<_> = items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.replay_reply(item, &format!("agent.replay[{i}]")))
+            .map(|(i, item)| self.replay_reply(item, path.index(i)))
             .collect();
         Some(Some(replies.into_iter().collect::<Option<Vec<_>>>()?))
     }
 
-    fn replay_reply(&mut self, node: &Node, path: &str) -> Option<ReplayReply> {
+    fn replay_reply(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<ReplayReply> {
         if let Node::String(text) = node {
             return Some(ReplayReply {
-                text: text.clone(),
+                text: text.to_string(),
                 latency_ms: 0,
             });
         }
         if !matches!(node, Node::Object(_)) {
-            self.push(error::wrong_type(
-                path,
+            self.wrong_type(
+                &path,
                 "a string or an object {\"text\": …, \"latency_ms\": …}",
-                &node.describe(),
-            ));
+                node,
+            );
             return None;
         }
         let fields = self.object(node, path, REPLAY_FIELDS)?;
         let text = self
             .required(&fields, "text", "what the agent says")
-            .and_then(|n| self.string(n, &fields.path("text")));
+            .and_then(|n| self.string(n, &fields.at("text")));
         let latency = fields
             .get("latency_ms")
-            .map(|n| self.u64(n, &fields.path("latency_ms")));
+            .map(|n| self.u64(n, &fields.at("latency_ms")));
         Some(ReplayReply {
             text: text?.to_owned(),
             latency_ms: latency.checked()?.unwrap_or(0),
         })
     }
 
-    fn transcript(&mut self, node: &Node) -> Option<Vec<RecordedRow>> {
-        let items = self.array(node, "transcript", "a list of rows")?;
+    fn transcript(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<RecordedRow>> {
+        let items = self.array(node, path, "a list of rows")?;
         let rows: Vec<_> = items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.row(item, &format!("transcript[{i}]")))
+            .map(|(i, item)| self.row(item, path.index(i)))
             .collect();
         rows.into_iter().collect()
     }
 
-    fn row(&mut self, node: &Node, path: &str) -> Option<RecordedRow> {
+    fn row(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<RecordedRow> {
         let fields = self.object(node, path, ROW_FIELDS)?;
         let speaker = self
             .required(&fields, "speaker", "\"user\" or \"agent\"")
             .and_then(|n| {
-                let speaker_path = fields.path("speaker");
+                let speaker_path = fields.at("speaker");
                 match self.string(n, &speaker_path)? {
                     "user" => Some(Speaker::User),
                     "agent" => Some(Speaker::Agent),
-                    other => {
-                        self.push(error::wrong_type(
-                            &speaker_path,
-                            "\"user\" or \"agent\"",
-                            &format!("the string {}", error::quote(other)),
-                        ));
+                    _ => {
+                        self.wrong_type(&speaker_path, "\"user\" or \"agent\"", n);
                         None
                     }
                 }
             });
         let text = self
             .required(&fields, "text", "what was said")
-            .and_then(|n| self.string(n, &fields.path("text")));
+            .and_then(|n| self.string(n, &fields.at("text")));
         let latency = fields
             .get("latency_ms")
-            .map(|n| self.u64(n, &fields.path("latency_ms")));
+            .map(|n| self.u64(n, &fields.at("latency_ms")));
         let step = fields
             .get("step_order")
-            .map(|n| self.u64(n, &fields.path("step_order")));
+            .map(|n| self.u64(n, &fields.at("step_order")));
         step.checked()?;
         Some(RecordedRow {
             speaker: speaker?,
@@ -640,34 +724,38 @@ impl Checker {
         })
     }
 
-    fn expect(&mut self, node: &Node, turn_count: Option<usize>) -> Option<Expect> {
-        let fields = self.object(node, "expect", EXPECT_FIELDS)?;
+    fn expect(
+        &mut self,
+        node: &Node<'_>,
+        path: JsonPath<'_>,
+        turn_count: Option<usize>,
+    ) -> Option<Expect> {
+        let fields = self.object(node, path, EXPECT_FIELDS)?;
         let status = self
             .required(&fields, "status", "\"pass\" or \"fail\"")
-            .and_then(|n| match self.string(n, "expect.status")? {
-                "pass" => Some(Status::Pass),
-                "fail" => Some(Status::Fail),
-                other => {
-                    self.push(error::wrong_type(
-                        "expect.status",
-                        "\"pass\" or \"fail\"",
-                        &format!("the string {}", error::quote(other)),
-                    ));
-                    None
+            .and_then(|n| {
+                let status_path = fields.at("status");
+                match self.string(n, &status_path)? {
+                    "pass" => Some(Status::Pass),
+                    "fail" => Some(Status::Fail),
+                    _ => {
+                        self.wrong_type(&status_path, "\"pass\" or \"fail\"", n);
+                        None
+                    }
                 }
             });
         let steps = fields
             .get("failure_steps")
-            .map(|n| self.failure_steps(n, turn_count));
+            .map(|n| self.failure_steps(n, &fields.at("failure_steps"), turn_count));
         let steps = steps.checked();
         let (status, steps) = (status?, steps?);
         if let (Status::Pass, Some(list)) = (status, &steps) {
             if !list.is_empty() {
-                self.push(error::rule(
-                    "expect.failure_steps",
+                self.rule(
+                    &fields.at("failure_steps"),
                     format!("expected no failing steps for status \"pass\", found {list:?}"),
                     Some("use \"status\": \"fail\", or remove `failure_steps`"),
-                ));
+                );
                 return None;
             }
         }
@@ -677,31 +765,32 @@ impl Checker {
         })
     }
 
-    fn failure_steps(&mut self, node: &Node, turn_count: Option<usize>) -> Option<Vec<u32>> {
-        let path = "expect.failure_steps";
+    fn failure_steps(
+        &mut self,
+        node: &Node<'_>,
+        path: &JsonPath<'_>,
+        turn_count: Option<usize>,
+    ) -> Option<Vec<u32>> {
         let items = self.array(node, path, "a list of step numbers")?;
-        let mut steps = Vec::with_capacity(items.len());
+        let mut steps: Vec<u32> = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let item_path = format!("{path}[{i}]");
+            let item_path = path.index(i);
             let step = self.u64(item, &item_path)?;
             let max = turn_count.unwrap_or(usize::MAX) as u64;
             if step == 0 || step > max {
-                self.push(error::rule(
+                self.rule(
                     &item_path,
                     format!("expected a step from 1 to {max}, found {step}"),
                     None,
-                ));
+                );
                 return None;
             }
-            if steps.last().is_some_and(|&last| u64::from(last) >= step) {
-                self.push(error::rule(
+            if let Some(&last) = steps.last().filter(|&&last| u64::from(last) >= step) {
+                self.rule(
                     &item_path,
-                    format!(
-                        "expected steps in ascending order without repeats, found {step} after {}",
-                        steps.last().unwrap_or(&0)
-                    ),
+                    format!("expected steps in ascending order without repeats, found {step} after {last}"),
                     None,
-                ));
+                );
                 return None;
             }
             steps.push(step as u32);
@@ -709,27 +798,26 @@ impl Checker {
         Some(steps)
     }
 
-    fn turns(&mut self, node: &Node) -> Option<Vec<Turn>> {
-        let items = self.array(node, "turns", "a list of turns")?;
+    fn turns(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<Turn>> {
+        let items = self.array(node, path, "a list of turns")?;
         if items.is_empty() {
-            self.push(error::rule(
-                "turns",
+            self.rule(
+                path,
                 "expected at least one turn, found an empty list",
                 None,
-            ));
+            );
             return None;
         }
         let turns: Vec<_> = items
             .iter()
             .enumerate()
-            .map(|(i, item)| self.turn(item, i))
+            .map(|(i, item)| self.turn(item, path.index(i), i))
             .collect();
         turns.into_iter().collect()
     }
 
-    fn turn(&mut self, node: &Node, index: usize) -> Option<Turn> {
-        let path = format!("turns[{index}]");
-        let fields = self.object(node, &path, TURN_FIELDS)?;
+    fn turn(&mut self, node: &Node<'_>, path: JsonPath<'_>, index: usize) -> Option<Turn> {
+        let fields = self.object(node, path, TURN_FIELDS)?;
         let expected_step = index as u64 + 1;
         let step_order = self
             .required(
@@ -738,46 +826,43 @@ impl Checker {
                 "the step's number: 1, 2, 3, … in file order",
             )
             .and_then(|n| {
-                let step_path = fields.path("step_order");
                 let step = match n {
                     Node::Number(num) => num.as_u64(),
                     _ => None,
                 };
                 if step != Some(expected_step) {
-                    self.push(error::rule(
-                        &step_path,
-                        format!(
-                            "expected {expected_step}, found {}",
-                            match n {
-                                Node::Number(num) => num.to_string(),
-                                other => other.describe(),
-                            }
-                        ),
+                    let found = match n {
+                        Node::Number(num) => num.to_string(),
+                        other => other.describe(),
+                    };
+                    self.rule(
+                        &fields.at("step_order"),
+                        format!("expected {expected_step}, found {found}"),
                         Some("number the turns 1, 2, 3, … in the order they appear in the file"),
-                    ));
+                    );
                     return None;
                 }
                 Some(expected_step as u32)
             });
         let user_input = self
             .required(&fields, "user_input", "what the caller says")
-            .and_then(|n| self.not_blank(n, &fields.path("user_input")));
+            .and_then(|n| self.not_blank(n, &fields.at("user_input")));
         let keywords = fields
             .get("expected_agent_response_keywords")
-            .map(|n| self.phrases(n, &fields.path("expected_agent_response_keywords")));
+            .map(|n| self.phrases(n, &fields.at("expected_agent_response_keywords")));
         let exact = fields
             .get("exact_match_required")
-            .map(|n| self.bool(n, &fields.path("exact_match_required")));
+            .map(|n| self.bool(n, &fields.at("exact_match_required")));
         let expected_response = fields.get("expected_agent_response").map(|n| {
-            self.string(n, &fields.path("expected_agent_response"))
+            self.string(n, &fields.at("expected_agent_response"))
                 .map(str::to_owned)
         });
         let forbidden = fields
             .get("forbidden_keywords")
-            .map(|n| self.phrases(n, &fields.path("forbidden_keywords")));
+            .map(|n| self.phrases(n, &fields.at("forbidden_keywords")));
         let max_latency = fields
             .get("max_latency_ms")
-            .map(|n| self.u64(n, &fields.path("max_latency_ms")));
+            .map(|n| self.u64(n, &fields.at("max_latency_ms")));
 
         let turn = Turn {
             step_order: step_order?,
@@ -788,12 +873,12 @@ impl Checker {
             forbidden_keywords: forbidden.checked()?.unwrap_or_default(),
             max_latency_ms: max_latency.checked()?,
         };
-        if turn.exact_match_required && tokens(&turn.expected_phrase()).is_empty() {
-            self.push(error::rule(
-                &path,
+        if turn.exact_match_required && !has_token(&turn.expected_phrase()) {
+            self.rule(
+                &fields.path,
                 "an exact step needs an expected phrase with at least one word, found none",
                 Some("set `expected_agent_response`, or give `expected_agent_response_keywords`"),
-            ));
+            );
             return None;
         }
         Some(turn)

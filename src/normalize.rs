@@ -5,6 +5,8 @@
 //! whitespace into tokens. A phrase *appears in* a text when the phrase's tokens occur as a
 //! contiguous run of the text's tokens, so `hi` does not appear in `"this"`.
 
+use std::borrow::Cow;
+
 /// The caller fillers the simulator may insert, as written into the transcript.
 pub const FILLERS: [&str; 5] = ["um", "uh", "you know", "I mean", "like"];
 
@@ -26,24 +28,48 @@ const FILLER_TOKENS: [&[&str]; 5] = [
 /// assert_eq!(tokens("don't"), ["don", "t"]);
 /// ```
 pub fn tokens(text: &str) -> Vec<String> {
+    let lower = lowercase(text);
+    split(&lower).into_iter().map(str::to_owned).collect()
+}
+
+/// SPEC §4's lowercasing, borrowing when there is nothing to change. The hot paths
+/// tokenize as `split(&lowercase(text))`: one string and one vector per text, not one
+/// allocation per word.
+pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
     if text.is_ascii() {
-        // Fast path: ASCII lowercasing is per byte and needs no intermediate string.
-        return text
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|t| !t.is_empty())
-            .map(|t| t.to_ascii_lowercase())
-            .collect();
+        if text.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(text.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(text)
+        }
+    } else {
+        Cow::Owned(text.to_lowercase())
     }
-    text.to_lowercase()
+}
+
+/// The tokens of an already lowercased text: its runs of alphanumeric characters.
+pub(crate) fn split(lower: &str) -> Vec<&str> {
+    lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(str::to_owned)
         .collect()
+}
+
+/// Whether `text` has at least one token (without building them).
+pub(crate) fn has_token(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_alphanumeric() && c.to_lowercase().any(char::is_alphanumeric))
 }
 
 /// Whether `needle` occurs as a contiguous run in `haystack`. An empty needle always does.
 pub(crate) fn contains_run<T: PartialEq>(haystack: &[T], needle: &[T]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Whether the tokens of `phrase` occur as a contiguous run in `haystack`.
+pub(crate) fn phrase_in(haystack: &[&str], phrase: &str) -> bool {
+    let lower = lowercase(phrase);
+    contains_run(haystack, &split(&lower))
 }
 
 /// Whether `phrase` appears in `text` (SPEC §4).
@@ -54,23 +80,52 @@ pub(crate) fn contains_run<T: PartialEq>(haystack: &[T], needle: &[T]) -> bool {
 /// assert!(!appears_in("hi", "this is high"));
 /// ```
 pub fn appears_in(phrase: &str, text: &str) -> bool {
-    contains_run(&tokens(text), &tokens(phrase))
+    let lower = lowercase(text);
+    phrase_in(&split(&lower), phrase)
 }
 
 /// Removes filler phrases from a token list, scanning left to right.
-pub(crate) fn strip_fillers(tokens: &[String]) -> Vec<String> {
+pub(crate) fn strip_fillers(tokens: Vec<&str>) -> Vec<&str> {
+    // Most lines have no filler at all: keep them as they are.
+    if !tokens
+        .iter()
+        .any(|t| FILLER_TOKENS.iter().any(|f| f[0] == *t))
+    {
+        return tokens;
+    }
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;
     'outer: while i < tokens.len() {
         for filler in FILLER_TOKENS {
             let end = i + filler.len();
-            if end <= tokens.len() && tokens[i..end].iter().zip(filler).all(|(t, f)| t == f) {
+            if end <= tokens.len() && tokens[i..end] == *filler {
                 i = end;
                 continue 'outer;
             }
         }
-        out.push(tokens[i].clone());
+        out.push(tokens[i]);
         i += 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_token_agrees_with_tokens() {
+        for text in [
+            "", "?!", " - ", "a", "Ü", "İ", "…9", "👍", "\u{0307}", "ǅ", "Ⅻ",
+        ] {
+            assert_eq!(has_token(text), !tokens(text).is_empty(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn lowercase_borrows_when_it_can() {
+        assert!(matches!(lowercase("already lower 123"), Cow::Borrowed(_)));
+        assert_eq!(lowercase("MiXeD"), "mixed");
+        assert_eq!(lowercase("ÜBER"), "über");
+    }
 }

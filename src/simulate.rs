@@ -206,14 +206,23 @@ fn fault(step_order: u32, message: String) -> Fault {
 
 /// Runs an agent future with the per-turn timeout, turning a panic into an error message.
 async fn guarded<T>(future: impl Future<Output = T>, timeout: Duration) -> Result<T, String> {
-    match tokio::time::timeout(timeout, CatchUnwind(Box::pin(future))).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(payload)) => Err(format!("agent panicked: {}", panic_message(&*payload))),
-        Err(_) => Err(format!(
-            "no reply within {} (the per-turn timeout)",
-            human_duration(timeout)
-        )),
-    }
+    let future = std::pin::pin!(future);
+    let mut caught = CatchUnwind(future);
+    // Most agents answer on the first poll: only arm the timer for those that do not.
+    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut caught).poll(cx))).await;
+    let result = match first {
+        Poll::Ready(result) => result,
+        Poll::Pending => match tokio::time::timeout(timeout, caught).await {
+            Ok(result) => result,
+            Err(_) => {
+                return Err(format!(
+                    "no reply within {} (the per-turn timeout)",
+                    human_duration(timeout)
+                ));
+            }
+        },
+    };
+    result.map_err(|payload| format!("agent panicked: {}", panic_message(&*payload)))
 }
 
 pub(crate) fn human_duration(d: Duration) -> String {
@@ -235,9 +244,9 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 /// Polls a future inside `catch_unwind`, so a panicking agent fails its step, not the suite.
-struct CatchUnwind<F>(Pin<Box<F>>);
+struct CatchUnwind<'a, F>(Pin<&'a mut F>);
 
-impl<F: Future> Future for CatchUnwind<F> {
+impl<F: Future> Future for CatchUnwind<'_, F> {
     type Output = Result<F::Output, Box<dyn Any + Send>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::case::{Case, Speaker, Turn};
-use crate::normalize::{contains_run, strip_fillers, tokens};
+use crate::normalize::{contains_run, lowercase, phrase_in, split, strip_fillers};
 use crate::simulate::{Fault, Row};
 
 /// The verdict on one step.
@@ -130,27 +130,30 @@ pub(crate) fn validate_steps(
 /// SPEC §5 `user_match`: the script's tokens, fillers removed, occur as a contiguous run in
 /// the actual line's tokens, fillers removed.
 pub(crate) fn user_matches(script: &str, actual: &str) -> bool {
+    let (actual, script) = (lowercase(actual), lowercase(script));
     contains_run(
-        &strip_fillers(&tokens(actual)),
-        &strip_fillers(&tokens(script)),
+        &strip_fillers(split(&actual)),
+        &strip_fillers(split(&script)),
     )
 }
 
 fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'_>) -> StepResult {
-    let reply = tokens(&agent.text);
+    let reply_lower = lowercase(&agent.text);
+    let reply = split(&reply_lower);
     let mut reasons = Vec::new();
     if !user_match {
         reasons.push("user deviation".to_owned());
     }
     let missing_keywords: Vec<String> = if turn.exact_match_required {
-        if reply != tokens(&turn.expected_phrase()) {
+        let expected = turn.expected_phrase();
+        if reply != split(&lowercase(&expected)) {
             reasons.push("exact match failed".to_owned());
         }
         Vec::new()
     } else {
         turn.expected_agent_response_keywords
             .iter()
-            .filter(|k| !contains_run(&reply, &tokens(k)))
+            .filter(|k| !phrase_in(&reply, k))
             .cloned()
             .collect()
     };
@@ -160,7 +163,7 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'
     let forbidden_found: Vec<String> = turn
         .forbidden_keywords
         .iter()
-        .filter(|k| contains_run(&reply, &tokens(k)))
+        .filter(|k| phrase_in(&reply, k))
         .cloned()
         .collect();
     if !forbidden_found.is_empty() {
@@ -223,11 +226,17 @@ fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
 
 /// SPEC §6 tone check: fails when any tone marker appears in any agent line.
 pub(crate) fn tone_check(markers: &[String], transcript: &[Row]) -> ToneCheck {
-    let markers: Vec<(&String, Vec<String>)> = markers.iter().map(|m| (m, tokens(m))).collect();
+    let lowered: Vec<_> = markers.iter().map(|m| lowercase(m)).collect();
+    let markers: Vec<(&String, Vec<&str>)> = markers
+        .iter()
+        .zip(&lowered)
+        .map(|(m, l)| (m, split(l)))
+        .collect();
     let mut found = Vec::new();
     if !markers.is_empty() {
         for row in transcript.iter().filter(|r| r.speaker == Speaker::Agent) {
-            let said = tokens(&row.text);
+            let lower = lowercase(&row.text);
+            let said = split(&lower);
             for (marker, marker_tokens) in &markers {
                 if contains_run(&said, marker_tokens) {
                     found.push((row.step_order, (*marker).clone()));

@@ -355,6 +355,7 @@ fn snapshots_of_external_agents_redact_latency() {
         snapshots: "snapshots",
         test_target: "cases",
         test_fn: "case",
+        target_tmpdir: None,
     };
     let path = Path::new(ROOT).join("cases/replay/order_status_replay.json");
     voice_harness::__private::check_case_file(

@@ -34,6 +34,7 @@ fn config(manifest_dir: &'static str) -> HarnessConfig {
         snapshots: "snapshots",
         test_target: "cases",
         test_fn: "case",
+        target_tmpdir: None,
     }
 }
 

@@ -169,6 +169,7 @@ fn the_generated_harness_records_its_runs() {
         snapshots: "snapshots",
         test_target: "t",
         test_fn: "case",
+        target_tmpdir: None,
     };
     fn no_snapshots(_: &str, _: &str) {}
     voice_harness::__private::check_case_file(

@@ -84,27 +84,28 @@ pub fn appears_in(phrase: &str, text: &str) -> bool {
     phrase_in(&split(&lower), phrase)
 }
 
-/// Removes filler phrases from a token list, scanning left to right.
+/// Removes filler phrases from a token list, down to a normal form: tokens are pushed on a
+/// stack, and whenever the top of the stack spells a filler it is dropped. No filler's tail
+/// starts another filler, so the result does not depend on the order of removal, and a
+/// filler inserted anywhere, even inside another one ("you um know"), leaves the result as
+/// it was. A greedy left-to-right scan got that case wrong.
 pub(crate) fn strip_fillers(tokens: Vec<&str>) -> Vec<&str> {
     // Most lines have no filler at all: keep them as they are.
     if !tokens
         .iter()
-        .any(|t| FILLER_TOKENS.iter().any(|f| f[0] == *t))
+        .any(|t| FILLER_TOKENS.iter().any(|f| f.contains(t)))
     {
         return tokens;
     }
-    let mut out = Vec::with_capacity(tokens.len());
-    let mut i = 0;
-    'outer: while i < tokens.len() {
+    let mut out: Vec<&str> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        out.push(token);
         for filler in FILLER_TOKENS {
-            let end = i + filler.len();
-            if end <= tokens.len() && tokens[i..end] == *filler {
-                i = end;
-                continue 'outer;
+            if out.ends_with(filler) {
+                out.truncate(out.len() - filler.len());
+                break;
             }
         }
-        out.push(tokens[i]);
-        i += 1;
     }
     out
 }
@@ -120,6 +121,16 @@ mod tests {
         ] {
             assert_eq!(has_token(text), !tokens(text).is_empty(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn a_filler_inside_another_filler_is_removed_too() {
+        let strip = |text: &str| strip_fillers(split(&lowercase(text))).join(" ");
+        assert_eq!(strip("I said you know what"), "i said what");
+        assert_eq!(strip("I said you um know what"), "i said what");
+        assert_eq!(strip("I you know mean it"), "it");
+        assert_eq!(strip("you you know know"), "");
+        assert_eq!(strip("nothing to strip here"), "nothing to strip here");
     }
 
     #[test]

@@ -1,0 +1,249 @@
+//! Properties that must hold for every input, not just the examples (proptest). Inputs that
+//! once broke a property are replayed first from `tests/proptest-regressions/properties.txt`
+//! (the first entry: a filler inserted inside "i mean", which the old greedy filler strip got
+//! wrong).
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+use serde_json::{Value, json};
+use voice_harness::{
+    FILLERS, IdealAgent, RunOptions, Speaker, Status, appears_in, parse_case, run_case, tokens,
+};
+
+/// Words as people say them, including the pieces fillers are made of, so insertions can
+/// land next to, or inside, a filler already in the line.
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-zA-Z0-9]{1,8}",
+        1 => "[a-zäöüßéñ][a-zäöüßéñ'-]{0,5}",
+        2 => prop::sample::select(vec!["you", "know", "I", "mean", "um", "uh", "like", "i"]).prop_map(String::from),
+    ]
+}
+
+fn line() -> impl Strategy<Value = String> {
+    prop::collection::vec(word(), 1..10).prop_map(|w| w.join(" "))
+}
+
+/// `user_match` of one step through the public pipeline: a recorded call.
+fn user_match(script: &str, said: &str) -> Option<bool> {
+    let case = json!({
+        "test_id": "p", "persona": "P",
+        "turns": [{"step_order": 1, "user_input": script}],
+        "transcript": [{"speaker": "user", "text": said}, {"speaker": "agent", "text": "ok"}]
+    });
+    let case = parse_case("p.json", &serde_json::to_vec(&case).unwrap()).unwrap();
+    run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default()).steps[0].user_match
+}
+
+fn insert_fillers(line: &str, insertions: &[(usize, usize)]) -> String {
+    let mut words: Vec<&str> = line.split_whitespace().collect();
+    for &(position, filler) in insertions {
+        let at = position % (words.len() + 1);
+        words.insert(at, FILLERS[filler % FILLERS.len()]);
+    }
+    words.join(" ")
+}
+
+/// A valid case as JSON: `turns` turns whose forbidden words never appear in their keywords.
+fn valid_case() -> impl Strategy<Value = Value> {
+    let turn = (
+        line(),
+        prop::collection::vec(line(), 0..4),
+        any::<bool>(),
+        prop::option::of(line()),
+        prop::collection::vec("zz[0-9]{1,3}", 0..2),
+        prop::option::of(0u64..5000),
+    );
+    (prop::collection::vec(turn, 1..6), 0.0f64..=1.0, any::<u64>(), "[a-z0-9_]{1,20}").prop_map(|(turns, rate, seed, id)| {
+        let turns: Vec<Value> = turns
+            .into_iter()
+            .enumerate()
+            .map(|(i, (input, keywords, exact, expected, forbidden, budget))| {
+                let mut t = json!({"step_order": i + 1, "user_input": input, "expected_agent_response_keywords": keywords});
+                // An exact step needs a phrase: the keywords or an explicit one.
+                if exact && (expected.is_some() || !keywords.is_empty()) {
+                    t["exact_match_required"] = json!(true);
+                    if let Some(e) = expected {
+                        t["expected_agent_response"] = json!(e);
+                    }
+                }
+                if !forbidden.is_empty() {
+                    t["forbidden_keywords"] = json!(forbidden);
+                }
+                if let Some(ms) = budget {
+                    t["max_latency_ms"] = json!(ms);
+                }
+                t
+            })
+            .collect();
+        json!({"test_id": id, "persona": "Prop", "seed": seed, "caller": {"disfluency_rate": rate}, "tone_markers": [], "turns": turns})
+    })
+}
+
+fn parse(value: &Value) -> voice_harness::Case {
+    parse_case("p.json", &serde_json::to_vec(value).unwrap()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Arbitrary transcripts: random speakers, empty and Unicode texts, some latencies.
+fn transcript() -> impl Strategy<Value = Vec<Value>> {
+    let text = prop_oneof![Just(String::new()), any::<String>(), line()];
+    let row =
+        (any::<bool>(), text, prop::option::of(0u64..100_000)).prop_map(|(user, text, latency)| {
+            let mut row = json!({"speaker": if user { "user" } else { "agent" }, "text": text});
+            if let Some(ms) = latency {
+                row["latency_ms"] = json!(ms);
+            }
+            row
+        });
+    prop::collection::vec(row, 0..14)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Integration tests have no lib.rs for proptest's default location: name the file.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Fillers inserted anywhere, any number of them, never change `user_match`.
+    #[test]
+    fn fillers_never_change_user_match(
+        script in line(),
+        said in prop_oneof![line(), Just(String::new())],
+        same in any::<bool>(),
+        insertions in prop::collection::vec((0usize..20, 0usize..5), 0..6),
+    ) {
+        let said = if same || said.is_empty() { script.clone() } else { said };
+        let with_fillers = insert_fillers(&said, &insertions);
+        prop_assert_eq!(user_match(&script, &said), user_match(&script, &with_fillers), "{:?} vs {:?}", said, with_fillers);
+    }
+
+    /// A caller who says the script, stammering or not, always matches it.
+    #[test]
+    fn the_script_with_fillers_matches(script in line(), insertions in prop::collection::vec((0usize..20, 0usize..5), 0..6)) {
+        prop_assert_eq!(user_match(&script, &insert_fillers(&script, &insertions)), Some(true));
+    }
+
+    /// Normalizing normalized text changes nothing.
+    #[test]
+    fn normalization_is_idempotent(text in any::<String>()) {
+        let once = tokens(&text);
+        prop_assert_eq!(tokens(&once.join(" ")), once);
+    }
+
+    /// A keyword appears in any text made by joining it with other words.
+    #[test]
+    fn a_keyword_appears_among_other_words(
+        keyword in line(),
+        before in prop::collection::vec(any::<String>(), 0..4),
+        after in prop::collection::vec(any::<String>(), 0..4),
+    ) {
+        let text = format!("{} {keyword} {}", before.join(" "), after.join(" "));
+        prop_assert!(appears_in(&keyword, &text), "{:?} in {:?}", keyword, text);
+    }
+
+    /// The ideal agent passes every step of every valid case, with any disfluency and seed.
+    #[test]
+    fn the_ideal_agent_passes_every_valid_case(case in valid_case()) {
+        let case = parse(&case);
+        let outcome = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        prop_assert!(outcome.steps.iter().all(|s| s.passed), "{:#?}", outcome.steps);
+        prop_assert_eq!(outcome.status, Status::Pass);
+    }
+
+    /// The same case and seed give the same transcript and metrics, run after run.
+    #[test]
+    fn the_same_case_and_seed_give_the_same_call(case in valid_case()) {
+        let case = parse(&case);
+        let run = || run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        let (a, b) = (run(), run());
+        prop_assert_eq!(serde_json::to_string(&a.transcript).unwrap(), serde_json::to_string(&b.transcript).unwrap());
+        prop_assert_eq!(serde_json::to_string(&a.metrics).unwrap(), serde_json::to_string(&b.metrics).unwrap());
+    }
+
+    /// SPEC §6's invariants hold for any transcript against any script.
+    #[test]
+    fn metric_invariants_hold_for_any_transcript(mut case in valid_case(), rows in transcript(), markers in prop::collection::vec(line(), 0..2)) {
+        case["transcript"] = json!(rows);
+        case["tone_markers"] = json!(markers);
+        case.as_object_mut().unwrap().remove("caller");
+        let case = parse(&case);
+        let outcome = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        let m = &outcome.metrics;
+        prop_assert_eq!(m.total_steps as usize, case.turns.len());
+        prop_assert_eq!(m.steps_passed + m.steps_failed, m.total_steps);
+        prop_assert_eq!(m.failure_steps.len() as u32, m.steps_failed);
+        prop_assert!(m.failure_steps.windows(2).all(|w| w[0] < w[1]));
+        prop_assert_eq!(m.first_failure_step, m.failure_steps.first().copied());
+        prop_assert_eq!(m.coverage, f64::from(m.steps_passed) / f64::from(m.total_steps));
+        if let Some(recall) = m.keyword_recall {
+            prop_assert!((0.0..=1.0).contains(&recall));
+        }
+        prop_assert_eq!(m.user_deviation_detected, outcome.steps.iter().any(|s| s.user_match == Some(false)));
+        let latencies: Vec<u64> = outcome.transcript.iter().filter(|r| r.speaker == Speaker::Agent).filter_map(|r| r.latency_ms).collect();
+        prop_assert_eq!(m.latency_ms_max, latencies.iter().max().copied());
+        if let (Some(p50), Some(p95), Some(max)) = (m.latency_ms_p50, m.latency_ms_p95, m.latency_ms_max) {
+            prop_assert!(p50 <= p95 && p95 <= max);
+            prop_assert!(latencies.contains(&p50) && latencies.contains(&p95));
+        }
+        prop_assert_eq!(m.disfluencies_injected, 0);
+        let all_passed = outcome.steps.iter().all(|s| s.passed);
+        prop_assert_eq!(outcome.status == Status::Pass, all_passed && outcome.tone.passed);
+        for step in &outcome.steps {
+            prop_assert_eq!(step.passed, step.details.is_none());
+        }
+    }
+
+    /// Arbitrary bytes and arbitrary JSON values give a case or an error, never a panic.
+    #[test]
+    fn the_loader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512), value in arbitrary_json()) {
+        let _ = parse_case("x.json", &bytes);
+        let _ = parse_case("x.json", &serde_json::to_vec(&value).unwrap());
+    }
+}
+
+/// Arbitrary JSON, biased towards the case format's field names.
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        prop::sample::select(vec![
+            "test_id",
+            "persona",
+            "turns",
+            "step_order",
+            "user_input",
+            "expected_agent_response_keywords",
+            "exact_match_required",
+            "agent",
+            "replay",
+            "transcript",
+            "speaker",
+            "text",
+            "expect",
+            "status",
+            "failure_steps",
+            "caller",
+            "disfluency_rate",
+            "seed",
+            "tone_markers"
+        ])
+        .prop_map(String::from),
+        "[a-z_]{1,10}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 64, 8, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(key.clone(), inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}

@@ -70,6 +70,10 @@ impl Problem {
     }
 }
 
+/// A message lists at most this many problems (all are in [`LoadError::problems`]): a file
+/// with thousands of bad fields should not print thousands of lines.
+pub(crate) const MAX_SHOWN: usize = 20;
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
@@ -83,7 +87,7 @@ impl fmt::Display for LoadError {
             "invalid case file {} ({count}; the case was not run)",
             self.file
         )?;
-        for problem in &self.problems {
+        for problem in self.problems.iter().take(MAX_SHOWN) {
             match &problem.location {
                 Location::File => write!(f, "\n  --> {}: {}", self.file, problem.message)?,
                 Location::LineColumn(line, column) => write!(
@@ -99,6 +103,9 @@ impl fmt::Display for LoadError {
             if let Some(help) = &problem.help {
                 write!(f, "\n      help: {help}")?;
             }
+        }
+        if n > MAX_SHOWN {
+            write!(f, "\n  … and {} more problems", n - MAX_SHOWN)?;
         }
         Ok(())
     }
@@ -150,9 +157,10 @@ pub(crate) fn json_syntax(err: &serde_json::Error) -> Problem {
     )
 }
 
-pub(crate) fn unknown_field(path: &str, field: &str, allowed: &[&str]) -> Problem {
+pub(crate) fn unknown_field(path: &str, field: &str, allowed: &[&str], suggest: bool) -> Problem {
     let near = allowed
         .iter()
+        .filter(|_| suggest)
         .map(|candidate| (strsim::damerau_levenshtein(field, candidate), *candidate))
         .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
         .min();

@@ -31,7 +31,7 @@ pub use metrics::Metrics;
 pub use normalize::{FILLERS, appears_in, tokens};
 pub use rng::seed_for_test_id;
 pub use run::{Outcome, RunOptions, run_case};
-pub use simulate::Row;
+pub use simulate::{MAX_REPLY_BYTES, Row};
 pub use store::{
     CaseStore, DEFAULT_MAX_RUNS, DEFAULT_MAX_TRANSCRIPT_SIZE, EnvError, Limits, Run, RunId,
     RunStore, Store,

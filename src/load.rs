@@ -406,7 +406,14 @@ impl Checker {
         };
         for (key, _) in entries {
             if !allowed.contains(&key.as_ref()) {
-                self.push(error::unknown_field(&path.to_string(), key, allowed));
+                // Past the problems a message shows, a suggestion is work nobody reads.
+                let suggest = self.problems.len() < error::MAX_SHOWN;
+                self.push(error::unknown_field(
+                    &path.to_string(),
+                    key,
+                    allowed,
+                    suggest,
+                ));
             }
         }
         Some(Fields { path, entries })
@@ -446,6 +453,24 @@ impl Checker {
             return None;
         }
         Some(text.to_owned())
+    }
+
+    /// Text with at least one token: a line that could be matched at all (a line of only
+    /// punctuation or invisible characters would match any caller line).
+    fn words(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
+        let text = self.not_blank(node, path)?;
+        if !has_token(&text) {
+            self.rule(
+                path,
+                format!(
+                    "expected words, found {} (no letter or digit)",
+                    error::quote(&text)
+                ),
+                Some("lines are matched as words; write what the caller says"),
+            );
+            return None;
+        }
+        Some(text)
     }
 
     fn bool(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<bool> {
@@ -846,7 +871,7 @@ impl Checker {
             });
         let user_input = self
             .required(&fields, "user_input", "what the caller says")
-            .and_then(|n| self.not_blank(n, &fields.at("user_input")));
+            .and_then(|n| self.words(n, &fields.at("user_input")));
         let keywords = fields
             .get("expected_agent_response_keywords")
             .map(|n| self.phrases(n, &fields.at("expected_agent_response_keywords")));

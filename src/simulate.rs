@@ -49,6 +49,10 @@ pub(crate) struct Fault {
     pub(crate) message: String,
 }
 
+/// Replies longer than this fail their step: no spoken reply is that long, and the cap keeps
+/// a runaway agent from filling memory and snapshots.
+pub const MAX_REPLY_BYTES: usize = 64 * 1024;
+
 /// Limits that apply to one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CallLimits {
@@ -163,6 +167,18 @@ pub(crate) async fn simulate<A: Agent>(
                 latency_ms: None,
             });
             let (said, hung_up) = match answer {
+                Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text)))
+                    if text.len() > MAX_REPLY_BYTES =>
+                {
+                    convo.fault = Some(fault(
+                        turn.step_order,
+                        format!(
+                            "the agent's reply is {} bytes; replies may be at most {MAX_REPLY_BYTES} bytes",
+                            text.len()
+                        ),
+                    ));
+                    break;
+                }
                 Ok(Ok(Reply::Say(text))) => (Some(text), false),
                 Ok(Ok(Reply::SayAndHangUp(text))) => (Some(text), true),
                 Ok(Ok(Reply::HangUp)) => (None, true),

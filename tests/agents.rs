@@ -118,3 +118,15 @@ fn a_failed_start_fails_the_first_step() {
         ]
     );
 }
+
+#[test]
+fn a_megabyte_reply_fails_its_step() {
+    let got = details(
+        Misbehaving(|| Ok(Reply::Say("ok ".repeat(350_000)))),
+        &RunOptions::default(),
+    );
+    assert_eq!(
+        got,
+        expected("the agent's reply is 1050000 bytes; replies may be at most 65536 bytes")
+    );
+}

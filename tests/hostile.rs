@@ -86,7 +86,7 @@ fn generated_extremes() {
     let prefix = r#"{"test_id":"big","persona":"P","turns":["#;
     let mut turns = Vec::new();
     let mut len = prefix.len() + 2;
-    while len + turn(turns.len() + 1).len() + 1 <= 1024 * 1024 {
+    while len + turn(turns.len() + 1).len() < 1024 * 1024 {
         len += turn(turns.len() + 1).len() + 1;
         turns.push(turn(turns.len() + 1));
     }

@@ -182,3 +182,100 @@ fn the_generated_harness_records_its_runs() {
     assert_eq!(store.runs.len() as u64 + store.runs.evicted(), before + 1);
     assert_eq!(store.runs.list_recent(1)[0].file, "cases/one.json");
 }
+
+/// 8 threads × 10,000 mixed operations on both stores. Each thread keeps a model of what it
+/// did; afterwards the store must agree with every model exactly: no lost update, the bound
+/// held at every look, and evictions counted exactly. A watchdog turns a deadlock into a
+/// failure instead of a hang.
+#[test]
+fn eight_threads_of_mixed_operations_lose_nothing() {
+    use std::collections::BTreeMap;
+    const THREADS: usize = 8;
+    const OPS: usize = 10_000;
+    const MAX_RUNS: usize = 500;
+
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let store = Store::new(limits(1000, MAX_RUNS));
+        let base = outcome(1);
+        let models: Vec<(BTreeMap<RunId, usize>, usize, BTreeMap<String, Option<String>>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let (store, base) = (&store, &base);
+                    scope.spawn(move || {
+                        let mut updates: BTreeMap<RunId, usize> = BTreeMap::new();
+                        let mut created = 0;
+                        let mut cases: BTreeMap<String, Option<String>> = BTreeMap::new();
+                        let mut mine: Vec<RunId> = Vec::new();
+                        for i in 0..OPS {
+                            match (t * 7919 + i * 104_729) % 7 {
+                                0 | 1 => {
+                                    mine.push(store.runs.create(format!("t{t}/"), base.clone()));
+                                    created += 1;
+                                }
+                                2 => {
+                                    if let Some(&id) = mine.last() {
+                                        if store.runs.update(id, |run| run.file.push('+')) {
+                                            *updates.entry(id).or_default() += 1;
+                                        }
+                                    }
+                                }
+                                3 => {
+                                    if let Some(&id) = mine.get(i % mine.len().max(1)) {
+                                        if let Some(run) = store.runs.get(id) {
+                                            assert!(run.file.starts_with(&format!("t{t}/")));
+                                        }
+                                    }
+                                }
+                                4 => {
+                                    let recent = store.runs.list_recent(10);
+                                    assert!(recent.len() <= 10);
+                                    assert!(recent.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+                                    assert!(store.runs.len() <= MAX_RUNS, "the bound holds at every look");
+                                }
+                                5 => {
+                                    let id = format!("c{t}_{}", i % 20);
+                                    let mut case = common::case(common::script(&[("Hi", &[])]));
+                                    case.test_id = id.clone();
+                                    case.persona = format!("v{i}");
+                                    store.cases.upsert(case);
+                                    cases.insert(id, Some(format!("v{i}")));
+                                }
+                                _ => {
+                                    let id = format!("c{t}_{}", (i * 3) % 20);
+                                    let removed = store.cases.delete(&id).map(|c| c.persona.clone());
+                                    assert_eq!(removed, cases.get(&id).cloned().flatten(), "a delete sees the last upsert");
+                                    cases.insert(id, None);
+                                }
+                            }
+                        }
+                        (updates, created, cases)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+
+        let created: usize = models.iter().map(|m| m.1).sum();
+        assert_eq!(store.runs.len(), MAX_RUNS.min(created));
+        assert_eq!(store.runs.evicted() as usize, created - store.runs.len(), "every eviction counted");
+        for run in store.runs.list_recent(MAX_RUNS) {
+            let t: usize = run.file[1..run.file.find('/').unwrap()].parse().unwrap();
+            let plus = run.file.chars().filter(|&c| c == '+').count();
+            assert_eq!(plus, models[t].0.get(&run.id).copied().unwrap_or(0), "no update lost on {:?}", run.id);
+        }
+        for (t, (_, _, cases)) in models.iter().enumerate() {
+            for (id, persona) in cases {
+                assert_eq!(store.cases.get(id).map(|c| c.persona.clone()), *persona, "thread {t}, case {id}");
+            }
+        }
+        let expected_cases: usize = models.iter().map(|m| m.2.values().filter(|p| p.is_some()).count()).sum();
+        assert_eq!(store.cases.len(), expected_cases);
+        done.send(()).unwrap();
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(300)) {
+        Ok(()) => worker.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the store deadlocked: 80,000 operations did not finish in 300 s"),
+    }
+}

@@ -6,6 +6,7 @@ mod agent;
 mod case;
 mod error;
 mod external;
+mod fuzz;
 mod harness;
 mod load;
 mod metrics;
@@ -139,6 +140,11 @@ macro_rules! __harness_options {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::harness::{CaseFailure, HarnessConfig, check_case_file, harness_store};
+
+    /// The fuzz targets' bodies (see `fuzz/`).
+    pub mod fuzz {
+        pub use crate::fuzz::{load, validate};
+    }
     pub use datatest_stable;
     pub use insta;
 }

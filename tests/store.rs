@@ -183,6 +183,13 @@ fn the_generated_harness_records_its_runs() {
     assert_eq!(store.runs.list_recent(1)[0].file, "cases/one.json");
 }
 
+/// What one thread did: updates that succeeded per run, runs created, each case's last value.
+type Model = (
+    std::collections::BTreeMap<RunId, usize>,
+    usize,
+    std::collections::BTreeMap<String, Option<String>>,
+);
+
 /// 8 threads × 10,000 mixed operations on both stores. Each thread keeps a model of what it
 /// did; afterwards the store must agree with every model exactly: no lost update, the bound
 /// held at every look, and evictions counted exactly. A watchdog turns a deadlock into a
@@ -198,7 +205,7 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
     let worker = std::thread::spawn(move || {
         let store = Store::new(limits(1000, MAX_RUNS));
         let base = outcome(1);
-        let models: Vec<(BTreeMap<RunId, usize>, usize, BTreeMap<String, Option<String>>)> = std::thread::scope(|scope| {
+        let models: Vec<Model> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..THREADS)
                 .map(|t| {
                     let (store, base) = (&store, &base);
@@ -230,8 +237,14 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
                                 4 => {
                                     let recent = store.runs.list_recent(10);
                                     assert!(recent.len() <= 10);
-                                    assert!(recent.windows(2).all(|w| w[0].id > w[1].id), "newest first");
-                                    assert!(store.runs.len() <= MAX_RUNS, "the bound holds at every look");
+                                    assert!(
+                                        recent.windows(2).all(|w| w[0].id > w[1].id),
+                                        "newest first"
+                                    );
+                                    assert!(
+                                        store.runs.len() <= MAX_RUNS,
+                                        "the bound holds at every look"
+                                    );
                                 }
                                 5 => {
                                     let id = format!("c{t}_{}", i % 20);
@@ -243,8 +256,13 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
                                 }
                                 _ => {
                                     let id = format!("c{t}_{}", (i * 3) % 20);
-                                    let removed = store.cases.delete(&id).map(|c| c.persona.clone());
-                                    assert_eq!(removed, cases.get(&id).cloned().flatten(), "a delete sees the last upsert");
+                                    let removed =
+                                        store.cases.delete(&id).map(|c| c.persona.clone());
+                                    assert_eq!(
+                                        removed,
+                                        cases.get(&id).cloned().flatten(),
+                                        "a delete sees the last upsert"
+                                    );
                                     cases.insert(id, None);
                                 }
                             }
@@ -258,24 +276,44 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
 
         let created: usize = models.iter().map(|m| m.1).sum();
         assert_eq!(store.runs.len(), MAX_RUNS.min(created));
-        assert_eq!(store.runs.evicted() as usize, created - store.runs.len(), "every eviction counted");
+        assert_eq!(
+            store.runs.evicted() as usize,
+            created - store.runs.len(),
+            "every eviction counted"
+        );
         for run in store.runs.list_recent(MAX_RUNS) {
             let t: usize = run.file[1..run.file.find('/').unwrap()].parse().unwrap();
             let plus = run.file.chars().filter(|&c| c == '+').count();
-            assert_eq!(plus, models[t].0.get(&run.id).copied().unwrap_or(0), "no update lost on {:?}", run.id);
+            assert_eq!(
+                plus,
+                models[t].0.get(&run.id).copied().unwrap_or(0),
+                "no update lost on {:?}",
+                run.id
+            );
         }
         for (t, (_, _, cases)) in models.iter().enumerate() {
             for (id, persona) in cases {
-                assert_eq!(store.cases.get(id).map(|c| c.persona.clone()), *persona, "thread {t}, case {id}");
+                assert_eq!(
+                    store.cases.get(id).map(|c| c.persona.clone()),
+                    *persona,
+                    "thread {t}, case {id}"
+                );
             }
         }
-        let expected_cases: usize = models.iter().map(|m| m.2.values().filter(|p| p.is_some()).count()).sum();
+        let expected_cases: usize = models
+            .iter()
+            .map(|m| m.2.values().filter(|p| p.is_some()).count())
+            .sum();
         assert_eq!(store.cases.len(), expected_cases);
         done.send(()).unwrap();
     });
     match finished.recv_timeout(std::time::Duration::from_secs(300)) {
         Ok(()) => worker.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(worker.join().unwrap_err()),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("the store deadlocked: 80,000 operations did not finish in 300 s"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(worker.join().unwrap_err())
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the store deadlocked: 80,000 operations did not finish in 300 s")
+        }
     }
 }

@@ -455,6 +455,25 @@ impl Checker {
         Some(text.to_owned())
     }
 
+    /// One of a fixed set of strings, such as `"user"` or `"agent"`.
+    fn choice<T: Copy>(
+        &mut self,
+        node: &Node<'_>,
+        path: &JsonPath<'_>,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        let text = self.string(node, path)?;
+        if let Some((_, value)) = choices.iter().find(|(name, _)| *name == text) {
+            return Some(*value);
+        }
+        let expected: Vec<String> = choices
+            .iter()
+            .map(|(name, _)| format!("{name:?}"))
+            .collect();
+        self.wrong_type(path, &expected.join(" or "), node);
+        None
+    }
+
     /// Text with at least one token: a line that could be matched at all (a line of only
     /// punctuation or invisible characters would match any caller line).
     fn words(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
@@ -722,15 +741,8 @@ impl Checker {
         let speaker = self
             .required(&fields, "speaker", "\"user\" or \"agent\"")
             .and_then(|n| {
-                let speaker_path = fields.at("speaker");
-                match self.string(n, &speaker_path)? {
-                    "user" => Some(Speaker::User),
-                    "agent" => Some(Speaker::Agent),
-                    _ => {
-                        self.wrong_type(&speaker_path, "\"user\" or \"agent\"", n);
-                        None
-                    }
-                }
+                let choices = [("user", Speaker::User), ("agent", Speaker::Agent)];
+                self.choice(n, &fields.at("speaker"), &choices)
             });
         let text = self
             .required(&fields, "text", "what was said")
@@ -759,15 +771,8 @@ impl Checker {
         let status = self
             .required(&fields, "status", "\"pass\" or \"fail\"")
             .and_then(|n| {
-                let status_path = fields.at("status");
-                match self.string(n, &status_path)? {
-                    "pass" => Some(Status::Pass),
-                    "fail" => Some(Status::Fail),
-                    _ => {
-                        self.wrong_type(&status_path, "\"pass\" or \"fail\"", n);
-                        None
-                    }
-                }
+                let choices = [("pass", Status::Pass), ("fail", Status::Fail)];
+                self.choice(n, &fields.at("status"), &choices)
             });
         let steps = fields
             .get("failure_steps")

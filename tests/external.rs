@@ -8,19 +8,15 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use voice_harness::{CommandAgent, HttpAgent, RunOptions, parse_case, run_case};
+mod common;
+
+use voice_harness::{CommandAgent, HttpAgent, RunOptions, run_case};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const BIN: &str = env!("CARGO_BIN_EXE_voice-harness");
 
 fn case() -> voice_harness::Case {
-    parse_case(
-        "t.json",
-        br#"{"test_id": "ext", "persona": "P", "turns": [
-            {"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]},
-            {"step_order": 2, "user_input": "Bye", "expected_agent_response_keywords": ["bye"]}]}"#,
-    )
-    .unwrap()
+    common::two_steps()
 }
 
 /// The step details of `case()` answered by a Python program (given as its source).

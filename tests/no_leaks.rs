@@ -2,16 +2,12 @@
 //! behind. A test binary of its own: descriptors are counted for the whole process, so no
 //! other test may run beside it.
 
-use voice_harness::{CommandAgent, RunOptions, parse_case, run_case};
+mod common;
+
+use voice_harness::{CommandAgent, RunOptions, run_case};
 
 fn case() -> voice_harness::Case {
-    parse_case(
-        "t.json",
-        br#"{"test_id": "ext", "persona": "P", "turns": [
-            {"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]},
-            {"step_order": 2, "user_input": "Bye", "expected_agent_response_keywords": ["bye"]}]}"#,
-    )
-    .unwrap()
+    common::two_steps()
 }
 
 #[cfg(target_os = "linux")]

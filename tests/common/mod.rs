@@ -40,3 +40,8 @@ pub fn recorded(turns: &[(&str, &[&str])], rows: &[(&str, &str, Option<u64>)]) -
 pub fn run(case: &Case) -> Outcome {
     run_case(case, &mut IdealAgent::new(case), &RunOptions::default())
 }
+
+/// A two-step case (Hi → "hello", Bye → "bye") for agents under test.
+pub fn two_steps() -> Case {
+    case(script(&[("Hi", &["hello"]), ("Bye", &["bye"])]))
+}

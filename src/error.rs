@@ -74,6 +74,28 @@ impl Problem {
 /// with thousands of bad fields should not print thousands of lines.
 pub(crate) const MAX_SHOWN: usize = 20;
 
+impl LoadError {
+    /// The first problem on one line (`turns[0]: unknown field …`), for one-line reports.
+    pub fn summary(&self) -> String {
+        match self.problems.first() {
+            Some(problem) => self.located(problem),
+            None => format!("invalid case file {}", self.file),
+        }
+    }
+
+    /// `where: what` for one problem.
+    fn located(&self, problem: &Problem) -> String {
+        match &problem.location {
+            Location::File => format!("{}: {}", self.file, problem.message),
+            Location::LineColumn(line, column) => {
+                format!("{}:{line}:{column}: {}", self.file, problem.message)
+            }
+            Location::Path(path) if path.is_empty() => format!("(top level): {}", problem.message),
+            Location::Path(path) => format!("{path}: {}", problem.message),
+        }
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();
@@ -88,18 +110,7 @@ impl fmt::Display for LoadError {
             self.file
         )?;
         for problem in self.problems.iter().take(MAX_SHOWN) {
-            match &problem.location {
-                Location::File => write!(f, "\n  --> {}: {}", self.file, problem.message)?,
-                Location::LineColumn(line, column) => write!(
-                    f,
-                    "\n  --> {}:{line}:{column}: {}",
-                    self.file, problem.message
-                )?,
-                Location::Path(path) if path.is_empty() => {
-                    write!(f, "\n  --> (top level): {}", problem.message)?
-                }
-                Location::Path(path) => write!(f, "\n  --> {path}: {}", problem.message)?,
-            }
+            write!(f, "\n  --> {}", self.located(problem))?;
             if let Some(help) = &problem.help {
                 write!(f, "\n      help: {help}")?;
             }

@@ -315,41 +315,54 @@ pub struct HttpAgent {
     url: String,
     timeout: Duration,
     call_id: String,
+    /// One client per agent, so a call's events reuse the connection.
+    client: ureq::Agent,
 }
 
 impl HttpAgent {
     /// An agent at `url`. Requests time out after 10 s (see [`HttpAgent::with_timeout`]).
     pub fn new(url: impl Into<String>) -> Self {
+        let timeout = Duration::from_secs(10);
         Self {
             url: url.into(),
-            timeout: Duration::from_secs(10),
+            timeout,
             call_id: String::new(),
+            client: client(timeout),
         }
     }
 
     /// Sets how long one request may take; keep it at or below the run's per-turn timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self.client = client(timeout);
         self
     }
 
     async fn post(&self, body: String) -> Result<String, AgentError> {
-        let (url, timeout) = (self.url.clone(), self.timeout);
+        let (client, url, timeout) = (self.client.clone(), self.url.clone(), self.timeout);
         // ureq is blocking and small; a blocking thread keeps the runtime free meanwhile.
-        let task = tokio::task::spawn_blocking(move || post_blocking(&url, timeout, body));
+        let task = tokio::task::spawn_blocking(move || post_blocking(&client, &url, timeout, body));
         task.await
             .map_err(|e| AgentError::fault(format!("HTTP request to the agent failed: {e}")))?
     }
 }
 
-fn post_blocking(url: &str, timeout: Duration, body: String) -> Result<String, AgentError> {
+fn client(timeout: Duration) -> ureq::Agent {
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .build();
-    let agent = ureq::Agent::new_with_config(config);
-    let response = agent
+    ureq::Agent::new_with_config(config)
+}
+
+fn post_blocking(
+    client: &ureq::Agent,
+    url: &str,
+    timeout: Duration,
+    body: String,
+) -> Result<String, AgentError> {
+    let response = client
         .post(url)
         .header("content-type", "application/json")
         .send(body)

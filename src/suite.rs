@@ -68,6 +68,9 @@ pub struct CaseReport {
     pub metrics: Option<Metrics>,
     /// The tone check passed.
     pub tone_passed: Option<bool>,
+    /// For status `error`: the first problem on one line (not part of the JSON report).
+    #[serde(skip)]
+    error_summary: Option<String>,
 }
 
 impl CaseReport {
@@ -87,16 +90,18 @@ impl CaseReport {
             steps: outcome.steps,
             metrics: Some(outcome.metrics),
             tone_passed: Some(outcome.tone.passed),
+            error_summary: None,
         }
     }
 
-    fn error(file: String, test_id: Option<String>, error: String) -> Self {
+    fn error(file: String, test_id: Option<String>, error: &LoadError) -> Self {
         Self {
             test_id,
             file,
             status: ReportStatus::Error,
             as_expected: false,
-            error: Some(error),
+            error: Some(error.to_string()),
+            error_summary: Some(error.summary()),
             seed: None,
             transcript: Vec::new(),
             steps: Vec::new(),
@@ -111,14 +116,8 @@ impl CaseReport {
         if self.as_expected {
             return None;
         }
-        if let Some(error) = &self.error {
-            // A loader message is a header line, then one `--> where: what` line per problem.
-            let mut lines = error.lines();
-            let head = lines.next().unwrap_or_default();
-            return Some(match lines.next() {
-                Some(problem) => problem.trim().trim_start_matches("--> ").to_owned(),
-                None => head.to_owned(),
-            });
+        if let Some(summary) = &self.error_summary {
+            return Some(summary.clone());
         }
         Some(match self.failures.first() {
             Some(failure) => failure.clone(),
@@ -252,11 +251,7 @@ fn run_file<A: Agent>(
                 return None;
             }
             let err = LoadError::new(shown.clone(), err.problems().to_vec());
-            return Some(CaseReport::error(
-                shown,
-                peek_test_id(file),
-                err.to_string(),
-            ));
+            return Some(CaseReport::error(shown, peek_test_id(file), &err));
         }
     };
     if !selected(&case, &shown, options) {
@@ -266,11 +261,7 @@ fn run_file<A: Agent>(
         let others: Vec<String> = others.iter().filter(|f| **f != shown).cloned().collect();
         let problem = error::duplicate_test_id(&case.test_id, &others);
         let err = LoadError::new(shown.clone(), vec![problem]);
-        return Some(CaseReport::error(
-            shown,
-            Some(case.test_id),
-            err.to_string(),
-        ));
+        return Some(CaseReport::error(shown, Some(case.test_id), &err));
     }
     if options.seed.is_some() {
         case.seed_override = options.seed;

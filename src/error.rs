@@ -44,6 +44,12 @@ impl LoadError {
         }
     }
 
+    /// The same problems, naming the file as `file` (the loader names it as it was given).
+    pub(crate) fn renamed(mut self, file: impl Into<String>) -> Self {
+        self.file = file.into();
+        self
+    }
+
     /// The case file, as it was named to the loader.
     pub fn file(&self) -> &str {
         &self.file

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-
 use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use crate::agent::Agent;
@@ -100,7 +99,7 @@ pub fn check_case_file<A: Agent>(
     };
     let case = match load_case(&absolute) {
         Ok(case) => case,
-        Err(err) => return fail(LoadError::new(shown, err.problems().to_vec()).to_string()),
+        Err(err) => return fail(err.renamed(shown).to_string()),
     };
     if let Some(others) = others_with_id(config, &case.test_id, &shown) {
         let problem = error::duplicate_test_id(&case.test_id, &others);
@@ -214,17 +213,9 @@ fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<V
     let index = {
         let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
-            let build = || {
-                let files = case_files(&root);
-                test_id_index(&files, |file| {
-                    display_path(file.strip_prefix(manifest).unwrap_or(file))
-                })
-            };
             let run = std::env::var("NEXTEST_RUN_ID").ok();
-            Arc::new(
-                run.and_then(|run| shared_index(config, &root, &run))
-                    .unwrap_or_else(build),
-            )
+            let shared = run.and_then(|run| shared_index(config, &root, &run));
+            Arc::new(shared.unwrap_or_else(|| build_index(config, &root)))
         }))
     };
     let others: Vec<String> = index
@@ -237,6 +228,14 @@ fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<V
 }
 
 type Index = BTreeMap<String, Vec<String>>;
+
+/// Reads every case file's `test_id` under `root`, files named relative to the crate.
+fn build_index(config: &HarnessConfig, root: &Path) -> Index {
+    let manifest = Path::new(config.manifest_dir);
+    test_id_index(&case_files(root), |file| {
+        display_path(file.strip_prefix(manifest).unwrap_or(file))
+    })
+}
 
 /// Under nextest (`NEXTEST_RUN_ID` set), the index is built by the first test process of the
 /// run and read by the others from `target/tmp`, instead of every process reading every case
@@ -263,14 +262,10 @@ fn shared_index(config: &HarnessConfig, root: &Path, run: &str) -> Option<Index>
             }
         }
     }
-    let manifest = Path::new(config.manifest_dir);
-    let index = test_id_index(&case_files(root), |file| {
-        display_path(file.strip_prefix(manifest).unwrap_or(file))
-    });
     let cached = Cached {
         run: run.to_owned(),
         root: root.to_owned(),
-        index,
+        index: build_index(config, root),
     };
     // Write then rename, so a concurrent reader sees the old file or the whole new one.
     let partial = dir.join(format!("{}.{}", path.display(), std::process::id()));

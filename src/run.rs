@@ -118,7 +118,8 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
 ///
 /// A case with a recorded `transcript` is validated as it is and `agent` is not called. The
 /// call runs on a current-thread tokio runtime with paused time, so latencies are virtual
-/// and exact (or with real time, for agents whose [`Agent::wall_clock`] is `true`). Call it from synchronous code (a test, a thread), not from inside a runtime.
+/// and exact (or with real time, for agents whose [`Agent::wall_clock`] is `true`). Call it
+/// from synchronous code (a test, a thread), not from inside a runtime.
 ///
 /// ```
 /// use voice_harness::{parse_case, run_case, IdealAgent, RunOptions, Status};

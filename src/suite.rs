@@ -250,7 +250,7 @@ fn run_file<A: Agent>(
             {
                 return None;
             }
-            let err = LoadError::new(shown.clone(), err.problems().to_vec());
+            let err = err.renamed(shown.clone());
             return Some(CaseReport::error(shown, peek_test_id(file), &err));
         }
     };

@@ -155,6 +155,16 @@ enum Sink {
     File(PathBuf, File),
 }
 
+impl Sink {
+    /// The file it writes to, if it is one.
+    fn path(&self) -> Option<PathBuf> {
+        match self {
+            Sink::File(path, _) => Some(path.clone()),
+            Sink::Stdout => None,
+        }
+    }
+}
+
 fn open_sink(path: &Option<PathBuf>, what: &str) -> Result<Option<Sink>, Usage> {
     match path {
         None => Ok(None),
@@ -199,14 +209,8 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
     }
     let report_on_stdout =
         matches!(json_sink, Some(Sink::Stdout)) || matches!(junit_sink, Some(Sink::Stdout));
-    let json_path = match &json_sink {
-        Some(Sink::File(p, _)) => Some(p.clone()),
-        _ => None,
-    };
-    let junit_path = match &junit_sink {
-        Some(Sink::File(p, _)) => Some(p.clone()),
-        _ => None,
-    };
+    let json_path = json_sink.as_ref().and_then(Sink::path);
+    let junit_path = junit_sink.as_ref().and_then(Sink::path);
 
     // People read stdout, unless a report is written there.
     let mut out: Box<dyn Write + Send> = if report_on_stdout {

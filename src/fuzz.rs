@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::agent::{BuiltinAgent, IdealAgent};
+use crate::case::parse_case;
 use crate::case::{Speaker, Status};
-use crate::load::parse_case;
 use crate::run::{RunOptions, run_case};
 
 /// Loader target: any bytes give a case or an error; a case also runs (bounded).

@@ -11,11 +11,14 @@ use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
 use crate::agent::Agent;
 use crate::case::Case;
-use crate::error::{self, LoadError};
-use crate::load::{case_files, display_path, load_case, test_id_index};
+use crate::case::discover::{self, display_path};
+use crate::message;
+use crate::prepare::{self, CaseFile, Ids, Namer};
 use crate::render;
-use crate::run::{RunOptions, run_case};
-use crate::store::{EnvError, Limits, Store};
+use crate::run::RunOptions;
+use crate::store::Store;
+
+pub use crate::message::HARNESS_NOT_FALSE;
 
 /// Where the generated harness lives; filled in by [`crate::harness!`].
 #[doc(hidden)]
@@ -27,12 +30,40 @@ pub struct HarnessConfig {
     pub root: &'static str,
     /// The snapshot folder, relative to `manifest_dir`.
     pub snapshots: &'static str,
-    /// The test target's name, for the re-run command.
-    pub test_target: &'static str,
+    /// `file!()` of the test target, for its name in the re-run command.
+    pub source_file: &'static str,
+    /// `CARGO_CRATE_NAME` of the test target (its name with `-` as `_`).
+    pub crate_name: &'static str,
     /// The generated test function's name (the prefix of every test name).
     pub test_fn: &'static str,
     /// Cargo's scratch folder for integration tests (`CARGO_TARGET_TMPDIR`), if known.
     pub target_tmpdir: Option<&'static str>,
+}
+
+impl HarnessConfig {
+    /// The test target's name as `cargo test --test` takes it. `CARGO_CRATE_NAME` has `-`
+    /// turned into `_`, which cargo rejects for a target named `voice-cases`: the source
+    /// file's name is the target's name unless Cargo.toml names it otherwise, so that is
+    /// tried first, then the names in Cargo.toml.
+    pub(crate) fn test_target(&self) -> String {
+        let crate_form = |name: &str| name.replace('-', "_") == self.crate_name;
+        let stem = Path::new(self.source_file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned());
+        if let Some(stem) = stem.filter(|s| crate_form(s)) {
+            return stem;
+        }
+        let manifest = std::fs::read_to_string(Path::new(self.manifest_dir).join("Cargo.toml"))
+            .unwrap_or_default();
+        manifest
+            .lines()
+            .filter_map(|line| {
+                let value = line.trim().strip_prefix("name")?.trim().strip_prefix('=')?;
+                Some(value.trim().trim_matches('"').to_owned())
+            })
+            .find(|name| crate_form(name))
+            .unwrap_or_else(|| self.crate_name.to_owned())
+    }
 }
 
 /// Why a case's test failed: already rendered for people (`Debug` prints it too, because
@@ -55,15 +86,32 @@ impl fmt::Debug for CaseFailure {
 
 impl std::error::Error for CaseFailure {}
 
-/// The store the generated tests record their runs in. Its limits come from the
-/// environment; a bad value fails every case with the reason.
+/// The store the generated tests record their runs in, bounded by the first case's limits
+/// (every case of a binary has the same options).
 #[doc(hidden)]
-pub fn harness_store() -> Result<&'static Store, EnvError> {
-    static STORE: OnceLock<Result<Store, EnvError>> = OnceLock::new();
-    STORE
-        .get_or_init(|| Limits::from_env().map(Store::new))
-        .as_ref()
-        .map_err(Clone::clone)
+pub fn harness_store(options: &RunOptions) -> &'static Store {
+    static STORE: OnceLock<Store> = OnceLock::new();
+    STORE.get_or_init(|| Store::new(options.limits))
+}
+
+/// Checks the cases folder before any test is listed: a missing, unreadable or empty folder
+/// is said plainly, naming the folder and the `root` option.
+#[doc(hidden)]
+pub fn check_root(config: &HarnessConfig) -> Result<(), String> {
+    let root = Path::new(config.manifest_dir).join(config.root);
+    let absolute = root.display().to_string();
+    match discover::case_files(&root) {
+        Ok(files) if files.is_empty() => Err(message::cases_folder_empty(config.root, &absolute)),
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let why = if err.path == root {
+                err.error.to_string()
+            } else {
+                format!("{}: {}", err.path.display(), err.error)
+            };
+            Err(message::cases_folder_missing(config.root, &absolute, &why))
+        }
+    }
 }
 
 /// Runs one case file: load, simulate, validate, snapshot, judge.
@@ -72,6 +120,7 @@ pub fn check_case_file<A: Agent>(
     config: &HarnessConfig,
     path: &Path,
     make_agent: impl FnOnce(&Case) -> A,
+    make_options: impl FnOnce() -> RunOptions,
     assert_snapshot: fn(&str, &str),
 ) -> Result<(), CaseFailure> {
     let manifest = Path::new(config.manifest_dir);
@@ -80,48 +129,43 @@ pub fn check_case_file<A: Agent>(
     } else {
         manifest.join(path)
     };
-    let shown = display_path(absolute.strip_prefix(manifest).unwrap_or(path));
+    let file = CaseFile {
+        shown: Namer::relative_to(manifest).name(&absolute),
+        path: absolute.clone(),
+    };
     let within_root = absolute
         .strip_prefix(manifest.join(config.root))
         .unwrap_or(path)
         .to_owned();
-    let rerun = format!(
-        "re-run just this case:\n  cargo test --test {} -- --exact {}::{}",
-        config.test_target,
-        config.test_fn,
-        display_path(&within_root)
+    let rerun = message::rerun_hint(
+        &config.test_target(),
+        &format!("{}::{}", config.test_fn, display_path(&within_root)),
     );
     let fail = |text: String| Err(CaseFailure(format!("{text}\n\n{rerun}")));
 
-    let store = match harness_store() {
-        Ok(store) => store,
+    let options = match make_options().with_env() {
+        Ok(options) => options,
         Err(err) => return fail(err.to_string()),
     };
-    let case = match load_case(&absolute) {
+    let case = match prepare::load(&file) {
         Ok(case) => case,
-        Err(err) => return fail(err.renamed(shown).to_string()),
+        Err(err) => return fail(err.to_string()),
     };
-    if let Some(others) = others_with_id(config, &case.test_id, &shown) {
-        let problem = error::duplicate_test_id(&case.test_id, &others);
-        return fail(LoadError::new(shown, vec![problem]).to_string());
+    if let Err(err) = prepare::unique(&case, &file, &ids_of(config)) {
+        return fail(err.to_string());
     }
-
-    let options = RunOptions {
-        max_transcript_rows: store.runs.limits().max_transcript_rows,
-        ..RunOptions::default()
+    let ran = match prepare::run(&case, make_agent, &options) {
+        Ok(ran) => ran,
+        Err(err) => return fail(err),
     };
-    let mut agent = make_agent(&case);
-    // Wall-clock latencies differ on every run: snapshots show `[ms]` for them. A recorded
-    // transcript's latencies are part of the case, so they stay.
-    let redact = agent.wall_clock() && case.transcript.is_none();
-    let outcome = run_case(&case, &mut agent, &options);
+    let outcome = ran.outcome;
 
     // Check both snapshots before failing, so one run leaves every `.snap.new` to review.
     let snapshot_dir = manifest
         .join(config.snapshots)
         .join(within_root.with_extension(""));
-    let transcript = render::transcript_text(&case, &outcome, redact);
-    let metrics = render::metrics_json(&outcome, redact);
+    let transcript = render::transcript_text(&case, &outcome, ran.redact);
+    let metrics = render::metrics_json(&outcome, ran.redact);
     let changed: Vec<String> = [("transcript", &transcript), ("metrics", &metrics)]
         .into_iter()
         .filter_map(|(name, contents)| {
@@ -129,32 +173,26 @@ pub fn check_case_file<A: Agent>(
         })
         .collect();
 
-    let mut message = Vec::new();
+    let mut text = Vec::new();
     if !outcome.as_expected {
-        message.push(
-            render::failure_text(&case, &outcome, &shown)
+        text.push(
+            render::failure_text(&case, &outcome, &file.shown)
                 .trim_end()
                 .to_owned(),
         );
     }
-    store.runs.create(shown.clone(), outcome);
+    harness_store(&options)
+        .runs
+        .create(file.shown.clone(), outcome);
     if !changed.is_empty() {
         let folder = display_path(snapshot_dir.strip_prefix(manifest).unwrap_or(&snapshot_dir));
-        let how = if std::env::var_os("CI").is_some() {
-            "CI is set, so nothing was written: run `cargo test` locally, review with \
-             `cargo insta review`, and commit the snapshots"
-        } else {
-            "review with `cargo insta review` (or `cargo insta accept`), then re-run"
-        };
-        message.push(format!(
-            "snapshot mismatch in {folder}/: {}\n  {how}",
-            changed.join(", ")
-        ));
+        let ci = message::is_ci(|var| std::env::var(var).ok());
+        text.push(message::snapshot_mismatch(&folder, &changed, ci));
     }
-    if message.is_empty() {
+    if text.is_empty() {
         Ok(())
     } else {
-        fail(message.join("\n"))
+        fail(text.join("\n"))
     }
 }
 
@@ -202,50 +240,38 @@ fn quietly(f: impl FnOnce()) -> std::thread::Result<()> {
     result
 }
 
-/// The other case files under the root that use `test_id`, if any. The index of a root is
-/// built once per process (each generated test needs it), keyed by the root's path; under
-/// nextest, where every test is a process of its own, once per nextest run (see
-/// [`shared_index`]).
-fn others_with_id(config: &HarnessConfig, test_id: &str, this: &str) -> Option<Vec<String>> {
-    static INDEXES: Mutex<BTreeMap<PathBuf, Arc<Index>>> = Mutex::new(BTreeMap::new());
-    let manifest = Path::new(config.manifest_dir);
-    let root = manifest.join(config.root);
-    let index = {
-        let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
-            let run = std::env::var("NEXTEST_RUN_ID").ok();
-            let shared = run.and_then(|run| shared_index(config, &root, &run));
-            Arc::new(shared.unwrap_or_else(|| build_index(config, &root)))
-        }))
-    };
-    let others: Vec<String> = index
-        .get(test_id)?
-        .iter()
-        .filter(|f| f.as_str() != this)
-        .cloned()
-        .collect();
-    (!others.is_empty()).then_some(others)
+/// The `test_id` index of the cases folder. It is built once per process (each generated
+/// test needs it), keyed by the root's path; under nextest, where every test is a process of
+/// its own, once per nextest run (see [`shared_index`]).
+fn ids_of(config: &HarnessConfig) -> Arc<Ids> {
+    static INDEXES: Mutex<BTreeMap<PathBuf, Arc<Ids>>> = Mutex::new(BTreeMap::new());
+    let root = Path::new(config.manifest_dir).join(config.root);
+    let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
+        let run = std::env::var("NEXTEST_RUN_ID").ok();
+        let shared = run.and_then(|run| shared_index(config, &root, &run));
+        Arc::new(shared.unwrap_or_else(|| build_index(config, &root)))
+    }))
 }
 
-type Index = BTreeMap<String, Vec<String>>;
-
-/// Reads every case file's `test_id` under `root`, files named relative to the crate.
-fn build_index(config: &HarnessConfig, root: &Path) -> Index {
-    let manifest = Path::new(config.manifest_dir);
-    test_id_index(&case_files(root), |file| {
-        display_path(file.strip_prefix(manifest).unwrap_or(file))
-    })
+/// Reads every case file's `test_id` under `root`, files named relative to the crate, by
+/// the same discovery and index as the runner. An unreadable folder gives no index here:
+/// `check_root` has already failed the binary for it.
+fn build_index(config: &HarnessConfig, root: &Path) -> Ids {
+    let namer = Namer::relative_to(Path::new(config.manifest_dir));
+    let files = prepare::find(&[root.to_owned()], &namer).unwrap_or_default();
+    Ids::scan(&files)
 }
 
 /// Under nextest (`NEXTEST_RUN_ID` set), the index is built by the first test process of the
 /// run and read by the others from `target/tmp`, instead of every process reading every case
 /// file (10,000 cases: 10⁸ file reads). The file names its run, so a later run rebuilds it.
-fn shared_index(config: &HarnessConfig, root: &Path, run: &str) -> Option<Index> {
+fn shared_index(config: &HarnessConfig, root: &Path, run: &str) -> Option<Ids> {
     #[derive(serde::Serialize, serde::Deserialize)]
     struct Cached {
         run: String,
         root: PathBuf,
-        index: Index,
+        index: Ids,
     }
     let dir = config
         .target_tmpdir
@@ -297,7 +323,8 @@ mod tests {
             manifest_dir: manifest,
             root: "cases",
             snapshots: "snapshots",
-            test_target: "cases",
+            source_file: "tests/cases.rs",
+            crate_name: "cases",
             test_fn: "case",
             target_tmpdir: Some(tmp),
         };
@@ -306,15 +333,20 @@ mod tests {
         let case = |id: &str| format!(r#"{{"test_id": "{id}", "persona": "P", "turns": []}}"#);
         std::fs::write(root.join("a.json"), case("x")).unwrap();
         let first = shared_index(&config, &root, "run-1").unwrap();
-        assert_eq!(first["x"], ["cases/a.json"]);
+        assert_eq!(
+            first.others("x", "-"),
+            Some(vec!["cases/a.json".to_owned()])
+        );
 
         // Within the run, later processes read the cached index (they do not see the new file).
         std::fs::write(root.join("b.json"), case("x")).unwrap();
         assert_eq!(shared_index(&config, &root, "run-1").unwrap(), first);
         // A new run rebuilds it.
         assert_eq!(
-            shared_index(&config, &root, "run-2").unwrap()["x"],
-            ["cases/a.json", "cases/b.json"]
+            shared_index(&config, &root, "run-2")
+                .unwrap()
+                .others("x", "-"),
+            Some(vec!["cases/a.json".to_owned(), "cases/b.json".to_owned()])
         );
     }
 }

@@ -2,51 +2,38 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-mod agent;
-mod case;
-mod error;
-mod external;
+pub mod agent;
+mod call;
+pub mod case;
+#[cfg(feature = "fuzz")]
 mod fuzz;
 mod harness;
-mod load;
+pub mod limits;
+mod message;
 mod metrics;
 mod normalize;
+mod prepare;
 mod render;
+#[cfg(feature = "cli")]
+pub mod report;
 mod rng;
-mod run;
-mod simulate;
-mod store;
-mod suite;
+pub mod run;
+pub mod store;
 mod validate;
 
+// The root holds what a test author writes against; the rest is in the modules above,
+// which follow the data flow: case → agent → run (call, validate, metrics) → report.
 pub use agent::{
-    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, IdealAgent, ReplayAgent, Reply,
+    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, IdealAgent,
+    ReplayAgent, Reply,
 };
-pub use case::{
-    Case, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status, Turn,
-};
-pub use error::{LoadError, Location, Problem};
-pub use external::{CommandAgent, HttpAgent};
-pub use load::{MAX_CASE_FILE_BYTES, load_case, parse_case};
-pub use metrics::Metrics;
-pub use normalize::{FILLERS, appears_in, tokens};
-pub use rng::seed_for_test_id;
+pub use case::{Case, LoadError, Status, load_case, parse_case};
+pub use normalize::{appears_in, tokens};
 pub use run::{Outcome, RunOptions, run_case};
-pub use simulate::{MAX_REPLY_BYTES, Row};
-pub use store::{
-    CaseStore, DEFAULT_MAX_RUNS, DEFAULT_MAX_TRANSCRIPT_SIZE, EnvError, Limits, Run, RunId,
-    RunStore, Store,
-};
-pub use suite::{
-    CaseReport, JsonReportWriter, MissingPath, ReportStatus, SuiteOptions, Summary,
-    find_case_files, report_path, run_suite,
-};
-pub use validate::{StepResult, ToneCheck};
 
 /// Generates a `main` that makes one test per `.json` file under the cases folder.
 ///
-/// Put it alone in a test target with `harness = false` (without it, cargo's own harness
-/// runs and finds 0 tests):
+/// Put it alone in a test target with `harness = false`:
 ///
 /// ```toml
 /// [[test]]
@@ -54,13 +41,17 @@ pub use validate::{StepResult, ToneCheck};
 /// harness = false
 /// ```
 ///
+/// Without `harness = false` cargo's own harness would run and find no case; the macro
+/// also emits a `#[test]` that exists only under cargo's harness and fails with this fix.
+///
 /// ```rust,no_run
 /// // tests/cases.rs: every case in cases/, answered by the built-in agents
 /// voice_harness::harness!();
 /// ```
 ///
 /// Options, `key = value`, in any order, each optional:
-/// - `root`: the cases folder, relative to the crate root. The default is `"cases"`.
+/// - `root`: the cases folder, relative to the crate root. The default is `"cases"`. A
+///   missing or empty folder fails the test binary with a message naming it.
 /// - `snapshots`: the snapshot folder, relative to the crate root. The default is
 ///   `"snapshots"`. A case `<root>/billing/refund.json` has its snapshots in
 ///   `<snapshots>/billing/refund/transcript.snap` and `metrics.snap`.
@@ -68,7 +59,14 @@ pub use validate::{StepResult, ToneCheck};
 ///   call. The default is [`BuiltinAgent::for_case`] (the replay agent for cases with
 ///   `agent.replay`, else the ideal agent). A bound agent answers every simulated case; a
 ///   case's own `agent.replay` is then not used, and a recorded `transcript` is still
-///   validated as recorded.
+///   validated as recorded. The agent may not borrow the case (it is built before the
+///   call and its type cannot name the case's lifetime): clone what it needs, e.g.
+///   `agent = |case| MyAgent::new(case.clone())`.
+/// - `options`: a [`RunOptions`] expression, e.g. a longer turn timeout for a slow agent:
+///   `options = RunOptions::default().with_turn_timeout(Duration::from_secs(30))`. The
+///   default is [`RunOptions::default`]. The environment variables of
+///   [`limits`](crate::limits) (`MAX_TRANSCRIPT_SIZE`) still override its limits, as they
+///   do for the runner.
 ///
 /// ```rust,no_run
 /// # struct MyBot;
@@ -77,13 +75,24 @@ pub use validate::{StepResult, ToneCheck};
 /// #     async fn reply(&mut self, _: &voice_harness::CallerLine<'_>)
 /// #         -> Result<voice_harness::Reply, voice_harness::AgentError> { todo!() }
 /// # }
-/// voice_harness::harness!(agent = |_case| MyBot::new());
+/// use std::time::Duration;
+/// use voice_harness::RunOptions;
+///
+/// voice_harness::harness!(
+///     agent = |_case| MyBot::new(),
+///     options = RunOptions::default().with_turn_timeout(Duration::from_secs(30)),
+/// );
 /// ```
 #[macro_export]
 macro_rules! harness {
     ($($key:ident = $value:expr),* $(,)?) => {
         $crate::__harness_options! {
-            { root = "cases", snapshots = "snapshots", agent = $crate::BuiltinAgent::for_case }
+            {
+                root = "cases",
+                snapshots = "snapshots",
+                agent = $crate::BuiltinAgent::for_case,
+                options = $crate::RunOptions::default()
+            }
             $($key = $value,)*
         }
     };
@@ -93,34 +102,42 @@ macro_rules! harness {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __harness_options {
-    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr } root = $v:expr, $($rest:tt)*) => {
-        $crate::__harness_options! { { root = $v, snapshots = $s, agent = $a } $($rest)* }
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr, options = $o:expr } root = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $v, snapshots = $s, agent = $a, options = $o } $($rest)* }
     };
-    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr } snapshots = $v:expr, $($rest:tt)*) => {
-        $crate::__harness_options! { { root = $r, snapshots = $v, agent = $a } $($rest)* }
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr, options = $o:expr } snapshots = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $r, snapshots = $v, agent = $a, options = $o } $($rest)* }
     };
-    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr } agent = $v:expr, $($rest:tt)*) => {
-        $crate::__harness_options! { { root = $r, snapshots = $s, agent = $v } $($rest)* }
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr, options = $o:expr } agent = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $r, snapshots = $s, agent = $v, options = $o } $($rest)* }
+    };
+    ({ root = $r:expr, snapshots = $s:expr, agent = $a:expr, options = $o:expr } options = $v:expr, $($rest:tt)*) => {
+        $crate::__harness_options! { { root = $r, snapshots = $s, agent = $a, options = $v } $($rest)* }
     };
     ({ $($done:tt)* } $key:ident = $value:expr, $($rest:tt)*) => {
         ::std::compile_error!(::std::concat!(
             "voice_harness::harness!: unknown option `", ::std::stringify!($key),
-            "`; expected `root`, `snapshots` or `agent`"
+            "`; expected `root`, `snapshots`, `agent` or `options`"
         ));
     };
-    ({ root = $root:expr, snapshots = $snapshots:expr, agent = $agent:expr }) => {
+    ({ root = $root:expr, snapshots = $snapshots:expr, agent = $agent:expr, options = $options:expr }) => {
+        const __VOICE_HARNESS_CONFIG: $crate::__private::HarnessConfig =
+            $crate::__private::HarnessConfig {
+                manifest_dir: env!("CARGO_MANIFEST_DIR"),
+                root: $root,
+                snapshots: $snapshots,
+                source_file: ::std::file!(),
+                crate_name: env!("CARGO_CRATE_NAME"),
+                test_fn: "case",
+                target_tmpdir: ::std::option_env!("CARGO_TARGET_TMPDIR"),
+            };
+
         fn case(path: &::std::path::Path) -> $crate::__private::datatest_stable::Result<()> {
             $crate::__private::check_case_file(
-                &$crate::__private::HarnessConfig {
-                    manifest_dir: env!("CARGO_MANIFEST_DIR"),
-                    root: $root,
-                    snapshots: $snapshots,
-                    test_target: env!("CARGO_CRATE_NAME"),
-                    test_fn: "case",
-                    target_tmpdir: ::std::option_env!("CARGO_TARGET_TMPDIR"),
-                },
+                &__VOICE_HARNESS_CONFIG,
                 path,
                 $agent,
+                || $options,
                 |name: &str, contents: &str| {
                     // Expanded here, in the user's crate, so insta resolves the workspace
                     // and the snapshot's `source:` against the user's crate.
@@ -130,8 +147,27 @@ macro_rules! __harness_options {
             .map_err(::std::convert::Into::into)
         }
 
-        $crate::__private::datatest_stable::harness! {
-            { test = case, root = $root, pattern = r"\.json$" },
+        fn main() -> ::std::process::ExitCode {
+            // A missing or empty cases folder is said plainly, before datatest-stable
+            // would panic about it.
+            if let ::std::result::Result::Err(message) =
+                $crate::__private::check_root(&__VOICE_HARNESS_CONFIG)
+            {
+                ::std::eprintln!("{message}");
+                return ::std::process::ExitCode::FAILURE;
+            }
+            // datatest-stable's `main`, declared in this block so it shadows this one.
+            $crate::__private::datatest_stable::harness! {
+                { test = case, root = $root, pattern = r"\.json$" },
+            }
+            main()
+        }
+
+        /// Exists only when cargo's own test harness compiled this file: then the cases
+        /// would silently not run.
+        #[test]
+        fn harness_is_not_false() {
+            ::std::panic!("{}", $crate::__private::HARNESS_NOT_FALSE);
         }
     };
 }
@@ -139,9 +175,12 @@ macro_rules! __harness_options {
 /// Not part of the public API: support for [`harness!`].
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{CaseFailure, HarnessConfig, check_case_file, harness_store};
+    pub use crate::harness::{
+        CaseFailure, HARNESS_NOT_FALSE, HarnessConfig, check_case_file, check_root, harness_store,
+    };
 
     /// The fuzz targets' bodies (see `fuzz/`).
+    #[cfg(feature = "fuzz")]
     pub mod fuzz {
         pub use crate::fuzz::{load, validate};
     }

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
+use crate::call::Row;
 use crate::case::{Case, Speaker, Status};
-use crate::simulate::Row;
 use crate::validate::StepResult;
 
 /// The numbers that describe one call (SPEC §6). Serialized as the `metrics` object of the

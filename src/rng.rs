@@ -18,7 +18,7 @@
 /// 64-bit FNV-1a hash of `bytes`: the seed of a case that does not set one.
 ///
 /// ```
-/// assert_eq!(voice_harness::seed_for_test_id("billing_inquiry_v1"), 0x2be9_c2be_0d0f_49de);
+/// assert_eq!(voice_harness::case::seed_for_test_id("billing_inquiry_v1"), 0x2be9_c2be_0d0f_49de);
 /// ```
 pub fn seed_for_test_id(test_id: &str) -> u64 {
     test_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {

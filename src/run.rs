@@ -1,45 +1,83 @@
-//! One call end to end: simulate (or take the recording), validate, measure, judge.
+//! One call end to end: simulate (or take the recording), validate, measure, judge; and
+//! what a call produces ([`Outcome`] and its parts).
 
 use std::cell::RefCell;
 use std::time::Duration;
 
 use crate::agent::Agent;
+pub use crate::call::Row;
+use crate::call::{self, CallLimits};
 use crate::case::{Case, Status};
-use crate::metrics::{self, Metrics};
-use crate::simulate::{self, CallLimits, Row};
-use crate::validate::{self, StepResult, ToneCheck};
+use crate::limits::{EnvError, Limits};
+use crate::message;
+use crate::metrics;
+pub use crate::metrics::Metrics;
+pub use crate::normalize::FILLERS;
+use crate::validate;
+pub use crate::validate::{StepResult, ToneCheck};
 
-/// How calls are run.
+/// How calls are run. `cargo test` and the runner both start from
+/// [`RunOptions::from_env`], so the same environment gives the same limits on both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RunOptions {
     /// How long the agent may take to answer one caller line before the step fails. Measured
     /// on the virtual clock, so a hanging agent costs no real time. The default is 10 s.
+    /// Built-in agents are not timed: a replayed reply takes its `latency_ms`, however long,
+    /// and only a step's `max_latency_ms` judges it.
     pub turn_timeout: Duration,
-    /// At most this many transcript rows are kept; a longer call is cut there and its
-    /// [`Outcome::truncated`] is `true`. The default is 1000 (`MAX_TRANSCRIPT_SIZE`).
-    pub max_transcript_rows: usize,
+    /// Limits on each call; see [`Limits`].
+    pub limits: Limits,
+    /// Use this seed instead of each case's own (a robustness run). The default is `None`.
+    pub seed: Option<u64>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
             turn_timeout: Duration::from_secs(10),
-            max_transcript_rows: crate::store::DEFAULT_MAX_TRANSCRIPT_SIZE,
+            limits: Limits::default(),
+            seed: None,
         }
     }
 }
 
 impl RunOptions {
+    /// The defaults, with the limits of the environment (`MAX_TRANSCRIPT_SIZE`,
+    /// `VOICE_HARNESS_MAX_RUNS`); a bad value is an error, never silently the default.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::default().with_env()
+    }
+
+    /// These options, with each limit overridden by its environment variable when set.
+    pub fn with_env(self) -> Result<Self, EnvError> {
+        self.with_env_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
+    }
+
+    /// Like [`RunOptions::with_env`], reading variables through `lookup` (for tests).
+    pub fn with_env_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, EnvError> {
+        self.limits = self.limits.overridden_by(lookup)?;
+        Ok(self)
+    }
+
     /// Sets [`RunOptions::turn_timeout`].
     pub fn with_turn_timeout(mut self, timeout: Duration) -> Self {
         self.turn_timeout = timeout;
         self
     }
 
-    /// Sets [`RunOptions::max_transcript_rows`].
+    /// Sets the most transcript rows a call keeps ([`Limits::max_transcript_rows`]).
     pub fn with_max_transcript_rows(mut self, rows: usize) -> Self {
-        self.max_transcript_rows = rows;
+        self.limits.max_transcript_rows = rows;
+        self
+    }
+
+    /// Sets [`RunOptions::seed`].
+    pub fn with_seed(mut self, seed: Option<u64>) -> Self {
+        self.seed = seed;
         self
     }
 }
@@ -54,7 +92,8 @@ pub struct Outcome {
     pub seed: u64,
     /// The conversation, simulated or recorded.
     pub transcript: Vec<Row>,
-    /// The transcript hit [`RunOptions::max_transcript_rows`] and was cut.
+    /// The transcript hit [`Limits::max_transcript_rows`] and was cut; the first step it
+    /// left without its rows says so.
     pub truncated: bool,
     /// One verdict per turn of the case.
     pub steps: Vec<StepResult>,
@@ -73,15 +112,13 @@ impl Outcome {
     /// then the tone check's.
     pub fn failures(&self) -> Vec<String> {
         let steps = self.steps.iter().filter(|s| !s.passed).map(|s| {
-            format!(
-                "Step {} Failed: {}",
-                s.step_order,
-                s.details.as_deref().unwrap_or("failed")
-            )
+            message::report_step_failed(s.step_order, s.details.as_deref().unwrap_or("failed"))
         });
-        let tone = self.tone.found.iter().map(|(step, marker)| {
-            format!("Tone Check Failed: the agent said \"{marker}\" (step {step})")
-        });
+        let tone = self
+            .tone
+            .found
+            .iter()
+            .map(|(step, marker)| message::report_tone_failed(*step, marker));
         steps.chain(tone).collect()
     }
 }
@@ -104,7 +141,9 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
             if wall_clock {
                 builder.enable_all();
             } else {
-                builder.enable_time().start_paused(true);
+                // I/O is enabled so that an agent using tokio networking does not panic;
+                // its waits are invisible to the paused clock, though (see `Agent`).
+                builder.enable_all().start_paused(true);
             }
             builder
                 .build()
@@ -136,17 +175,22 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
 pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> Outcome {
     let limits = CallLimits {
         turn_timeout: options.turn_timeout,
-        max_rows: options.max_transcript_rows,
+        max_rows: options.limits.max_transcript_rows,
     };
+    let seed = options.seed.unwrap_or_else(|| case.seed());
     let conversation = match &case.transcript {
-        Some(rows) => simulate::recorded(rows, limits.max_rows),
-        None => block_on(agent.wall_clock(), simulate::simulate(case, agent, limits)),
+        Some(rows) => call::recorded(rows, limits.max_rows),
+        None => block_on(
+            agent.wall_clock(),
+            call::simulate(case, seed, agent, limits),
+        ),
     };
-    judge(case, conversation)
+    judge(case, seed, conversation)
 }
 
-fn judge(case: &Case, convo: simulate::Conversation) -> Outcome {
-    let steps = validate::validate_steps(case, &convo.transcript, convo.fault.as_ref());
+fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
+    let cut = convo.truncated.then_some(convo.transcript.len());
+    let steps = validate::validate_steps(case, &convo.transcript, convo.fault.as_ref(), cut);
     let tone = validate::tone_check(&case.tone_markers, &convo.transcript);
     let metrics = Metrics::compute(case, &steps, &convo.transcript, convo.disfluencies_injected);
     let status = metrics::status(&steps, tone.passed);
@@ -162,7 +206,7 @@ fn judge(case: &Case, convo: simulate::Conversation) -> Outcome {
     };
     Outcome {
         test_id: case.test_id.clone(),
-        seed: case.seed(),
+        seed,
         transcript: convo.transcript,
         truncated: convo.truncated,
         steps,

@@ -1,88 +1,11 @@
 //! The in-memory store (SPEC §8): cases and runs, shared between threads, bounded.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use crate::case::Case;
+use crate::limits::Limits;
 use crate::run::Outcome;
-
-/// Default for `MAX_TRANSCRIPT_SIZE`: rows kept per run transcript.
-pub const DEFAULT_MAX_TRANSCRIPT_SIZE: usize = 1000;
-/// Default for `VOICE_HARNESS_MAX_RUNS`: runs retained before the oldest is evicted.
-pub const DEFAULT_MAX_RUNS: usize = 1000;
-
-/// The store's bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Limits {
-    /// Rows kept per run transcript (`MAX_TRANSCRIPT_SIZE`, default 1000).
-    pub max_transcript_rows: usize,
-    /// Runs retained (`VOICE_HARNESS_MAX_RUNS`, default 1000).
-    pub max_runs: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_transcript_rows: DEFAULT_MAX_TRANSCRIPT_SIZE,
-            max_runs: DEFAULT_MAX_RUNS,
-        }
-    }
-}
-
-/// An environment variable with a value the harness cannot use.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EnvError {
-    var: &'static str,
-    value: String,
-    default: usize,
-}
-
-impl fmt::Display for EnvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "environment variable {}: expected a whole number of at least 1, found {:?}\n  help: fix it, or unset it to use the default ({})",
-            self.var, self.value, self.default
-        )
-    }
-}
-
-impl fmt::Debug for EnvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl std::error::Error for EnvError {}
-
-impl Limits {
-    /// The defaults, overridden by `MAX_TRANSCRIPT_SIZE` and `VOICE_HARNESS_MAX_RUNS` when
-    /// set. A value that is not a whole number ≥ 1 is an error, never silently the default.
-    pub fn from_env() -> Result<Self, EnvError> {
-        Self::from_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
-    }
-
-    /// Like [`Limits::from_env`], reading variables through `lookup` (for tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
-        let read = |var: &'static str, default: usize| match lookup(var) {
-            None => Ok(default),
-            Some(value) => match value.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Ok(n),
-                _ => Err(EnvError {
-                    var,
-                    value,
-                    default,
-                }),
-            },
-        };
-        Ok(Self {
-            max_transcript_rows: read("MAX_TRANSCRIPT_SIZE", DEFAULT_MAX_TRANSCRIPT_SIZE)?,
-            max_runs: read("VOICE_HARNESS_MAX_RUNS", DEFAULT_MAX_RUNS)?,
-        })
-    }
-}
 
 /// Cases and runs, safe to share between threads (`&Store` is `Send + Sync`).
 #[derive(Debug)]
@@ -182,9 +105,16 @@ pub struct RunStore {
 
 #[derive(Debug, Default)]
 struct RunsInner {
-    runs: VecDeque<Run>,
+    /// Each run with its version, bumped by every update.
+    runs: VecDeque<(Run, u64)>,
     next_id: u64,
     evicted: u64,
+}
+
+impl RunsInner {
+    fn find(&self, id: RunId) -> Option<usize> {
+        self.runs.binary_search_by_key(&id, |(r, _)| r.id).ok()
+    }
 }
 
 impl RunStore {
@@ -203,18 +133,16 @@ impl RunStore {
     /// Stores a run of `file` and returns its id. A transcript longer than the row limit is
     /// cut there (and the outcome says `truncated`); the oldest run is evicted when full.
     pub fn create(&self, file: impl Into<String>, mut outcome: Outcome) -> RunId {
-        if outcome.transcript.len() > self.limits.max_transcript_rows {
-            outcome.transcript.truncate(self.limits.max_transcript_rows);
-            outcome.truncated = true;
-        }
+        self.bound(&mut outcome);
         let mut inner = self.lock();
         let id = RunId(inner.next_id);
         inner.next_id += 1;
-        inner.runs.push_back(Run {
+        let run = Run {
             id,
             file: file.into(),
             outcome,
-        });
+        };
+        inner.runs.push_back((run, 0));
         while inner.runs.len() > self.limits.max_runs {
             inner.runs.pop_front();
             inner.evicted += 1;
@@ -222,35 +150,61 @@ impl RunStore {
         id
     }
 
+    fn bound(&self, outcome: &mut Outcome) {
+        if outcome.transcript.len() > self.limits.max_transcript_rows {
+            outcome.transcript.truncate(self.limits.max_transcript_rows);
+            outcome.truncated = true;
+        }
+    }
+
     /// The run with this id, unless it was evicted.
     pub fn get(&self, id: RunId) -> Option<Run> {
         let inner = self.lock();
-        let index = inner.runs.binary_search_by_key(&id, |r| r.id).ok()?;
-        inner.runs.get(index).cloned()
+        let index = inner.find(id)?;
+        inner.runs.get(index).map(|(run, _)| run.clone())
     }
 
     /// Up to `n` runs, newest first.
     pub fn list_recent(&self, n: usize) -> Vec<Run> {
-        self.lock().runs.iter().rev().take(n).cloned().collect()
+        self.lock()
+            .runs
+            .iter()
+            .rev()
+            .take(n)
+            .map(|(run, _)| run.clone())
+            .collect()
     }
 
-    /// Changes a stored run in place; `false` when there is no such run (or it was evicted).
-    /// The id cannot be changed, and the transcript is cut to the row limit again.
-    pub fn update(&self, id: RunId, change: impl FnOnce(&mut Run)) -> bool {
-        let mut inner = self.lock();
-        let Ok(index) = inner.runs.binary_search_by_key(&id, |r| r.id) else {
-            return false;
-        };
-        let run = &mut inner.runs[index];
-        change(run);
-        run.id = id;
-        if run.outcome.transcript.len() > self.limits.max_transcript_rows {
-            run.outcome
-                .transcript
-                .truncate(self.limits.max_transcript_rows);
-            run.outcome.truncated = true;
+    /// Changes a stored run; `false` when there is no such run (or it was evicted). The id
+    /// cannot be changed, and the transcript is cut to the row limit again.
+    ///
+    /// `change` runs on a copy of the run, *outside* the store's lock, so it may use the
+    /// store itself (read, create, even update another run) without deadlocking. The copy
+    /// is written back only if no other update of this run landed meanwhile; otherwise
+    /// `change` runs again on the newer run. So no update is lost, and `change` should do
+    /// nothing but change the run it is given.
+    pub fn update(&self, id: RunId, mut change: impl FnMut(&mut Run)) -> bool {
+        loop {
+            let (mut run, version) = {
+                let inner = self.lock();
+                let Some(index) = inner.find(id) else {
+                    return false;
+                };
+                inner.runs[index].clone()
+            };
+            change(&mut run);
+            run.id = id;
+            self.bound(&mut run.outcome);
+            let mut inner = self.lock();
+            let Some(index) = inner.find(id) else {
+                return false;
+            };
+            let slot = &mut inner.runs[index];
+            if slot.1 == version {
+                *slot = (run, version + 1);
+                return true;
+            }
         }
-        true
     }
 
     /// Runs currently retained.

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
+use crate::call::{Fault, Row};
 use crate::case::{Case, Speaker, Turn};
+use crate::message;
 use crate::normalize::{contains_run, lowercase, phrase_in, split, strip_fillers};
-use crate::simulate::{Fault, Row};
 
 /// The verdict on one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -78,11 +79,13 @@ fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun<'_>> {
     runs
 }
 
-/// Validates `transcript` against `case`'s script, step by step.
+/// Validates `transcript` against `case`'s script, step by step. `cut` is the row count
+/// when the transcript was cut at the row limit: the first step it left incomplete says so.
 pub(crate) fn validate_steps(
     case: &Case,
     transcript: &[Row],
     fault: Option<&Fault>,
+    cut: Option<usize>,
 ) -> Vec<StepResult> {
     let runs = speaker_runs(transcript);
     // A leading agent run is a greeting: kept in the transcript, not validated.
@@ -96,30 +99,34 @@ pub(crate) fn validate_steps(
         .enumerate()
         .map(|(i, turn)| {
             if ended {
-                return unanswered(turn, None, None, "not reached".to_owned());
+                return unanswered(turn, None, None, message::NOT_REACHED.to_owned());
             }
             let user = runs.get(2 * i);
             // An agent fault is the reason, even when it struck before the caller spoke.
             if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
                 ended = true;
                 let user_match = user.map(|u| user_matches(&turn.user_input, &u.text));
-                let deviation = (user_match == Some(false)).then(|| "user deviation".to_owned());
+                let deviation =
+                    (user_match == Some(false)).then(|| message::USER_DEVIATION.to_owned());
                 let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
                 return unanswered(turn, user_match, user.map(|u| u.text.clone()), reason);
             }
+            // Past the row limit, what is missing was cut, not left out by the agent.
+            let why_missing = |plain: &str| match cut {
+                Some(rows) => message::transcript_cut(rows),
+                None => plain.to_owned(),
+            };
             let Some(user) = user else {
                 ended = true;
-                return unanswered(turn, None, None, "missing user input".to_owned());
+                let reason = why_missing(message::MISSING_USER_INPUT);
+                return unanswered(turn, None, None, reason);
             };
             let user_match = user_matches(&turn.user_input, &user.text);
-            let deviation = (!user_match).then(|| "user deviation".to_owned());
+            let deviation = (!user_match).then(|| message::USER_DEVIATION.to_owned());
             let Some(agent) = runs.get(2 * i + 1) else {
                 ended = true;
-                let reason = join_reasons(
-                    deviation
-                        .into_iter()
-                        .chain(["agent never responded".to_owned()]),
-                );
+                let missing = why_missing(message::AGENT_NEVER_RESPONDED);
+                let reason = join_reasons(deviation.into_iter().chain([missing]));
                 return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
             };
             answered(turn, user_match, &user.text, agent)
@@ -142,12 +149,12 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'
     let reply = split(&reply_lower);
     let mut reasons = Vec::new();
     if !user_match {
-        reasons.push("user deviation".to_owned());
+        reasons.push(message::USER_DEVIATION.to_owned());
     }
     let missing_keywords: Vec<String> = if turn.exact_match_required {
         let expected = turn.expected_phrase();
         if reply != split(&lowercase(&expected)) {
-            reasons.push("exact match failed".to_owned());
+            reasons.push(message::EXACT_MATCH_FAILED.to_owned());
         }
         Vec::new()
     } else {
@@ -158,7 +165,7 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'
             .collect()
     };
     if !missing_keywords.is_empty() {
-        reasons.push(format!("missing keywords: {}", missing_keywords.join(", ")));
+        reasons.push(message::missing_keywords(&missing_keywords));
     }
     let forbidden_found: Vec<String> = turn
         .forbidden_keywords
@@ -167,16 +174,13 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'
         .cloned()
         .collect();
     if !forbidden_found.is_empty() {
-        reasons.push(format!(
-            "forbidden keywords: {}",
-            forbidden_found.join(", ")
-        ));
+        reasons.push(message::forbidden_keywords(&forbidden_found));
     }
     if let Some(budget) = turn.max_latency_ms {
         match agent.latency_ms {
-            None => reasons.push("latency unknown".to_owned()),
+            None => reasons.push(message::LATENCY_UNKNOWN.to_owned()),
             Some(latency) if latency > budget => {
-                reasons.push(format!("latency {latency} ms over budget {budget} ms"))
+                reasons.push(message::over_budget(latency, budget))
             }
             Some(_) => {}
         }

@@ -91,7 +91,10 @@ fn filler_positions_are_pinned() {
         .map(|r| r.text.as_str())
         .collect();
     assert_eq!(lines, PINNED_LINES);
-    assert_eq!(outcome.seed, voice_harness::seed_for_test_id("determinism"));
+    assert_eq!(
+        outcome.seed,
+        voice_harness::case::seed_for_test_id("determinism")
+    );
 }
 
 const PINNED_LINES: [&str; 3] = [

@@ -349,7 +349,8 @@ fn snapshots_of_external_agents_redact_latency() {
         manifest_dir: ROOT,
         root: "cases",
         snapshots: "snapshots",
-        test_target: "cases",
+        source_file: "tests/cases.rs",
+        crate_name: "cases",
         test_fn: "case",
         target_tmpdir: None,
     };
@@ -360,6 +361,7 @@ fn snapshots_of_external_agents_redact_latency() {
         |_: &voice_harness::Case| {
             CommandAgent::new(["python3", "examples/agents/scripted_agent.py"])
         },
+        RunOptions::default,
         record,
     )
     .unwrap();

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use voice_harness::__private::{HarnessConfig, check_case_file};
-use voice_harness::{Agent, AgentError, BuiltinAgent, CallerLine, Case, Reply};
+use voice_harness::{Agent, AgentError, BuiltinAgent, CallerLine, Case, Reply, RunOptions};
 
 const BILLING: &str = r#"{
   "test_id": "billing", "persona": "Calm Customer",
@@ -32,7 +32,8 @@ fn config(manifest_dir: &'static str) -> HarnessConfig {
         manifest_dir,
         root: "cases",
         snapshots: "snapshots",
-        test_target: "cases",
+        source_file: "tests/cases.rs",
+        crate_name: "cases",
         test_fn: "case",
         target_tmpdir: None,
     }
@@ -67,6 +68,7 @@ fn a_changed_agent_reply_fails_with_a_readable_message() {
         &config(root),
         &path,
         |_: &Case| DriftedAgent,
+        RunOptions::default,
         snapshots_match,
     )
     .unwrap_err();
@@ -83,6 +85,7 @@ fn the_ideal_agent_passes_the_same_case() {
         &config(root),
         &path,
         BuiltinAgent::for_case,
+        RunOptions::default,
         snapshots_match,
     )
     .unwrap();
@@ -96,6 +99,7 @@ fn both_snapshots_are_checked_before_failing() {
         &config(root),
         &path,
         BuiltinAgent::for_case,
+        RunOptions::default,
         snapshots_differ,
     )
     .unwrap_err();
@@ -121,6 +125,7 @@ fn a_bad_file_fails_its_own_test_with_the_loader_message() {
         &config(root),
         &path,
         BuiltinAgent::for_case,
+        RunOptions::default,
         snapshots_match,
     )
     .unwrap_err();
@@ -140,6 +145,7 @@ fn duplicate_test_ids_fail_every_file_naming_the_others() {
                 &config(root),
                 &path,
                 BuiltinAgent::for_case,
+                RunOptions::default,
                 snapshots_match,
             )
             .unwrap_err()

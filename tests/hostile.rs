@@ -30,7 +30,7 @@ fn verdict(path: &Path, shown: &str) -> String {
                 .collect();
             format!(
                 "loaded: {} turns\nstatus: {}\ntranscript rows: {}{}\n{}\ntone passed: {}",
-                case.turns.len(),
+                case.turns().len(),
                 outcome.status.as_str(),
                 outcome.transcript.len(),
                 if outcome.truncated { " (cut)" } else { "" },

@@ -1,7 +1,8 @@
 //! SPEC §2 loader rules: one row per rule, each error message snapshot-tested.
 
 use rstest::rstest;
-use voice_harness::{Location, Status, load_case, parse_case};
+use voice_harness::case::Location;
+use voice_harness::{Status, load_case, parse_case};
 
 const TURN: &str =
     r#"{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]}"#;
@@ -120,8 +121,8 @@ fn the_python_cases_load_unchanged() {
             std::fs::read(std::path::Path::new("cases").join(file)).unwrap()
         );
         let case = parse_case(file, &bytes).unwrap();
-        assert_eq!(case.turns.len(), 3);
-        assert!(case.turns.iter().all(|t| !t.exact_match_required));
+        assert_eq!(case.turns().len(), 3);
+        assert!(case.turns().iter().all(|t| !t.exact_match_required()));
     }
 }
 
@@ -141,21 +142,24 @@ fn every_optional_field_loads() {
     )
     .unwrap();
     assert_eq!(case.seed(), 42);
-    assert_eq!(case.disfluency_rate, 0.15);
-    assert_eq!(case.replay.as_ref().unwrap()[1].latency_ms, 350);
-    assert_eq!(case.expect.as_ref().unwrap().status, Status::Fail);
-    assert_eq!(case.turns[0].max_latency_ms, Some(800));
-    assert_eq!(case.turns[0].expected_phrase(), "optional exact reply");
+    assert_eq!(case.disfluency_rate(), 0.15);
+    assert_eq!(case.replay().as_ref().unwrap()[1].latency_ms(), 350);
+    assert_eq!(case.expect().as_ref().unwrap().status(), Status::Fail);
+    assert_eq!(case.turns()[0].max_latency_ms(), Some(800));
+    assert_eq!(case.turns()[0].expected_phrase(), "optional exact reply");
 }
 
 #[test]
 fn defaults_apply_when_fields_are_absent() {
     let case = parse_case("t.json", with("").as_bytes()).unwrap();
-    assert_eq!(case.seed(), voice_harness::seed_for_test_id("t"));
-    assert_eq!(case.disfluency_rate, 0.0);
-    assert_eq!(case.tone_markers, voice_harness::DEFAULT_TONE_MARKERS);
-    assert!(case.replay.is_none() && case.transcript.is_none() && case.expect.is_none());
-    assert!(!case.turns[0].exact_match_required);
+    assert_eq!(case.seed(), voice_harness::case::seed_for_test_id("t"));
+    assert_eq!(case.disfluency_rate(), 0.0);
+    assert_eq!(
+        case.tone_markers(),
+        voice_harness::case::DEFAULT_TONE_MARKERS
+    );
+    assert!(case.replay().is_none() && case.transcript().is_none() && case.expect().is_none());
+    assert!(!case.turns()[0].exact_match_required());
 }
 
 #[test]

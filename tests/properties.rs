@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Value, json};
 use voice_harness::{
-    FILLERS, IdealAgent, RunOptions, Speaker, Status, appears_in, parse_case, run_case, tokens,
+    IdealAgent, RunOptions, Status, appears_in, case::Speaker, parse_case, run::FILLERS, run_case,
+    tokens,
 };
 
 /// Words as people say them, including the pieces fillers are made of, so insertions can
@@ -171,7 +172,7 @@ proptest! {
         let case = parse(&case);
         let outcome = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
         let m = &outcome.metrics;
-        prop_assert_eq!(m.total_steps as usize, case.turns.len());
+        prop_assert_eq!(m.total_steps as usize, case.turns().len());
         prop_assert_eq!(m.steps_passed + m.steps_failed, m.total_steps);
         prop_assert_eq!(m.failure_steps.len() as u32, m.steps_failed);
         prop_assert!(m.failure_steps.windows(2).all(|w| w[0] < w[1]));

@@ -3,7 +3,8 @@
 mod common;
 
 use serde_json::json;
-use voice_harness::{IdealAgent, RunOptions, Speaker, Status, run_case};
+use voice_harness::case::Speaker;
+use voice_harness::{IdealAgent, RunOptions, Status, run_case};
 
 /// Port 1: Simulator, no disfluencies: two rows, the first the user's, text exactly `Hi agent`.
 #[test]

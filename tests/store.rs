@@ -4,7 +4,8 @@ mod common;
 
 use std::sync::Arc;
 
-use voice_harness::{Limits, RunId, Store};
+use voice_harness::limits::Limits;
+use voice_harness::store::{RunId, Store};
 
 fn limits(rows: usize, runs: usize) -> Limits {
     Limits::from_lookup(|var| match var {
@@ -28,13 +29,18 @@ fn outcome(turns: usize) -> voice_harness::Outcome {
 #[test]
 fn case_store_get_list_upsert_delete() {
     let store = Store::new(Limits::default());
-    let mut case = common::case(common::script(&[("Hi", &[])]));
+    let case = common::case(common::script(&[("Hi", &[])]));
     assert!(store.cases.upsert(case.clone()).is_none());
-    case.persona = "Changed".into();
-    assert_eq!(store.cases.upsert(case.clone()).unwrap().persona, "Tester");
-    assert_eq!(store.cases.get("t").unwrap().persona, "Changed");
+    let mut changed = common::script(&[("Hi", &[])]);
+    changed["persona"] = "Changed".into();
+    let case = common::case(changed);
+    assert_eq!(
+        store.cases.upsert(case.clone()).unwrap().persona(),
+        "Tester"
+    );
+    assert_eq!(store.cases.get("t").unwrap().persona(), "Changed");
     assert_eq!(store.cases.list().len(), 1);
-    assert_eq!(store.cases.delete("t").unwrap().persona, "Changed");
+    assert_eq!(store.cases.delete("t").unwrap().persona(), "Changed");
     assert!(store.cases.get("t").is_none() && store.cases.is_empty());
 }
 
@@ -132,9 +138,9 @@ fn concurrent_use_loses_nothing() {
                 for i in 0..500 {
                     let id = store.runs.create(format!("{t}/{i}"), base.clone());
                     assert!(store.runs.update(id, |run| run.file.push('!')));
-                    let mut case = common::case(common::script(&[("Hi", &[])]));
-                    case.test_id = format!("c{t}_{}", i % 50);
-                    store.cases.upsert(case);
+                    let mut case = common::script(&[("Hi", &[])]);
+                    case["test_id"] = format!("c{t}_{}", i % 50).into();
+                    store.cases.upsert(common::case(case));
                 }
             });
         }
@@ -153,7 +159,7 @@ fn concurrent_use_loses_nothing() {
 
 #[test]
 fn the_generated_harness_records_its_runs() {
-    let store = voice_harness::__private::harness_store().unwrap();
+    let store = voice_harness::__private::harness_store(&voice_harness::RunOptions::default());
     let before = store.runs.len() as u64 + store.runs.evicted();
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("cases")).unwrap();
@@ -167,7 +173,8 @@ fn the_generated_harness_records_its_runs() {
         manifest_dir: root,
         root: "cases",
         snapshots: "snapshots",
-        test_target: "t",
+        source_file: "tests/t.rs",
+        crate_name: "t",
         test_fn: "case",
         target_tmpdir: None,
     };
@@ -176,6 +183,7 @@ fn the_generated_harness_records_its_runs() {
         &config,
         &dir.path().join("cases/one.json"),
         voice_harness::BuiltinAgent::for_case,
+        voice_harness::RunOptions::default,
         no_snapshots,
     )
     .unwrap();
@@ -248,16 +256,16 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
                                 }
                                 5 => {
                                     let id = format!("c{t}_{}", i % 20);
-                                    let mut case = common::case(common::script(&[("Hi", &[])]));
-                                    case.test_id = id.clone();
-                                    case.persona = format!("v{i}");
-                                    store.cases.upsert(case);
+                                    let mut case = common::script(&[("Hi", &[])]);
+                                    case["test_id"] = id.clone().into();
+                                    case["persona"] = format!("v{i}").into();
+                                    store.cases.upsert(common::case(case));
                                     cases.insert(id, Some(format!("v{i}")));
                                 }
                                 _ => {
                                     let id = format!("c{t}_{}", (i * 3) % 20);
                                     let removed =
-                                        store.cases.delete(&id).map(|c| c.persona.clone());
+                                        store.cases.delete(&id).map(|c| c.persona().to_owned());
                                     assert_eq!(
                                         removed,
                                         cases.get(&id).cloned().flatten(),
@@ -294,7 +302,7 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
         for (t, (_, _, cases)) in models.iter().enumerate() {
             for (id, persona) in cases {
                 assert_eq!(
-                    store.cases.get(id).map(|c| c.persona.clone()),
+                    store.cases.get(id).map(|c| c.persona().to_owned()),
                     *persona,
                     "thread {t}, case {id}"
                 );

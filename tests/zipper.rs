@@ -4,7 +4,8 @@ mod common;
 
 use rstest::rstest;
 use serde_json::json;
-use voice_harness::{Speaker, Status};
+use voice_harness::Status;
+use voice_harness::case::Speaker;
 
 const TWO: &[(&str, &[&str])] = &[("Hello", &["hi"]), ("Need help", &["help"])];
 const THREE: &[(&str, &[&str])] = &[("One", &["a"]), ("Two", &["b"]), ("Three", &["c"])];
@@ -83,7 +84,7 @@ fn one_step(
     turn: serde_json::Value,
     agent_text: &str,
     latency: Option<u64>,
-) -> voice_harness::StepResult {
+) -> voice_harness::run::StepResult {
     let mut row = json!({"speaker": "agent", "text": agent_text});
     if let Some(ms) = latency {
         row["latency_ms"] = json!(ms);

@@ -5,20 +5,21 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use voice_harness::{
-    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CaseReport, CommandAgent, HttpAgent,
-    JsonReportWriter, Reply, ReportStatus, SuiteOptions, Summary, find_case_files, report_path,
+use voice_harness::report::{
+    CaseFiles, CaseReport, JsonReportWriter, JunitReport, ReportStatus, SuiteOptions, Summary,
     run_suite,
 };
-
-mod junit;
+use voice_harness::{
+    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, Reply,
+    RunOptions,
+};
 
 #[derive(Parser)]
 #[command(
@@ -61,11 +62,11 @@ struct RunArgs {
     tags: Vec<String>,
 
     /// Use seed N for every case instead of its own (a robustness run).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_seed)]
     seed: Option<u64>,
 
     /// Run N cases at a time [default: the number of cores].
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     jobs: Option<NonZeroUsize>,
 
     /// Test an agent that runs as a program (one process per call, JSON lines on
@@ -89,6 +90,21 @@ struct RunArgs {
     /// Print only the summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "expected a whole number from 0 to {} (a seed), found {text:?}",
+            u64::MAX
+        )
+    })
+}
+
+fn parse_jobs(text: &str) -> Result<NonZeroUsize, String> {
+    text.trim().parse::<NonZeroUsize>().map_err(|_| {
+        format!("expected a whole number of at least 1 (calls at a time), found {text:?}")
+    })
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -187,9 +203,87 @@ fn writer(sink: Sink) -> Box<dyn Write + Send> {
     }
 }
 
+/// Problems that would fail every case are said once, before any call.
+fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
+    if let Some(url) = &args.agent_url {
+        if url.starts_with("https://") {
+            return Err(Usage(format!(
+                "--agent-url {url}: https is not supported; the runner speaks plain http, \
+                 which is what an agent on this machine (loopback) needs, and it carries no \
+                 TLS stack. Use http://127.0.0.1:PORT/, or put a plain-http proxy in front"
+            )));
+        }
+        if !url.starts_with("http://") {
+            return Err(Usage(format!(
+                "--agent-url {url:?}: expected a URL starting with http://, e.g. \
+                 http://127.0.0.1:8080/agent"
+            )));
+        }
+    }
+    let Some(command) = &args.agent_command else {
+        return Ok(None);
+    };
+    let argv = match shlex::split(command) {
+        Some(argv) if !argv.is_empty() => argv,
+        _ => {
+            return Err(Usage(format!(
+                "--agent-command: cannot split {command:?} into a program and its arguments"
+            )));
+        }
+    };
+    if !program_exists(&argv[0]) {
+        return Err(Usage(format!(
+            "--agent-command: no program `{}` (not a file, and not found on PATH)",
+            argv[0]
+        )));
+    }
+    Ok(Some(argv))
+}
+
+/// Whether `program` names a file, or a file on `PATH` when it has no `/`.
+fn program_exists(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// `--json F --junit F` would write both reports into one file: refuse it.
+fn same_file(a: &Option<PathBuf>, b: &Option<PathBuf>) -> bool {
+    let (Some(a), Some(b)) = (a, b) else {
+        return false;
+    };
+    if a.as_os_str() == "-" || b.as_os_str() == "-" {
+        return false;
+    }
+    let full = |p: &Path| {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::canonicalize(parent)
+            .map(|d| d.join(p.file_name().unwrap_or_default()))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    full(a) == full(b)
+}
+
 fn run(args: &RunArgs) -> Result<bool, Usage> {
     let started = Instant::now();
-    let files = find_case_files(&args.paths).map_err(|e| Usage(e.to_string()))?;
+    // The environment's limits, read the same way as under `cargo test`; a bad value is a
+    // usage error, before any case runs.
+    let run_options = RunOptions::from_env()
+        .map_err(|e| Usage(e.to_string()))?
+        .with_turn_timeout(args.turn_timeout)
+        .with_seed(args.seed);
+    let argv = check_agent(args)?;
+    if same_file(&args.json, &args.junit) {
+        return Err(Usage(
+            "--json and --junit name the same file; give each report its own".into(),
+        ));
+    }
+    let files = CaseFiles::find(&args.paths).map_err(|e| Usage(e.to_string()))?;
     if files.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Usage(format!(
@@ -235,19 +329,8 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
     let mut options = SuiteOptions::default();
     options.filter = args.filter.clone();
     options.tags = args.tags.clone();
-    options.seed = args.seed;
-    options.run = options.run.with_turn_timeout(args.turn_timeout);
-    let argv = match &args.agent_command {
-        Some(command) => match shlex::split(command) {
-            Some(argv) if !argv.is_empty() => Some(argv),
-            _ => {
-                return Err(Usage(format!(
-                    "--agent-command: cannot split {command:?} into a program and its arguments"
-                )));
-            }
-        },
-        None => None,
-    };
+    options.run = run_options;
+    options.jobs = args.jobs;
     let make_agent = |case: &voice_harness::Case| match (&argv, &args.agent_url) {
         (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
         (None, Some(url)) => {
@@ -260,34 +343,30 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
         .map(|s| JsonReportWriter::new(writer(s)))
         .transpose()
         .map_err(|e| Usage(format!("cannot write the JSON report: {e}")))?;
-    let mut junit_cases = junit_sink.as_ref().map(|_| Vec::new());
+    let mut junit = junit_sink.as_ref().map(|_| JunitReport::new());
     let mut write_error: Option<String> = None;
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.map_or(0, NonZeroUsize::get))
-        .build()
-        .map_err(|e| {
-            Usage(format!(
-                "cannot start {} worker threads: {e}",
-                args.jobs.map_or(0, NonZeroUsize::get)
-            ))
-        })?;
-    let summary = pool.install(|| {
-        run_suite(&files, &options, make_agent, |case| {
-            progress.tick();
+    let summary = run_suite(
+        &files,
+        &options,
+        make_agent,
+        || progress.tick(),
+        // In file order, as soon as the files before are done: a line for each case that is
+        // not as expected, and the reports.
+        |case| {
             if !args.quiet && (args.verbose || !case.as_expected) {
-                progress.println(&mut out, &style.line(&case));
+                progress.println(&mut out, &style.line(&case, args.verbose));
             }
             if let Some(json) = &mut json {
                 if let Err(e) = json.case(&case) {
                     write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
                 }
             }
-            if let Some(cases) = &mut junit_cases {
-                cases.push(junit::test_case(&case));
+            if let Some(junit) = &mut junit {
+                junit.case(&case);
             }
-        })
-    });
+        },
+    );
     progress.finish();
 
     if let Some(json) = json {
@@ -295,8 +374,8 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
             write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
         }
     }
-    if let (Some(cases), Some(sink)) = (junit_cases, junit_sink) {
-        if let Err(e) = junit::write(cases, writer(sink)) {
+    if let (Some(junit), Some(sink)) = (junit, junit_sink) {
+        if let Err(e) = junit.write(writer(sink)) {
             write_error.get_or_insert(format!("cannot write the JUnit report: {e}"));
         }
     }
@@ -312,7 +391,7 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
     let _ = writeln!(out, "{}", style.summary(&summary, started.elapsed()));
     for (what, path) in [("JSON report", json_path), ("JUnit report", junit_path)] {
         if let (Some(path), false) = (path, args.quiet) {
-            let _ = writeln!(out, "{what}: {}", report_path(&path));
+            let _ = writeln!(out, "{what}: {}", path.display());
         }
     }
     Ok(summary.as_expected == summary.total)
@@ -331,8 +410,9 @@ impl Style {
         }
     }
 
-    /// `FAIL  cases/x.json (test_id): Step 2 Failed: …`, or `ok    cases/x.json` with -v.
-    fn line(&self, case: &CaseReport) -> String {
+    /// `FAIL  cases/x.json (test_id): step 2 failed: …`, or `ok    cases/x.json` with -v
+    /// (which also shows every problem of a file that cannot be loaded).
+    fn line(&self, case: &CaseReport, verbose: bool) -> String {
         let id = case
             .test_id
             .as_deref()
@@ -348,11 +428,14 @@ impl Style {
             }
             (true, _) => format!("{}    {}{id}", self.paint("ok", "32"), case.file),
             (false, ReportStatus::Error) => {
-                let reason = case.first_reason().unwrap_or_default();
+                let reason = match (&case.error, verbose) {
+                    (Some(full), true) => full.as_str(),
+                    _ => case.reason().unwrap_or_default(),
+                };
                 format!("{} {}{id}: {reason}", self.paint("ERROR", "31"), case.file)
             }
             (false, _) => {
-                let reason = case.first_reason().unwrap_or_default();
+                let reason = case.reason().unwrap_or_default();
                 format!("{}  {}{id}: {reason}", self.paint("FAIL", "31"), case.file)
             }
         }
@@ -367,14 +450,7 @@ impl Style {
                 "31",
             )
         };
-        format!(
-            "{} cases: {} passed, {} failed, {} errors; {verdict} ({:.2} s)",
-            s.total,
-            s.passed,
-            s.failed,
-            s.errors,
-            elapsed.as_secs_f64()
-        )
+        format!("{}; {verdict} ({:.2} s)", s.counts(), elapsed.as_secs_f64())
     }
 }
 

@@ -1,9 +1,14 @@
-//! The agent under test: one async trait, and the two agents that ship with the crate.
+//! The agent under test: one async trait, the agents that ship with the crate, and agents
+//! in another process (a program, or an HTTP service).
 
 use std::fmt;
 use std::future::Future;
 
 use crate::case::{Case, ReplayReply};
+
+mod external;
+
+pub use external::{CommandAgent, HttpAgent};
 
 /// What the harness tells an agent when a call starts.
 #[derive(Debug, Clone)]
@@ -108,6 +113,17 @@ impl From<&str> for AgentError {
 /// paused time, so `tokio::time::sleep` inside an agent costs no real time and its duration
 /// is the reply's latency, exactly.
 ///
+/// # Which latency a reply gets
+///
+/// On the virtual clock (the default), only tokio timers take time: computing, or blocking
+/// the thread, takes 0 ms. And when the agent waits on anything the paused clock cannot see
+/// (a thread, a blocking client, real network I/O through tokio), the runtime is idle, so
+/// the clock jumps straight to the turn timeout: the step fails with "no reply within 10 s"
+/// after a few real milliseconds, and the message says that the clock jumped. An agent that
+/// does real work must run on real time: override [`wall_clock`](Agent::wall_clock) to
+/// return `true`. Its latencies are then wall time (snapshots show `[ms]`), and the turn
+/// timeout is real time too.
+///
 /// ```
 /// use voice_harness::{Agent, AgentError, CallerLine, Reply};
 ///
@@ -141,6 +157,13 @@ pub trait Agent {
     fn wall_clock(&self) -> bool {
         false
     }
+
+    /// Not part of the public API: `false` for the built-in agents, which cannot hang and
+    /// whose replayed latencies are data, so the turn timeout does not apply to them.
+    #[doc(hidden)]
+    fn __timed(&self) -> bool {
+        true
+    }
 }
 
 /// Replies to each step with exactly what the script expects: the expected phrase for exact
@@ -170,6 +193,10 @@ impl IdealAgent {
 }
 
 impl Agent for IdealAgent {
+    fn __timed(&self) -> bool {
+        false
+    }
+
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         let index = (line.step_order as usize).saturating_sub(1);
         match self.replies.get(index) {
@@ -180,7 +207,8 @@ impl Agent for IdealAgent {
 }
 
 /// Plays back recorded replies (`agent.replay`) in order, one per caller line, each after its
-/// `latency_ms` of virtual time; hangs up when they run out.
+/// `latency_ms` of virtual time; hangs up when they run out. A replayed latency is never cut
+/// by the turn timeout (it is data, not a wait): only a step's `max_latency_ms` judges it.
 #[derive(Debug, Clone)]
 pub struct ReplayAgent {
     replies: std::vec::IntoIter<ReplayReply>,
@@ -196,6 +224,10 @@ impl ReplayAgent {
 }
 
 impl Agent for ReplayAgent {
+    fn __timed(&self) -> bool {
+        false
+    }
+
     async fn reply(&mut self, _line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         match self.replies.next() {
             Some(reply) => {
@@ -230,6 +262,10 @@ impl BuiltinAgent {
 }
 
 impl Agent for BuiltinAgent {
+    fn __timed(&self) -> bool {
+        false
+    }
+
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         match self {
             Self::Ideal(agent) => agent.reply(line).await,

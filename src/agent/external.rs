@@ -15,7 +15,13 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::agent::{Agent, AgentError, CallStart, CallerLine, Reply};
-use crate::error::quote;
+use crate::limits::MAX_REPLY_BYTES;
+use crate::message::{self, quote};
+
+/// The most bytes read for one reply line or HTTP body. A reply's text may be at most
+/// [`MAX_REPLY_BYTES`]; JSON escapes can make its line longer, so the line may be 8 times
+/// that. Nothing past this is buffered.
+const MAX_REPLY_LINE: usize = 8 * MAX_REPLY_BYTES;
 
 /// One harness → agent message.
 #[derive(Debug, Serialize)]
@@ -87,9 +93,11 @@ const STDERR_TAIL: usize = 2000;
 
 /// An agent that runs as a program: one process per call, JSON lines on its stdin and stdout.
 ///
-/// Its stderr is captured and the end of it is shown with any failure. The process is
-/// killed and reaped when the call ends, on a fault, and when the agent is dropped, so none
-/// outlives its call.
+/// Its stderr is captured and the end of it is shown with any failure. The program starts
+/// in a process group of its own, and the whole group is killed when the call ends, on a
+/// fault, and when the agent is dropped, so neither the program nor anything it started
+/// (`sh -c 'python3 agent.py'`, a helper it spawned) outlives its call. A reply line is
+/// read up to 512 KiB; past that the step fails and nothing more is buffered.
 ///
 /// ```no_run
 /// use voice_harness::CommandAgent;
@@ -112,6 +120,27 @@ struct Running {
     stderr_task: Option<tokio::task::JoinHandle<()>>,
     /// A reply was cut short (timeout): the protocol is out of step, so end by killing.
     broken: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // `kill_on_drop` ends the program; this ends what it started too.
+        kill_group(&self.child);
+    }
+}
+
+/// Kills the process group the program leads (it was started as the leader of its own).
+fn kill_group(child: &Child) {
+    #[cfg(unix)]
+    if let Some(pid) = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+    {
+        // The group may already be gone: nothing to do then.
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    #[cfg(not(unix))]
+    let _ = child;
 }
 
 impl CommandAgent {
@@ -173,6 +202,7 @@ impl Running {
     }
 
     async fn kill(&mut self) {
+        kill_group(&self.child);
         // `kill` also waits, so no zombie is left behind.
         let _ = self.child.kill().await;
     }
@@ -184,7 +214,11 @@ impl Agent for CommandAgent {
         let Some((name, args)) = self.argv.split_first() else {
             return Err(AgentError::fault("agent program: the command is empty"));
         };
-        let mut child = Command::new(name)
+        let mut command = Command::new(name);
+        // A group of its own, so that ending the call ends whatever the program started.
+        #[cfg(unix)]
+        command.process_group(0);
+        let mut child = command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -247,9 +281,19 @@ impl Agent for CommandAgent {
         });
         call.broken = true;
         call.send(&program, event).await?;
-        let mut answer = String::new();
-        match call.stdout.read_line(&mut answer).await {
+        let mut answer = Vec::new();
+        // Bounded before it is buffered: a program that never ends its line cannot grow
+        // the harness.
+        let mut bounded = (&mut call.stdout).take(MAX_REPLY_LINE as u64);
+        match bounded.read_until(b'\n', &mut answer).await {
             Ok(0) => return Err(call.gone(&program, "before replying").await),
+            Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
+                return Err(AgentError::fault(format!(
+                    "{}{}",
+                    message::reply_line_too_long(&program, MAX_REPLY_LINE),
+                    call.stderr_tail()
+                )));
+            }
             Ok(_) => {}
             Err(e) => {
                 return Err(AgentError::fault(format!(
@@ -258,6 +302,12 @@ impl Agent for CommandAgent {
                 )));
             }
         }
+        let Ok(answer) = String::from_utf8(answer) else {
+            return Err(AgentError::fault(format!(
+                "the reply of agent program `{program}` is not UTF-8 text{}",
+                call.stderr_tail()
+            )));
+        };
         call.broken = false;
         // The agent's own error is shown as it said it; a protocol fault gets stderr too.
         parse_reply(&answer).map_err(|err| {
@@ -288,6 +338,9 @@ impl Agent for CommandAgent {
         }
         if !exited {
             call.kill().await;
+        } else {
+            // The program exited; what it started may not have.
+            kill_group(&call.child);
         }
         // The program is gone, so its stderr pipe is at its end: let the reader finish, so
         // the call leaves no descriptor behind.
@@ -317,6 +370,9 @@ pub struct HttpAgent {
     call_id: String,
     /// One client per agent, so a call's events reuse the connection.
     client: ureq::Agent,
+    /// A request was cut short by the turn timeout: the agent is not answering, so the
+    /// `end` event is not sent (it would only wait a second time).
+    stalled: bool,
 }
 
 impl HttpAgent {
@@ -328,6 +384,7 @@ impl HttpAgent {
             timeout,
             call_id: String::new(),
             client: client(timeout),
+            stalled: false,
         }
     }
 
@@ -338,12 +395,25 @@ impl HttpAgent {
         self
     }
 
-    async fn post(&self, body: String) -> Result<String, AgentError> {
+    async fn post(&mut self, body: String) -> Result<String, AgentError> {
+        self.post_once(body).await.map_err(|(err, _)| err)
+    }
+
+    /// One POST; the flag says the connection was reset before anything was answered.
+    async fn post_once(&mut self, body: String) -> Result<String, (AgentError, bool)> {
         let (client, url, timeout) = (self.client.clone(), self.url.clone(), self.timeout);
+        // Set until the answer is in: if the turn timeout drops this future, it stays set.
+        self.stalled = true;
         // ureq is blocking and small; a blocking thread keeps the runtime free meanwhile.
         let task = tokio::task::spawn_blocking(move || post_blocking(&client, &url, timeout, body));
-        task.await
-            .map_err(|e| AgentError::fault(format!("HTTP request to the agent failed: {e}")))?
+        let answer = task.await.map_err(|e| {
+            (
+                AgentError::fault(format!("HTTP request to the agent failed: {e}")),
+                false,
+            )
+        })?;
+        self.stalled = false;
+        answer
     }
 }
 
@@ -361,12 +431,14 @@ fn post_blocking(
     url: &str,
     timeout: Duration,
     body: String,
-) -> Result<String, AgentError> {
+) -> Result<String, (AgentError, bool)> {
     let response = client
         .post(url)
         .header("content-type", "application/json")
         .send(body)
         .map_err(|e| {
+            let reset = matches!(&e, ureq::Error::Io(io)
+                if matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted));
             let why = match &e {
                 ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                     "connection refused".to_owned()
@@ -374,24 +446,49 @@ fn post_blocking(
                 ureq::Error::ConnectionFailed => "connection refused".to_owned(),
                 ureq::Error::Timeout(_) => format!(
                     "no response within {}",
-                    crate::simulate::human_duration(timeout)
+                    message::human_duration(timeout)
                 ),
                 other => other.to_string(),
             };
-            AgentError::fault(format!("cannot reach the agent at {url}: {why}"))
+            (
+                AgentError::fault(format!("cannot reach the agent at {url}: {why}")),
+                reset,
+            )
         })?;
     let status = response.status();
     let mut response = response;
-    let text = response.body_mut().read_to_string().unwrap_or_default();
+    let text = match response
+        .body_mut()
+        .with_config()
+        .limit(MAX_REPLY_LINE as u64)
+        .read_to_string()
+    {
+        Ok(text) => text,
+        Err(ureq::Error::BodyExceedsLimit(limit)) => {
+            return Err((
+                AgentError::fault(message::http_body_too_long(url, status.as_u16(), limit)),
+                false,
+            ));
+        }
+        Err(e) => {
+            return Err((
+                AgentError::fault(format!(
+                    "cannot read the response of the agent at {url} (HTTP {status}): {e}"
+                )),
+                false,
+            ));
+        }
+    };
     if !status.is_success() {
         let body = if text.trim().is_empty() {
             String::new()
         } else {
             format!(": {}", quote(text.trim()))
         };
-        return Err(AgentError::fault(format!(
-            "the agent at {url} answered HTTP {status}{body}"
-        )));
+        return Err((
+            AgentError::fault(format!("the agent at {url} answered HTTP {status}{body}")),
+            false,
+        ));
     }
     Ok(text)
 }
@@ -404,7 +501,13 @@ impl Agent for HttpAgent {
             test_id: call.test_id,
             persona: call.persona,
         });
-        self.post(body).await.map(drop)
+        match self.post_once(body.clone()).await {
+            Ok(_) => Ok(()),
+            // A server with a short listen backlog resets connections under load; the
+            // call has not started, so trying once more changes nothing else.
+            Err((_, true)) => self.post(body).await.map(drop),
+            Err((err, false)) => Err(err),
+        }
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -417,6 +520,9 @@ impl Agent for HttpAgent {
     }
 
     async fn end(&mut self) {
+        if self.stalled {
+            return;
+        }
         let body = to_json(&Event::End {
             call_id: &self.call_id,
         });

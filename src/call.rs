@@ -1,5 +1,5 @@
-//! The caller simulator (SPEC §3): says each turn's line, possibly with one filler, and
-//! records the agent's replies with their latency on a virtual clock.
+//! The call loop (SPEC §3): the caller says each turn's line, possibly with one filler, and
+//! the agent's replies are recorded with their latency on a virtual clock.
 
 use std::any::Any;
 use std::future::Future;
@@ -13,6 +13,8 @@ use tokio::time::Instant;
 
 use crate::agent::{Agent, CallStart, CallerLine, Reply};
 use crate::case::{Case, RecordedRow, Speaker};
+use crate::limits::MAX_REPLY_BYTES;
+use crate::message;
 use crate::normalize::FILLERS;
 use crate::rng::SplitMix64;
 
@@ -48,10 +50,6 @@ pub(crate) struct Fault {
     pub(crate) step_order: u32,
     pub(crate) message: String,
 }
-
-/// Replies longer than this fail their step: no spoken reply is that long, and the cap keeps
-/// a runaway agent from filling memory and snapshots.
-pub const MAX_REPLY_BYTES: usize = 64 * 1024;
 
 /// Limits that apply to one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +121,14 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
 /// for latencies to be virtual.
 pub(crate) async fn simulate<A: Agent>(
     case: &Case,
+    seed: u64,
     agent: &mut A,
     limits: CallLimits,
 ) -> Conversation {
-    let mut rng = SplitMix64::new(case.seed());
+    let mut rng = SplitMix64::new(seed);
+    // Built-in agents cannot hang, and a replayed latency is data, not a wait: not timed.
+    let timeout = agent.__timed().then_some(limits.turn_timeout);
+    let wall_clock = agent.wall_clock();
     let mut convo = Conversation {
         transcript: Vec::with_capacity(case.turns.len() * 2),
         disfluencies_injected: 0,
@@ -139,7 +141,7 @@ pub(crate) async fn simulate<A: Agent>(
         test_id: &case.test_id,
         persona: &case.persona,
     };
-    match guarded(agent.start(&start), limits.turn_timeout).await {
+    match guarded(agent.start(&start), timeout, wall_clock).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => convo.fault = Some(fault(first_step, format!("{err} (at call start)"))),
         Err(message) => convo.fault = Some(fault(first_step, format!("{message} (at call start)"))),
@@ -158,7 +160,7 @@ pub(crate) async fn simulate<A: Agent>(
                 text: &text,
             };
             let asked = Instant::now();
-            let answer = guarded(agent.reply(&line), limits.turn_timeout).await;
+            let answer = guarded(agent.reply(&line), timeout, wall_clock).await;
             let latency = asked.elapsed().as_millis() as u64;
             convo.transcript.push(Row {
                 speaker: Speaker::User,
@@ -170,13 +172,7 @@ pub(crate) async fn simulate<A: Agent>(
                 Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text)))
                     if text.len() > MAX_REPLY_BYTES =>
                 {
-                    convo.fault = Some(fault(
-                        turn.step_order,
-                        format!(
-                            "the agent's reply is {} bytes; replies may be at most {MAX_REPLY_BYTES} bytes",
-                            text.len()
-                        ),
-                    ));
+                    convo.fault = Some(fault(turn.step_order, message::reply_too_long(text.len())));
                     break;
                 }
                 Ok(Ok(Reply::Say(text))) => (Some(text), false),
@@ -209,7 +205,7 @@ pub(crate) async fn simulate<A: Agent>(
         }
     }
     // The agent's own clean-up may not hang the suite either.
-    let _ = guarded(agent.end(), limits.turn_timeout).await;
+    let _ = guarded(agent.end(), timeout, wall_clock).await;
     convo
 }
 
@@ -220,36 +216,39 @@ fn fault(step_order: u32, message: String) -> Fault {
     }
 }
 
-/// Runs an agent future with the per-turn timeout, turning a panic into an error message.
-async fn guarded<T>(future: impl Future<Output = T>, timeout: Duration) -> Result<T, String> {
+/// Runs an agent future with the per-turn timeout (none for `None`), turning a panic into an
+/// error message.
+async fn guarded<T>(
+    future: impl Future<Output = T>,
+    timeout: Option<Duration>,
+    wall_clock: bool,
+) -> Result<T, String> {
     let future = std::pin::pin!(future);
     let mut caught = CatchUnwind(future);
     // Most agents answer on the first poll: only arm the timer for those that do not.
     let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut caught).poll(cx))).await;
-    let result = match first {
-        Poll::Ready(result) => result,
-        Poll::Pending => match tokio::time::timeout(timeout, caught).await {
-            Ok(result) => result,
-            Err(_) => {
-                return Err(format!(
-                    "no reply within {} (the per-turn timeout)",
-                    human_duration(timeout)
-                ));
+    let result = match (first, timeout) {
+        (Poll::Ready(result), _) => result,
+        (Poll::Pending, None) => caught.await,
+        (Poll::Pending, Some(timeout)) => {
+            let real = std::time::Instant::now();
+            match tokio::time::timeout(timeout, caught).await {
+                Ok(result) => result,
+                Err(_) => {
+                    // On the paused clock, time jumps ahead whenever the agent waits on
+                    // anything but a tokio timer: a timeout reached in a fraction of its
+                    // real length is that jump, not a slow agent.
+                    let jumped =
+                        (!wall_clock && real.elapsed() < timeout / 2).then(|| real.elapsed());
+                    return Err(message::no_reply_within(timeout, jumped));
+                }
             }
-        },
+        }
     };
-    result.map_err(|payload| format!("agent panicked: {}", panic_message(&*payload)))
+    result.map_err(|payload| message::agent_panicked(&panic_message(&*payload)))
 }
 
-pub(crate) fn human_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} ms", d.as_millis())
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

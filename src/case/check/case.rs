@@ -1,0 +1,311 @@
+//! The top-level sections of a case file.
+
+use super::{Checked, Checker};
+use crate::case::json::{JsonPath, Node};
+use crate::case::{Case, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status};
+use crate::message;
+
+const TEST_ID_MAX: usize = 128;
+
+const CASE_FIELDS: &[&str] = &[
+    "test_id",
+    "persona",
+    "description",
+    "tags",
+    "seed",
+    "caller",
+    "agent",
+    "transcript",
+    "tone_markers",
+    "expect",
+    "turns",
+];
+const CALLER_FIELDS: &[&str] = &["disfluency_rate"];
+const AGENT_FIELDS: &[&str] = &["replay"];
+const REPLAY_FIELDS: &[&str] = &["text", "latency_ms"];
+// `step_order` is accepted so that a transcript copied from a report loads as it is; it is
+// recomputed by the zipper.
+const ROW_FIELDS: &[&str] = &["speaker", "text", "latency_ms", "step_order"];
+const EXPECT_FIELDS: &[&str] = &["status", "failure_steps"];
+
+impl Checker {
+    pub(in crate::case) fn case(&mut self, node: &Node<'_>) -> Option<Case> {
+        let root = self.object(node, JsonPath::Root, CASE_FIELDS)?;
+
+        let test_id = self
+            .required(
+                &root,
+                "test_id",
+                "a unique name such as \"billing_inquiry_v1\"",
+            )
+            .and_then(|n| self.test_id(n));
+        let persona = self
+            .required(
+                &root,
+                "persona",
+                "who the caller is, such as \"Calm Customer\"",
+            )
+            .and_then(|n| self.not_blank(n, &root.at("persona")));
+        let description = root
+            .get("description")
+            .map(|n| self.string(n, &root.at("description")).map(str::to_owned));
+        let tags = root.get("tags").map(|n| self.tags(n, &root.at("tags")));
+        let seed = root.get("seed").map(|n| self.u64(n, &root.at("seed")));
+        let disfluency_rate = root
+            .get("caller")
+            .map(|n| self.caller(n, root.at("caller")));
+        let replay = root.get("agent").map(|n| self.agent(n, root.at("agent")));
+        let transcript = root
+            .get("transcript")
+            .map(|n| self.transcript(n, &root.at("transcript")));
+        let tone_markers = root
+            .get("tone_markers")
+            .map(|n| self.phrases(n, &root.at("tone_markers")));
+        let turns = self
+            .required(&root, "turns", "the scripted steps of the call")
+            .and_then(|n| self.turns(n, &root.at("turns")));
+        let expect = root
+            .get("expect")
+            .map(|n| self.expect(n, root.at("expect"), turns.as_ref().map(Vec::len)));
+
+        if root.get("agent").is_some() && root.get("transcript").is_some() {
+            self.rule(
+                &root.at("agent"),
+                "`agent` and `transcript` cannot both be given: a case with a recorded \
+                 transcript is validated as it is, so no agent is run",
+                Some("remove `agent` to validate the recording, or `transcript` to simulate the call"),
+            );
+        }
+
+        Some(Case {
+            test_id: test_id?,
+            persona: persona?,
+            description: description.checked()?,
+            tags: tags.checked()?.unwrap_or_default(),
+            seed_override: seed.checked()?,
+            disfluency_rate: disfluency_rate.checked()?.flatten().unwrap_or(0.0),
+            replay: replay.checked()?.flatten(),
+            transcript: transcript.checked()?,
+            tone_markers: tone_markers
+                .checked()?
+                .unwrap_or_else(|| DEFAULT_TONE_MARKERS.map(String::from).to_vec()),
+            expect: expect.checked()?,
+            turns: turns?,
+        })
+    }
+
+    fn test_id(&mut self, node: &Node<'_>) -> Option<String> {
+        let path = JsonPath::Root;
+        let path = path.field("test_id");
+        let id = self.string(node, &path)?;
+        let bad = id
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
+        let len = id.chars().count();
+        if len == 0 || len > TEST_ID_MAX || bad.is_some() {
+            let why = match bad {
+                Some(c) => format!("it contains {c:?}"),
+                None if len == 0 => "it is empty".to_owned(),
+                None => format!("it is {len} characters long"),
+            };
+            self.rule(
+                &path,
+                format!(
+                    "expected 1–{TEST_ID_MAX} characters of A-Z a-z 0-9 _ . -, found {} ({why})",
+                    message::quote(id)
+                ),
+                Some("use letters, digits, `_`, `.` and `-`, e.g. \"billing_inquiry_v1\""),
+            );
+            return None;
+        }
+        Some(id.to_owned())
+    }
+
+    fn tags(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<String>> {
+        let items = self.array(node, path, "a list of strings")?;
+        let tags: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.not_blank(item, &path.index(i)))
+            .collect();
+        tags.into_iter().collect()
+    }
+
+    fn caller(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Option<f64>> {
+        let fields = self.object(node, path, CALLER_FIELDS)?;
+        let Some(rate_node) = fields.get("disfluency_rate") else {
+            return Some(None);
+        };
+        let path = fields.at("disfluency_rate");
+        let rate = self.f64(rate_node, &path)?;
+        if !(0.0..=1.0).contains(&rate) {
+            self.rule(
+                &path,
+                format!("expected a number from 0.0 to 1.0, found {rate}"),
+                Some("it is the chance per caller line of inserting a filler: 0.15 means 15%"),
+            );
+            return None;
+        }
+        Some(Some(rate))
+    }
+
+    fn agent(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Option<Vec<ReplayReply>>> {
+        let fields = self.object(node, path, AGENT_FIELDS)?;
+        let Some(replay) = fields.get("replay") else {
+            return Some(None);
+        };
+        let path = fields.at("replay");
+        let items = self.array(replay, &path, "a list of replies")?;
+        let replies: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.replay_reply(item, path.index(i)))
+            .collect();
+        Some(Some(replies.into_iter().collect::<Option<Vec<_>>>()?))
+    }
+
+    fn replay_reply(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<ReplayReply> {
+        if let Node::String(text) = node {
+            return Some(ReplayReply {
+                text: text.to_string(),
+                latency_ms: 0,
+            });
+        }
+        if !matches!(node, Node::Object(_)) {
+            self.wrong_type(
+                &path,
+                "a string or an object {\"text\": …, \"latency_ms\": …}",
+                node,
+            );
+            return None;
+        }
+        let fields = self.object(node, path, REPLAY_FIELDS)?;
+        let text = self
+            .required(&fields, "text", "what the agent says")
+            .and_then(|n| self.string(n, &fields.at("text")));
+        let latency = fields
+            .get("latency_ms")
+            .map(|n| self.u64(n, &fields.at("latency_ms")));
+        Some(ReplayReply {
+            text: text?.to_owned(),
+            latency_ms: latency.checked()?.unwrap_or(0),
+        })
+    }
+
+    fn transcript(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<RecordedRow>> {
+        let items = self.array(node, path, "a list of rows")?;
+        let rows: Vec<_> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.row(item, path.index(i)))
+            .collect();
+        rows.into_iter().collect()
+    }
+
+    fn row(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<RecordedRow> {
+        let fields = self.object(node, path, ROW_FIELDS)?;
+        let speaker = self
+            .required(&fields, "speaker", "\"user\" or \"agent\"")
+            .and_then(|n| {
+                let choices = [("user", Speaker::User), ("agent", Speaker::Agent)];
+                self.choice(n, &fields.at("speaker"), &choices)
+            });
+        let text = self
+            .required(&fields, "text", "what was said")
+            .and_then(|n| self.string(n, &fields.at("text")));
+        let latency = fields
+            .get("latency_ms")
+            .map(|n| self.u64(n, &fields.at("latency_ms")));
+        let step = fields
+            .get("step_order")
+            .map(|n| self.u64(n, &fields.at("step_order")));
+        step.checked()?;
+        Some(RecordedRow {
+            speaker: speaker?,
+            text: text?.to_owned(),
+            latency_ms: latency.checked()?,
+        })
+    }
+
+    fn expect(
+        &mut self,
+        node: &Node<'_>,
+        path: JsonPath<'_>,
+        turn_count: Option<usize>,
+    ) -> Option<Expect> {
+        let fields = self.object(node, path, EXPECT_FIELDS)?;
+        let status = self
+            .required(&fields, "status", "\"pass\" or \"fail\"")
+            .and_then(|n| {
+                let choices = [("pass", Status::Pass), ("fail", Status::Fail)];
+                self.choice(n, &fields.at("status"), &choices)
+            });
+        let steps = fields
+            .get("failure_steps")
+            .map(|n| self.failure_steps(n, &fields.at("failure_steps"), turn_count));
+        let steps = steps.checked();
+        let (status, steps) = (status?, steps?);
+        if let (Status::Pass, Some(list)) = (status, &steps) {
+            if !list.is_empty() {
+                self.rule(
+                    &fields.at("failure_steps"),
+                    format!("expected no failing steps for status \"pass\", found {list:?}"),
+                    Some("use \"status\": \"fail\", or remove `failure_steps`"),
+                );
+                return None;
+            }
+        }
+        Some(Expect {
+            status,
+            failure_steps: steps,
+        })
+    }
+
+    fn failure_steps(
+        &mut self,
+        node: &Node<'_>,
+        path: &JsonPath<'_>,
+        turn_count: Option<usize>,
+    ) -> Option<Vec<u32>> {
+        let items = self.array(node, path, "a list of step numbers")?;
+        let mut steps: Vec<u32> = Vec::with_capacity(items.len());
+        let mut ok = true;
+        // Every entry is checked, so one look at the message shows every bad step.
+        for (i, item) in items.iter().enumerate() {
+            let item_path = path.index(i);
+            let Some(step) = self.u64(item, &item_path) else {
+                ok = false;
+                continue;
+            };
+            let in_range = match turn_count {
+                Some(max) => (1..=max as u64).contains(&step),
+                // The turns are invalid, so their number is unknown: only 0 is surely wrong.
+                None => step >= 1,
+            };
+            if !in_range {
+                ok = false;
+                let expected = match turn_count {
+                    Some(max) => format!("a step from 1 to {max}"),
+                    None => "a step number of at least 1".to_owned(),
+                };
+                self.rule(
+                    &item_path,
+                    format!("expected {expected}, found {step}"),
+                    None,
+                );
+                continue;
+            }
+            if let Some(&last) = steps.last().filter(|&&last| u64::from(last) >= step) {
+                ok = false;
+                self.rule(
+                    &item_path,
+                    format!("expected steps in ascending order without repeats, found {step} after {last}"),
+                    None,
+                );
+                continue;
+            }
+            steps.push(step as u32);
+        }
+        ok.then_some(steps)
+    }
+}

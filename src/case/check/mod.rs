@@ -1,0 +1,239 @@
+//! The rules of the case format (SPEC §2), one function per section, reporting *every*
+//! problem with its JSON path. Primitive checks (types, blanks, choices) are here; the
+//! sections are in `case.rs` (the top level, caller, agent, transcript, expect) and
+//! `turn.rs` (the script).
+
+use std::borrow::Cow;
+
+use super::json::{JsonPath, Node};
+use crate::message::{self, Problem};
+use crate::normalize::has_token;
+
+mod case;
+mod turn;
+
+#[derive(Default)]
+pub(super) struct Checker {
+    pub(super) problems: Vec<Problem>,
+}
+
+/// The fields of a checked object; unknown fields have already been reported.
+struct Fields<'a, 'de> {
+    path: JsonPath<'a>,
+    entries: &'a [(Cow<'de, str>, Node<'de>)],
+}
+
+impl<'a, 'de> Fields<'a, 'de> {
+    fn get(&self, name: &str) -> Option<&'a Node<'de>> {
+        self.entries.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+    fn at<'b>(&'b self, name: &'b str) -> JsonPath<'b> {
+        self.path.field(name)
+    }
+}
+
+impl Checker {
+    fn push(&mut self, problem: Problem) {
+        self.problems.push(problem);
+    }
+
+    fn rule(&mut self, path: &JsonPath<'_>, message: impl Into<String>, help: Option<&str>) {
+        self.push(message::rule(&path.to_string(), message, help));
+    }
+
+    fn wrong_type(&mut self, path: &JsonPath<'_>, expected: &str, found: &Node<'_>) {
+        self.push(message::wrong_type(
+            &path.to_string(),
+            expected,
+            &found.describe(),
+        ));
+    }
+
+    fn object<'a, 'de>(
+        &mut self,
+        node: &'a Node<'de>,
+        path: JsonPath<'a>,
+        allowed: &[&str],
+    ) -> Option<Fields<'a, 'de>> {
+        let Node::Object(entries) = node else {
+            self.wrong_type(&path, "an object", node);
+            return None;
+        };
+        for (key, _) in entries {
+            if !allowed.contains(&key.as_ref()) {
+                // Past the problems a message shows, a suggestion is work nobody reads.
+                let suggest = self.problems.len() < message::MAX_SHOWN;
+                self.push(message::unknown_field(
+                    &path.to_string(),
+                    key,
+                    allowed,
+                    suggest,
+                ));
+            }
+        }
+        Some(Fields { path, entries })
+    }
+
+    fn required<'a, 'de>(
+        &mut self,
+        fields: &Fields<'a, 'de>,
+        name: &str,
+        what: &str,
+    ) -> Option<&'a Node<'de>> {
+        let node = fields.get(name);
+        if node.is_none() {
+            self.push(message::missing_field(&fields.path.to_string(), name, what));
+        }
+        node
+    }
+
+    fn string<'a>(&mut self, node: &'a Node<'_>, path: &JsonPath<'_>) -> Option<&'a str> {
+        match node {
+            Node::String(s) => Some(s),
+            other => {
+                self.wrong_type(path, "a string", other);
+                None
+            }
+        }
+    }
+
+    fn not_blank(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
+        let text = self.string(node, path)?;
+        if text.trim().is_empty() {
+            self.rule(
+                path,
+                format!(
+                    "expected text, found a blank string {}",
+                    message::quote(text)
+                ),
+                None,
+            );
+            return None;
+        }
+        Some(text.to_owned())
+    }
+
+    /// One of a fixed set of strings, such as `"user"` or `"agent"`.
+    fn choice<T: Copy>(
+        &mut self,
+        node: &Node<'_>,
+        path: &JsonPath<'_>,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        let text = self.string(node, path)?;
+        if let Some((_, value)) = choices.iter().find(|(name, _)| *name == text) {
+            return Some(*value);
+        }
+        let expected: Vec<String> = choices
+            .iter()
+            .map(|(name, _)| format!("{name:?}"))
+            .collect();
+        self.wrong_type(path, &expected.join(" or "), node);
+        None
+    }
+
+    /// Text with at least one token: a line that could be matched at all (a line of only
+    /// punctuation or invisible characters would match any caller line).
+    fn words(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
+        let text = self.not_blank(node, path)?;
+        if !has_token(&text) {
+            self.rule(
+                path,
+                format!(
+                    "expected words, found {} (no letter or digit)",
+                    message::quote(&text)
+                ),
+                Some("lines are matched as words; write what the caller says"),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    fn bool(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<bool> {
+        match node {
+            Node::Bool(b) => Some(*b),
+            other => {
+                self.wrong_type(path, "`true` or `false`", other);
+                None
+            }
+        }
+    }
+
+    fn u64(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<u64> {
+        match node {
+            Node::Number(n) if n.as_u64().is_some() => n.as_u64(),
+            other => {
+                self.wrong_type(path, "a whole number from 0 to 18446744073709551615", other);
+                None
+            }
+        }
+    }
+
+    fn f64(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<f64> {
+        match node {
+            Node::Number(n) => n.as_f64(),
+            other => {
+                self.wrong_type(path, "a number", other);
+                None
+            }
+        }
+    }
+
+    fn array<'a, 'de>(
+        &mut self,
+        node: &'a Node<'de>,
+        path: &JsonPath<'_>,
+        what: &str,
+    ) -> Option<&'a [Node<'de>]> {
+        match node {
+            Node::Array(items) => Some(items),
+            other => {
+                self.wrong_type(path, what, other);
+                None
+            }
+        }
+    }
+
+    /// A list of phrases, each of which must contain at least one token.
+    fn phrases(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<String>> {
+        let items = self.array(node, path, "a list of phrases")?;
+        let mut ok = true;
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let item_path = path.index(i);
+            match self.string(item, &item_path) {
+                Some(text) if !has_token(text) => {
+                    ok = false;
+                    self.rule(
+                        &item_path,
+                        format!(
+                            "expected a phrase with at least one letter or digit, found {}",
+                            message::quote(text)
+                        ),
+                        Some("phrases are matched as words; punctuation alone never matches"),
+                    );
+                }
+                Some(text) => out.push(text.to_owned()),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+/// An optional field after checking: absent is `Some(None)`; present but invalid is `None`
+/// (its problem is already recorded), so `?` stops building the case.
+trait Checked<T> {
+    fn checked(self) -> Option<Option<T>>;
+}
+
+impl<T> Checked<T> for Option<Option<T>> {
+    fn checked(self) -> Option<Option<T>> {
+        match self {
+            None => Some(None),
+            Some(None) => None,
+            Some(Some(value)) => Some(Some(value)),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Finding case files, with the same rules for `cargo test` and the runner.
+//!
+//! The rules are datatest-stable's, which makes the generated tests, so that the runner
+//! and `cargo test` always see the same files: every file under the folder whose name ends
+//! in `.json`, recursively; files whose name starts with `.` are skipped (folders are
+//! not); symbolic links are skipped (datatest-stable does not follow them); a folder that
+//! cannot be read is an error, never silently skipped. Files are sorted by path, so the
+//! order never depends on the file system.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Component, Path, PathBuf};
+
+use crate::limits::MAX_CASE_FILE_BYTES;
+
+/// A folder or file that could not be listed or found.
+#[derive(Debug)]
+pub(crate) struct DiscoverError {
+    pub(crate) path: PathBuf,
+    pub(crate) error: io::Error,
+}
+
+/// The path as a user wrote it, with `/` separators on every platform.
+pub(crate) fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        text.into_owned()
+    } else {
+        text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// `path` without `.` components: `./cases/a.json` is `cases/a.json`.
+pub(crate) fn clean(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| *c != Component::CurDir)
+        .collect()
+}
+
+/// Every case file under `dir` (see the module docs for the rules), sorted.
+pub(crate) fn case_files(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let fail = |error| DiscoverError {
+            path: dir.clone(),
+            error,
+        };
+        for entry in std::fs::read_dir(&dir).map_err(fail)? {
+            let entry = entry.map_err(fail)?;
+            let path = entry.path();
+            // `DirEntry::file_type` does not follow symbolic links, like walkdir's default.
+            let kind = entry.file_type().map_err(fail)?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && !name.starts_with('.') && name.ends_with(".json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// `test_id` → the files (as `shown`) that declare it, for duplicate detection. Files whose
+/// `test_id` cannot be read are left out: they fail on their own when loaded. A panic while
+/// reading one file leaves out only that file, never the rest of its batch.
+///
+/// This pass is the first to touch every file, so on a cold page cache it waits on the disk:
+/// it reads with more threads than cores to keep more reads in flight.
+pub(crate) fn test_id_index(
+    files: &[PathBuf],
+    shown: impl Fn(&Path) -> String + Sync,
+) -> BTreeMap<String, Vec<String>> {
+    const IO_THREADS: usize = 16;
+    let chunk = files.len().div_ceil(IO_THREADS).max(64);
+    let found: Vec<Vec<(String, String)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let shown = &shown;
+                scope.spawn(move || {
+                    part.iter()
+                        .filter_map(|file| {
+                            panic::catch_unwind(AssertUnwindSafe(|| {
+                                Some((peek_test_id(file)?, shown(file)))
+                            }))
+                            .ok()
+                            .flatten()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            // Each file is read under `catch_unwind`, so a worker cannot panic.
+            .map(|w| w.join().unwrap_or_else(|p| panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Chunks are in file order, so each id's files stay sorted.
+    for (id, file) in found.into_iter().flatten() {
+        index.entry(id).or_default().push(file);
+    }
+    index
+}
+
+/// The `test_id` of a case file, without checking anything else.
+pub(crate) fn peek_test_id(path: &Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        test_id: String,
+    }
+    if std::fs::metadata(path).ok()?.len() > MAX_CASE_FILE_BYTES {
+        return None;
+    }
+    let bytes = std::fs::read(path).ok()?;
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    serde_json::from_slice::<IdOnly>(bytes)
+        .ok()
+        .map(|c| c.test_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_reading_one_file_does_not_hide_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = (0..200)
+            .map(|i| {
+                let path = dir.path().join(format!("{i:03}.json"));
+                let id = if i % 2 == 0 { "even" } else { "odd" };
+                std::fs::write(&path, format!(r#"{{"test_id": "{id}"}}"#)).unwrap();
+                path
+            })
+            .collect();
+        let index = test_id_index(&files, |file| {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            assert_ne!(name, "007.json", "a bug while naming one file");
+            name
+        });
+        // Before: the whole batch of 64 files of that worker vanished from the index.
+        assert_eq!(index["even"].len(), 100);
+        assert_eq!(index["odd"].len(), 99);
+    }
+
+    #[test]
+    fn discovery_follows_datatest_stables_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".hidden_dir/sub")).unwrap();
+        for file in [
+            "a.json",
+            ".dotfile.json",
+            "notes.txt",
+            "UPPER.JSON",
+            ".hidden_dir/sub/b.json",
+        ] {
+            std::fs::write(root.join(file), "{}").unwrap();
+        }
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("a.json"), root.join("link.json")).unwrap();
+        let found: Vec<String> = case_files(root)
+            .unwrap()
+            .iter()
+            .map(|f| display_path(f.strip_prefix(root).unwrap()))
+            .collect();
+        assert_eq!(found, [".hidden_dir/sub/b.json", "a.json"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_folder_is_an_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        // root ignores permissions: only check when the folder really is unreadable.
+        if std::fs::read_dir(&locked).is_err() {
+            let err = case_files(dir.path()).unwrap_err();
+            assert_eq!(err.path, locked);
+        }
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(case_files(&dir.path().join("missing")).is_err());
+    }
+}

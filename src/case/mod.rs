@@ -1,0 +1,283 @@
+//! The case file (SPEC §2): the model, and how it is loaded. Cases are built only by
+//! [`load_case`] and [`parse_case`], which check every rule, so a [`Case`] in hand is always
+//! valid; that is why its fields are read through accessors and cannot be changed.
+
+use serde::Serialize;
+
+mod check;
+pub(crate) mod discover;
+mod json;
+mod load;
+
+pub use crate::message::{LoadError, Location, Problem};
+pub use crate::rng::seed_for_test_id;
+pub use load::{load_case, parse_case};
+
+/// The tone markers used when a case does not set `tone_markers`.
+pub const DEFAULT_TONE_MARKERS: [&str; 4] = ["angry", "upset", "refund", "complain"];
+
+/// One scripted call: a caller persona and ordered turns.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Case {
+    /// Unique name of the case (1–128 characters of `A-Z a-z 0-9 _ . -`).
+    pub(crate) test_id: String,
+    /// Who the caller is, e.g. `Calm Customer`.
+    pub(crate) persona: String,
+    /// Free text for people.
+    pub(crate) description: Option<String>,
+    /// Labels for selecting cases.
+    pub(crate) tags: Vec<String>,
+    /// The seed from the file, if any; see [`Case::seed`].
+    pub(crate) seed_override: Option<u64>,
+    /// Chance per caller line of inserting one filler, `0.0..=1.0`.
+    pub(crate) disfluency_rate: f64,
+    /// Recorded agent replies (`agent.replay`), used in order.
+    pub(crate) replay: Option<Vec<ReplayReply>>,
+    /// A recorded conversation to validate as it is, instead of simulating one.
+    pub(crate) transcript: Option<Vec<RecordedRow>>,
+    /// Phrases whose presence in any agent line fails the tone check.
+    pub(crate) tone_markers: Vec<String>,
+    /// The expected outcome, for negative tests.
+    pub(crate) expect: Option<Expect>,
+    /// The script, in `step_order`.
+    pub(crate) turns: Vec<Turn>,
+}
+
+impl Case {
+    /// Unique name of the case (1–128 characters of `A-Z a-z 0-9 _ . -`).
+    pub fn test_id(&self) -> &str {
+        &self.test_id
+    }
+
+    /// Who the caller is, e.g. `Calm Customer`.
+    pub fn persona(&self) -> &str {
+        &self.persona
+    }
+
+    /// Free text for people.
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+
+    /// Labels for selecting cases.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    /// Chance per caller line of inserting one filler, `0.0..=1.0`.
+    pub fn disfluency_rate(&self) -> f64 {
+        self.disfluency_rate
+    }
+
+    /// Recorded agent replies (`agent.replay`), used in order.
+    pub fn replay(&self) -> Option<&[ReplayReply]> {
+        self.replay.as_deref()
+    }
+
+    /// A recorded conversation to validate as it is, instead of simulating one.
+    pub fn transcript(&self) -> Option<&[RecordedRow]> {
+        self.transcript.as_deref()
+    }
+
+    /// Phrases whose presence in any agent line fails the tone check.
+    pub fn tone_markers(&self) -> &[String] {
+        &self.tone_markers
+    }
+
+    /// The expected outcome, for negative tests.
+    pub fn expect(&self) -> Option<&Expect> {
+        self.expect.as_ref()
+    }
+
+    /// The script, in `step_order`.
+    pub fn turns(&self) -> &[Turn] {
+        &self.turns
+    }
+
+    /// The seed the simulator uses: the file's `seed`, or else the stable hash of `test_id`
+    /// ([`seed_for_test_id`](crate::seed_for_test_id)).
+    pub fn seed(&self) -> u64 {
+        self.seed_override
+            .unwrap_or_else(|| crate::rng::seed_for_test_id(&self.test_id))
+    }
+}
+
+/// One step of the script.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Turn {
+    /// 1, 2, 3, … in file order.
+    pub(crate) step_order: u32,
+    /// What the caller says.
+    pub(crate) user_input: String,
+    /// Phrases that must all appear in the reply (non-exact steps).
+    pub(crate) expected_agent_response_keywords: Vec<String>,
+    /// When `true` the reply's tokens must equal [`Turn::expected_phrase`]'s.
+    pub(crate) exact_match_required: bool,
+    /// The expected phrase for exact steps, when given explicitly.
+    pub(crate) expected_agent_response: Option<String>,
+    /// Phrases that must not appear in the reply.
+    pub(crate) forbidden_keywords: Vec<String>,
+    /// Budget for the reply's latency, in simulated milliseconds.
+    pub(crate) max_latency_ms: Option<u64>,
+}
+
+impl Turn {
+    /// 1, 2, 3, … in file order.
+    pub fn step_order(&self) -> u32 {
+        self.step_order
+    }
+
+    /// What the caller says.
+    pub fn user_input(&self) -> &str {
+        &self.user_input
+    }
+
+    /// Phrases that must all appear in the reply (non-exact steps).
+    pub fn expected_agent_response_keywords(&self) -> &[String] {
+        &self.expected_agent_response_keywords
+    }
+
+    /// When `true` the reply's tokens must equal [`Turn::expected_phrase`]'s.
+    pub fn exact_match_required(&self) -> bool {
+        self.exact_match_required
+    }
+
+    /// The expected phrase for exact steps, when given explicitly.
+    pub fn expected_agent_response(&self) -> Option<&str> {
+        self.expected_agent_response.as_deref()
+    }
+
+    /// Phrases that must not appear in the reply.
+    pub fn forbidden_keywords(&self) -> &[String] {
+        &self.forbidden_keywords
+    }
+
+    /// Budget for the reply's latency, in simulated milliseconds.
+    pub fn max_latency_ms(&self) -> Option<u64> {
+        self.max_latency_ms
+    }
+
+    /// The phrase an exact step must match: `expected_agent_response`, or else the keywords
+    /// joined by one space.
+    pub fn expected_phrase(&self) -> String {
+        match &self.expected_agent_response {
+            Some(text) => text.clone(),
+            None => self.expected_agent_response_keywords.join(" "),
+        }
+    }
+}
+
+/// One recorded agent reply of `agent.replay`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReplayReply {
+    /// What the agent says.
+    pub(crate) text: String,
+    /// How long the agent takes to say it (0 for a plain string).
+    pub(crate) latency_ms: u64,
+}
+
+impl ReplayReply {
+    /// What the agent says.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// How long the agent takes to say it (0 for a plain string).
+    pub fn latency_ms(&self) -> u64 {
+        self.latency_ms
+    }
+}
+
+/// Who speaks a transcript row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    /// The caller (the simulator, or the person on a recorded call).
+    User,
+    /// The agent under test.
+    Agent,
+}
+
+impl Speaker {
+    /// `"user"` or `"agent"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::User => "user",
+            Speaker::Agent => "agent",
+        }
+    }
+}
+
+/// One row of a recorded `transcript` in a case file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRow {
+    /// Who spoke.
+    pub(crate) speaker: Speaker,
+    /// What was said.
+    pub(crate) text: String,
+    /// How long the agent took, when the recording says.
+    pub(crate) latency_ms: Option<u64>,
+}
+
+impl RecordedRow {
+    /// Who spoke.
+    pub fn speaker(&self) -> Speaker {
+        self.speaker
+    }
+
+    /// What was said.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// How long the agent took, when the recording says.
+    pub fn latency_ms(&self) -> Option<u64> {
+        self.latency_ms
+    }
+}
+
+/// The overall verdict of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every step and the tone check passed.
+    Pass,
+    /// Something failed.
+    Fail,
+}
+
+impl Status {
+    /// `"pass"` or `"fail"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// The expected outcome of a negative test (`expect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Expect {
+    /// The status the call must end with.
+    pub(crate) status: Status,
+    /// When given, exactly these steps must fail.
+    pub(crate) failure_steps: Option<Vec<u32>>,
+}
+
+impl Expect {
+    /// The status the call must end with.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// When given, exactly these steps must fail.
+    pub fn failure_steps(&self) -> Option<&[u32]> {
+        self.failure_steps.as_deref()
+    }
+}

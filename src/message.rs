@@ -1,0 +1,443 @@
+//! Every sentence a user reads lives here: loader problems, environment errors, the
+//! reasons a step fails, failure lines, the runner's one-line reasons and hints. The
+//! functions take plain data, so any layer can use them and `cargo test`, the runner and
+//! the reports cannot word the same thing differently.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::limits::{MAX_CASE_FILE_BYTES, MAX_REPLY_BYTES};
+
+/// A case file that cannot be run, with every problem found in it.
+///
+/// Its `Display` (and `Debug`, which test harnesses print) names the file, where each problem
+/// is (`line:column` for JSON syntax, a JSON path such as `turns[2].step_order` for rules),
+/// what was expected, what was found, and how to fix it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoadError {
+    file: String,
+    problems: Vec<Problem>,
+}
+
+/// One problem in a case file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// Where in the file.
+    pub location: Location,
+    /// What is wrong: what was expected and what was found.
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub help: Option<String>,
+}
+
+/// Where a [`Problem`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The file as a whole (size, encoding, duplicate `test_id` across files).
+    File,
+    /// A position in the text (1-based), for JSON syntax errors.
+    LineColumn(usize, usize),
+    /// A JSON path such as `turns[2].step_order`; empty for the top-level value.
+    Path(String),
+}
+
+impl LoadError {
+    pub(crate) fn new(file: impl Into<String>, problems: Vec<Problem>) -> Self {
+        Self {
+            file: file.into(),
+            problems,
+        }
+    }
+
+    /// The same problems, naming the file as `file` (the loader names it as it was given).
+    pub(crate) fn renamed(mut self, file: impl Into<String>) -> Self {
+        self.file = file.into();
+        self
+    }
+
+    /// The case file, as it was named to the loader.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Every problem found, in file order for syntax and rule order for rules.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+impl Problem {
+    pub(crate) fn at(location: Location, message: impl Into<String>) -> Self {
+        Self {
+            location,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// A message lists at most this many problems (all are in [`LoadError::problems`]): a file
+/// with thousands of bad fields should not print thousands of lines.
+pub(crate) const MAX_SHOWN: usize = 20;
+
+impl LoadError {
+    /// The first problem on one line (`turns[0]: unknown field …`), for one-line reports,
+    /// with the count of the others (`(+3 more)`) when there are more.
+    pub fn summary(&self) -> String {
+        let first = match self.problems.first() {
+            Some(problem) => self.located(problem),
+            None => format!("invalid case file {}", self.file),
+        };
+        match self.problems.len() {
+            0 | 1 => first,
+            n => format!("{first} (+{} more)", n - 1),
+        }
+    }
+
+    /// `where: what` for one problem.
+    fn located(&self, problem: &Problem) -> String {
+        match &problem.location {
+            Location::File => format!("{}: {}", self.file, problem.message),
+            Location::LineColumn(line, column) => {
+                format!("{}:{line}:{column}: {}", self.file, problem.message)
+            }
+            Location::Path(path) if path.is_empty() => format!("(top level): {}", problem.message),
+            Location::Path(path) => format!("{path}: {}", problem.message),
+        }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        let count = if n == 1 {
+            String::from("1 problem")
+        } else {
+            format!("{n} problems")
+        };
+        write!(
+            f,
+            "invalid case file {} ({count}; the case was not run)",
+            self.file
+        )?;
+        for problem in self.problems.iter().take(MAX_SHOWN) {
+            write!(f, "\n  --> {}", self.located(problem))?;
+            if let Some(help) = &problem.help {
+                write!(f, "\n      help: {help}")?;
+            }
+        }
+        if n > MAX_SHOWN {
+            write!(f, "\n  … and {} more problems", n - MAX_SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+// ---- wording of loader problems ----------------------------------------------------------
+
+pub(crate) fn too_large(len: u64) -> Problem {
+    Problem::at(
+        Location::File,
+        format!(
+            "the file is {len} bytes; a case file may be at most {MAX_CASE_FILE_BYTES} bytes (1 MiB)"
+        ),
+    )
+    .help("split the call into several cases, or shorten its recorded transcript")
+}
+
+pub(crate) fn not_utf8(line: usize, column: usize, byte: u8) -> Problem {
+    Problem::at(
+        Location::LineColumn(line, column),
+        format!("the file is not valid UTF-8 (byte 0x{byte:02x})"),
+    )
+    .help("save the file as UTF-8")
+}
+
+pub(crate) fn unreadable(err: &std::io::Error) -> Problem {
+    Problem::at(Location::File, format!("cannot read the file: {err}"))
+}
+
+pub(crate) fn json_syntax(err: &serde_json::Error) -> Problem {
+    let text = err.to_string();
+    // serde_json appends " at line L column C"; the location is rendered separately.
+    let what = match text.rfind(" at line ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    Problem::at(
+        Location::LineColumn(err.line().max(1), err.column().max(1)),
+        format!("invalid JSON: {what}"),
+    )
+}
+
+pub(crate) fn unknown_field(path: &str, field: &str, allowed: &[&str], suggest: bool) -> Problem {
+    let near = allowed
+        .iter()
+        .filter(|_| suggest)
+        .map(|candidate| (strsim::damerau_levenshtein(field, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).max(1))
+        .min();
+    let problem = Problem::at(
+        Location::Path(path.to_owned()),
+        format!(
+            "unknown field `{field}`; expected one of: {}",
+            allowed.join(", ")
+        ),
+    );
+    match near {
+        Some((_, candidate)) => problem.help(format!("did you mean `{candidate}`?")),
+        None => problem
+            .help("remove it; unknown fields are errors so that a typo is never silently ignored"),
+    }
+}
+
+pub(crate) fn missing_field(path: &str, field: &str, what: &str) -> Problem {
+    Problem::at(
+        Location::Path(path.to_owned()),
+        format!("missing required field `{field}` ({what})"),
+    )
+}
+
+pub(crate) fn wrong_type(path: &str, expected: &str, found: &str) -> Problem {
+    Problem::at(
+        Location::Path(path.to_owned()),
+        format!("expected {expected}, found {found}"),
+    )
+}
+
+pub(crate) fn rule(path: &str, message: impl Into<String>, help: Option<&str>) -> Problem {
+    let problem = Problem::at(Location::Path(path.to_owned()), message);
+    match help {
+        Some(help) => problem.help(help),
+        None => problem,
+    }
+}
+
+pub(crate) fn duplicate_test_id(test_id: &str, others: &[String]) -> Problem {
+    Problem::at(
+        Location::Path("test_id".into()),
+        format!("test_id `{test_id}` is also used by {}", others.join(", ")),
+    )
+    .help("give every case file its own test_id")
+}
+
+/// Shortens a found value for a message: at most 40 characters, quoted.
+pub(crate) fn quote(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head:?}…")
+    }
+}
+
+// ---- the environment ---------------------------------------------------------------------
+
+pub(crate) fn bad_env_value(var: &str, value: &str, default: usize) -> String {
+    format!(
+        "environment variable {var}: expected a whole number of at least 1, found {value:?}\n  help: fix it, or unset it to use the default ({default})"
+    )
+}
+
+/// Whether this is CI, by insta's rule (so the hint agrees with what insta does): `CI` set
+/// to anything but `false`, `0` or empty, or else `TF_BUILD` set (Azure Pipelines).
+pub(crate) fn is_ci(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    match lookup("CI").as_deref() {
+        Some("false" | "0" | "") => false,
+        None => lookup("TF_BUILD").is_some(),
+        Some(_) => true,
+    }
+}
+
+// ---- a call ------------------------------------------------------------------------------
+
+/// `10 s`, or `300 ms` when not a whole number of seconds.
+pub(crate) fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+/// The turn timeout struck; `jumped` is the real time that had passed when the paused
+/// clock reached it, when that was too short to be a real wait.
+pub(crate) fn no_reply_within(timeout: Duration, jumped: Option<Duration>) -> String {
+    let mut text = format!(
+        "no reply within {} (the per-turn timeout)",
+        human_duration(timeout)
+    );
+    if let Some(real) = jumped {
+        text.push_str(&format!(
+            "; the virtual clock got there after {} ms of real time, so the agent was not \
+             waiting on a tokio timer: it hangs, or it waits on a thread, a blocking call or \
+             network I/O, which the virtual clock cannot see. An agent that does real work \
+             must run on real time: `fn wall_clock(&self) -> bool {{ true }}` in its \
+             `impl Agent`",
+            real.as_millis()
+        ));
+    }
+    text
+}
+
+pub(crate) fn agent_panicked(message: &str) -> String {
+    format!("agent panicked: {message}")
+}
+
+pub(crate) fn reply_too_long(len: usize) -> String {
+    format!("the agent's reply is {len} bytes; replies may be at most {MAX_REPLY_BYTES} bytes")
+}
+
+pub(crate) fn reply_line_too_long(program: &str, limit: usize) -> String {
+    format!(
+        "agent program `{program}` wrote {limit} bytes without ending its reply line; a reply \
+         is one JSON object on one line, and its text may be at most {MAX_REPLY_BYTES} bytes, \
+         so the rest was not read"
+    )
+}
+
+pub(crate) fn http_body_too_long(url: &str, status: u16, limit: u64) -> String {
+    format!(
+        "the agent at {url} answered HTTP {status} with a body over {limit} bytes; a reply is \
+         one JSON object whose text may be at most {MAX_REPLY_BYTES} bytes, so the rest was \
+         not read"
+    )
+}
+
+// ---- steps -------------------------------------------------------------------------------
+
+/// The step a cut transcript left without its rows.
+pub(crate) fn transcript_cut(rows: usize) -> String {
+    format!(
+        "the call was cut at {rows} rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it \
+         whole, e.g. MAX_TRANSCRIPT_SIZE={}",
+        rows.saturating_mul(2).max(rows + 1)
+    )
+}
+
+pub(crate) const NOT_REACHED: &str = "not reached";
+pub(crate) const MISSING_USER_INPUT: &str = "missing user input";
+pub(crate) const AGENT_NEVER_RESPONDED: &str = "agent never responded";
+pub(crate) const USER_DEVIATION: &str = "user deviation";
+pub(crate) const EXACT_MATCH_FAILED: &str = "exact match failed";
+pub(crate) const LATENCY_UNKNOWN: &str = "latency unknown";
+
+pub(crate) fn missing_keywords(keywords: &[String]) -> String {
+    format!("missing keywords: {}", keywords.join(", "))
+}
+
+pub(crate) fn forbidden_keywords(keywords: &[String]) -> String {
+    format!("forbidden keywords: {}", keywords.join(", "))
+}
+
+pub(crate) fn over_budget(latency: u64, budget: u64) -> String {
+    format!("latency {latency} ms over budget {budget} ms")
+}
+
+// ---- failure lines -----------------------------------------------------------------------
+
+/// A failed step in the report's `failures` (SPEC §7 keeps the Python project's wording).
+pub(crate) fn report_step_failed(step: u32, details: &str) -> String {
+    format!("Step {step} Failed: {details}")
+}
+
+/// A tone finding in the report's `failures`.
+pub(crate) fn report_tone_failed(step: u32, marker: &str) -> String {
+    format!("Tone Check Failed: the agent said \"{marker}\" (step {step})")
+}
+
+/// A failed step where people read it (the runner's lines, `cargo test`'s message).
+pub(crate) fn step_failed(step: u32, details: &str) -> String {
+    format!("step {step} failed: {details}")
+}
+
+/// A tone finding where people read it.
+pub(crate) fn tone_failed(step: u32, marker: &str) -> String {
+    format!("tone check failed: the agent said \"{marker}\" (step {step})")
+}
+
+/// `pass`, `fail`, or `fail, failing steps [2, 3]`.
+pub(crate) fn verdict(status: &str, failing: &[u32]) -> String {
+    if failing.is_empty() || status == "pass" {
+        status.to_owned()
+    } else {
+        format!("{status}, failing steps {failing:?}")
+    }
+}
+
+/// Why a case is not as expected, on one line, when it expected something other than a
+/// plain pass: `expected fail, failing steps [2]; got fail, failing steps [2, 3]`.
+pub(crate) fn expected_vs_got(expected: &str, got: &str) -> String {
+    format!("expected {expected}; got {got}")
+}
+
+/// `1 case`, `2 cases`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+// ---- cargo test --------------------------------------------------------------------------
+
+pub(crate) fn rerun_hint(target: &str, test_name: &str) -> String {
+    format!("re-run just this case:\n  cargo test --test {target} -- --exact {test_name}")
+}
+
+pub(crate) fn snapshot_mismatch(folder: &str, changed: &[String], ci: bool) -> String {
+    let how = if ci {
+        "CI is set, so nothing was written: run `cargo test` locally, review with \
+         `cargo insta review`, and commit the snapshots"
+    } else {
+        "review with `cargo insta review` (or `cargo insta accept`), then re-run"
+    };
+    format!(
+        "snapshot mismatch in {folder}/: {}\n  {how}",
+        changed.join(", ")
+    )
+}
+
+/// What the guard test says when cargo's own harness ran the `harness!` target.
+pub const HARNESS_NOT_FALSE: &str = "voice_harness::harness! needs its test target to have \
+`harness = false`: cargo's own test harness ran instead, so no case was run.\n  \
+help: in Cargo.toml, add\n\n[[test]]\nname = \"<this file's name>\"\nharness = false\n";
+
+pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> String {
+    format!(
+        "voice_harness::harness!: cannot read the cases folder `{root}` ({absolute}): {why}\n  \
+         help: create it and add a case file, or point the macro at your folder with \
+         `voice_harness::harness!(root = \"path/to/cases\")` (relative to the crate root)"
+    )
+}
+
+pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
+    format!(
+        "voice_harness::harness!: no case file (*.json) in the cases folder `{root}` \
+         ({absolute})\n  help: add a case file there (see the README's \"Add a case\"), \
+         or point the macro at your folder with `root = \"path/to/cases\"`"
+    )
+}
+
+pub(crate) fn agent_not_built(panic: &str) -> String {
+    format!("the agent could not be built for this case: it panicked: {panic}")
+}
+
+pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
+    "the call passed, but the case expects it to fail";

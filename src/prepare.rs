@@ -1,0 +1,224 @@
+//! One path from case files to judged calls, shared by `cargo test` (`harness.rs`) and the
+//! runner (`report/`): discovery, the duplicate `test_id` index, loading, building the
+//! agent, the run, and the one-line reason. The two sides differ only in how they name a
+//! file (relative to the crate, or to the current directory) and where results go.
+
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use crate::agent::Agent;
+use crate::case::discover::{self, DiscoverError, clean, display_path};
+use crate::case::{Case, Expect, Status, load_case};
+use crate::message::{self, LoadError};
+use crate::run::{Outcome, RunOptions, run_case};
+
+/// A case file, and how people see its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CaseFile {
+    /// Where it is, as found.
+    pub(crate) path: PathBuf,
+    /// Its name in messages and reports (`/` separators, no `./`).
+    pub(crate) shown: String,
+}
+
+/// A path named to the runner that does not exist or cannot be listed.
+#[derive(Debug)]
+pub(crate) enum FindError {
+    Missing(PathBuf),
+    Unreadable(DiscoverError),
+}
+
+/// Names files relative to `base` when they are below it.
+#[derive(Debug, Clone)]
+pub(crate) struct Namer {
+    base: Option<PathBuf>,
+}
+
+impl Namer {
+    /// Names relative to the current directory, asked once.
+    pub(crate) fn current_dir() -> Self {
+        Self {
+            base: std::env::current_dir().ok(),
+        }
+    }
+
+    /// Names relative to `base`.
+    pub(crate) fn relative_to(base: &Path) -> Self {
+        Self {
+            base: Some(base.to_owned()),
+        }
+    }
+
+    pub(crate) fn name(&self, path: &Path) -> String {
+        let relative = match &self.base {
+            Some(base) if path.is_absolute() => path.strip_prefix(base).unwrap_or(path),
+            _ => path,
+        };
+        display_path(&clean(relative))
+    }
+}
+
+/// Every case file under the given files and folders (a file named directly is taken
+/// whatever its extension), sorted by name, each file once however it was named:
+/// `cases/a.json` and `./cases/a.json` are one file.
+pub(crate) fn find(paths: &[PathBuf], namer: &Namer) -> Result<Vec<CaseFile>, FindError> {
+    let mut found = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            found.extend(discover::case_files(path).map_err(FindError::Unreadable)?);
+        } else if path.is_file() {
+            found.push(path.clone());
+        } else {
+            return Err(FindError::Missing(path.clone()));
+        }
+    }
+    let mut files: Vec<CaseFile> = found
+        .into_iter()
+        .map(|path| CaseFile {
+            shown: namer.name(&path),
+            path,
+        })
+        .collect();
+    files.sort_by(|a, b| a.shown.cmp(&b.shown));
+    files.dedup_by(|a, b| a.shown == b.shown);
+    // One folder cannot name a file twice (links are not followed); several paths can.
+    if paths.len() > 1 {
+        let mut seen = std::collections::HashSet::new();
+        files.retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or(f.path.clone())));
+    }
+    Ok(files)
+}
+
+/// Which files declare each `test_id`, to refuse duplicates.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Ids(BTreeMap<String, Vec<String>>);
+
+impl Ids {
+    pub(crate) fn scan(files: &[CaseFile]) -> Self {
+        let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+        let names: BTreeMap<&Path, &str> = files
+            .iter()
+            .map(|f| (f.path.as_path(), f.shown.as_str()))
+            .collect();
+        Self(discover::test_id_index(&paths, |path| {
+            names
+                .get(path)
+                .map_or_else(|| display_path(path), |s| (*s).to_owned())
+        }))
+    }
+
+    /// The other files that declare `test_id`, if any.
+    pub(crate) fn others(&self, test_id: &str, this: &str) -> Option<Vec<String>> {
+        let others: Vec<String> = self
+            .0
+            .get(test_id)?
+            .iter()
+            .filter(|f| f.as_str() != this)
+            .cloned()
+            .collect();
+        (!others.is_empty()).then_some(others)
+    }
+}
+
+/// Loads a case file, named as `file.shown`.
+pub(crate) fn load(file: &CaseFile) -> Result<Case, LoadError> {
+    load_case(&file.path).map_err(|e| e.renamed(file.shown.clone()))
+}
+
+/// Checks that the case's `test_id` is its own (after selection: a case left out of a run
+/// is not one of its duplicates).
+pub(crate) fn unique(case: &Case, file: &CaseFile, ids: &Ids) -> Result<(), LoadError> {
+    match ids.others(&case.test_id, &file.shown) {
+        Some(others) => {
+            let problem = message::duplicate_test_id(&case.test_id, &others);
+            Err(LoadError::new(file.shown.clone(), vec![problem]))
+        }
+        None => Ok(()),
+    }
+}
+
+/// A call that ran.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub(crate) outcome: Outcome,
+    /// Its latencies are wall time, so snapshots show `[ms]` for them.
+    pub(crate) redact: bool,
+}
+
+/// Builds the agent for `case` and runs the call. A panic while building the agent is this
+/// case's error, never the end of the run.
+pub(crate) fn run<A: Agent>(
+    case: &Case,
+    make_agent: impl FnOnce(&Case) -> A,
+    options: &RunOptions,
+) -> Result<Ran, String> {
+    let mut agent = panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
+        .map_err(|p| message::agent_not_built(&crate::call::panic_message(&*p)))?;
+    // Wall-clock latencies differ on every run. A recorded transcript's latencies are part
+    // of the case, so they stay.
+    let redact = agent.wall_clock() && case.transcript.is_none();
+    let outcome = run_case(case, &mut agent, options);
+    Ok(Ran { outcome, redact })
+}
+
+/// `pass`, or `fail, failing steps [2, 3]`: what a case expects.
+pub(crate) fn expected_verdict(expect: Option<&Expect>) -> String {
+    match expect {
+        None => "pass".to_owned(),
+        Some(e) => message::verdict(
+            e.status.as_str(),
+            e.failure_steps.as_deref().unwrap_or_default(),
+        ),
+    }
+}
+
+/// What a call got, in the same words.
+pub(crate) fn got_verdict(outcome: &Outcome) -> String {
+    message::verdict(outcome.status.as_str(), &outcome.metrics.failure_steps)
+}
+
+/// Why a case is not as expected, on one line (the runner's line, JUnit's message); `None`
+/// when it is. A case that expects a plain pass gives its first failure; a negative test
+/// gives expected vs got, then the first failure it did not expect.
+pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
+    if outcome.as_expected {
+        return None;
+    }
+    let expected_failing: &[u32] = case
+        .expect
+        .as_ref()
+        .and_then(|e| e.failure_steps.as_deref())
+        .unwrap_or_default();
+    let unexpected = outcome
+        .steps
+        .iter()
+        .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
+        .map(|s| message::step_failed(s.step_order, s.details.as_deref().unwrap_or("failed")))
+        .chain(
+            outcome
+                .tone
+                .found
+                .iter()
+                .map(|(step, marker)| message::tone_failed(*step, marker)),
+        )
+        .next();
+    let plain_pass = case
+        .expect
+        .as_ref()
+        .is_none_or(|e| e.status == Status::Pass);
+    Some(match (plain_pass, unexpected) {
+        (true, Some(first)) => first,
+        (_, first) => {
+            let both = message::expected_vs_got(
+                &expected_verdict(case.expect.as_ref()),
+                &got_verdict(outcome),
+            );
+            match first {
+                Some(first) => format!("{both}; {first}"),
+                None => both,
+            }
+        }
+    })
+}

@@ -1,0 +1,394 @@
+//! Running many case files outside `cargo test` (SPEC §7), for the command-line runner:
+//! the same preparation path as the generated tests (`prepare`), in parallel, results in
+//! sorted file order, and the JSON and JUnit reports. Behind the `cli` feature.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::agent::Agent;
+use crate::case::discover::peek_test_id;
+use crate::case::{Case, LoadError, Status};
+use crate::message;
+use crate::prepare::{self, CaseFile, FindError, Ids, Namer};
+use crate::run::{Metrics, Outcome, Row, RunOptions, StepResult};
+
+mod junit;
+
+pub use junit::JunitReport;
+
+/// How a suite is selected and run.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SuiteOptions {
+    /// Run only cases whose `test_id` or file path contains this text.
+    pub filter: Option<String>,
+    /// Run only cases that carry every one of these tags.
+    pub tags: Vec<String>,
+    /// How each call is run (the seed override, the timeout, the limits).
+    pub run: RunOptions,
+    /// Calls run at a time. The default is the number of cores.
+    pub jobs: Option<std::num::NonZeroUsize>,
+}
+
+/// A case's verdict in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    /// The call passed.
+    Pass,
+    /// The call failed.
+    Fail,
+    /// The case could not be loaded or run.
+    Error,
+}
+
+/// One case of the report (SPEC §7), fields in the report's order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CaseReport {
+    /// The case's `test_id`; `None` when the file could not be read that far.
+    pub test_id: Option<String>,
+    /// The file, relative to the current directory, with `/` separators.
+    pub file: String,
+    /// `pass`, `fail`, or `error`.
+    pub status: ReportStatus,
+    /// The status is what the case expects.
+    pub as_expected: bool,
+    /// Why the case could not be run (status `error`).
+    pub error: Option<String>,
+    /// The seed the simulator used.
+    pub seed: Option<u64>,
+    /// The conversation.
+    pub transcript: Vec<Row>,
+    /// The transcript was cut at the row limit (`MAX_TRANSCRIPT_SIZE`).
+    pub truncated: bool,
+    /// One verdict per turn.
+    pub steps: Vec<StepResult>,
+    /// `Step 2 Failed: …` lines, then tone findings.
+    pub failures: Vec<String>,
+    /// SPEC §6 metrics.
+    pub metrics: Option<Metrics>,
+    /// The tone check passed.
+    pub tone_passed: Option<bool>,
+    /// Why the case is not as expected, on one line (not part of the JSON report).
+    #[serde(skip)]
+    reason: Option<String>,
+}
+
+impl CaseReport {
+    fn from_outcome(file: String, case: &Case, outcome: Outcome) -> Self {
+        Self {
+            reason: prepare::reason(case, &outcome),
+            failures: outcome.failures(),
+            test_id: Some(outcome.test_id),
+            file,
+            status: match outcome.status {
+                Status::Pass => ReportStatus::Pass,
+                Status::Fail => ReportStatus::Fail,
+            },
+            as_expected: outcome.as_expected,
+            error: None,
+            seed: Some(outcome.seed),
+            transcript: outcome.transcript,
+            truncated: outcome.truncated,
+            steps: outcome.steps,
+            metrics: Some(outcome.metrics),
+            tone_passed: Some(outcome.tone.passed),
+        }
+    }
+
+    fn error(file: String, test_id: Option<String>, error: String, reason: String) -> Self {
+        Self {
+            test_id,
+            file,
+            status: ReportStatus::Error,
+            as_expected: false,
+            error: Some(error),
+            reason: Some(reason),
+            seed: None,
+            transcript: Vec::new(),
+            truncated: false,
+            steps: Vec::new(),
+            failures: Vec::new(),
+            metrics: None,
+            tone_passed: None,
+        }
+    }
+
+    /// Why the case is not as expected, on one line; `None` when it is. The same words
+    /// as the `cargo test` message: the first failure, or for a negative test expected vs
+    /// got (`expected fail, failing steps [2]; got fail, failing steps [2, 3]; …`).
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+}
+
+/// The totals of a report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Cases run (after selection).
+    pub total: usize,
+    /// Cases with status `pass`.
+    pub passed: usize,
+    /// Cases with status `fail`.
+    pub failed: usize,
+    /// Cases with status `error`.
+    pub errors: usize,
+    /// Cases whose status is what they expect.
+    pub as_expected: usize,
+}
+
+impl Summary {
+    /// `12 cases: 10 passed, 1 failed, 1 error` (without the verdict).
+    pub fn counts(&self) -> String {
+        format!(
+            "{}: {} passed, {} failed, {}",
+            message::count(self.total, "case", "cases"),
+            self.passed,
+            self.failed,
+            message::count(self.errors, "error", "errors"),
+        )
+    }
+
+    fn add(&mut self, case: &CaseReport) {
+        self.total += 1;
+        match case.status {
+            ReportStatus::Pass => self.passed += 1,
+            ReportStatus::Fail => self.failed += 1,
+            ReportStatus::Error => self.errors += 1,
+        }
+        self.as_expected += usize::from(case.as_expected);
+    }
+}
+
+/// A path given to the runner that does not exist, or a folder that cannot be read.
+#[derive(Debug)]
+pub struct PathError(FindError);
+
+impl std::fmt::Display for PathError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            FindError::Missing(path) => write!(f, "no such file or folder: {}", path.display()),
+            FindError::Unreadable(err) => {
+                write!(
+                    f,
+                    "cannot read the folder {}: {}",
+                    err.path.display(),
+                    err.error
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for PathError {}
+
+/// The case files of a run: every `.json` file under the given folders (by the same rules
+/// as `cargo test`'s discovery), and each file named directly whatever its extension,
+/// sorted by name and each once however it was named. Files are named relative to the
+/// current directory.
+#[derive(Debug, Clone)]
+pub struct CaseFiles(Vec<CaseFile>);
+
+impl CaseFiles {
+    /// Finds the case files under `paths`.
+    pub fn find(paths: &[PathBuf]) -> Result<Self, PathError> {
+        prepare::find(paths, &Namer::current_dir())
+            .map(Self)
+            .map_err(PathError)
+    }
+
+    /// How many files were found.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No file was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Files handled per parallel batch: reports are handed on in file order after each batch,
+/// so memory holds one batch of transcripts, not the whole suite.
+const BATCH: usize = 256;
+
+/// Runs `files` on `options.jobs` threads. `on_progress` is called as each file is done (in
+/// any order: for a progress bar); each selected case's report is handed to `on_case` in
+/// file order, as soon as every file before it is done, so output streams while it stays
+/// in a stable order. `make_agent` is called once per simulated call.
+///
+/// A file that cannot be loaded, shares its `test_id` with another file, or whose agent
+/// cannot be built, is status `error`; every other case still runs.
+pub fn run_suite<A, F>(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    make_agent: F,
+    mut on_progress: impl FnMut(),
+    mut on_case: impl FnMut(CaseReport),
+) -> Summary
+where
+    A: Agent,
+    F: Fn(&Case) -> A + Sync,
+{
+    let ids = Ids::scan(&files.0);
+    let mut summary = Summary::default();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.map_or(0, std::num::NonZeroUsize::get))
+        .build();
+    let mut hand_on = |report: CaseReport| {
+        summary.add(&report);
+        on_case(report);
+    };
+    let (files, ids, make_agent) = (&files.0, &ids, &make_agent);
+    match &pool {
+        // The scope's body (the loop that hands results on) runs on this thread, so the
+        // pool's threads all run calls.
+        Ok(pool) => pool.in_place_scope(|scope| {
+            run_batches(
+                scope,
+                files,
+                options,
+                ids,
+                make_agent,
+                &mut on_progress,
+                &mut hand_on,
+            )
+        }),
+        Err(_) => rayon::in_place_scope(|scope| {
+            run_batches(
+                scope,
+                files,
+                options,
+                ids,
+                make_agent,
+                &mut on_progress,
+                &mut hand_on,
+            )
+        }),
+    }
+    summary
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_batches<'s, A: Agent, F: Fn(&Case) -> A + Sync>(
+    scope: &rayon::Scope<'s>,
+    files: &'s [CaseFile],
+    options: &'s SuiteOptions,
+    ids: &'s Ids,
+    make_agent: &'s F,
+    on_progress: &mut impl FnMut(),
+    on_case: &mut impl FnMut(CaseReport),
+) {
+    for batch in files.chunks(BATCH) {
+        let (done, finished) = std::sync::mpsc::channel();
+        for (i, file) in batch.iter().enumerate() {
+            let done = done.clone();
+            scope.spawn(move |_| {
+                let _ = done.send((i, run_file(file, options, ids, make_agent)));
+            });
+        }
+        drop(done);
+        // `Some(None)`: done, and not selected.
+        let mut slots: Vec<Option<Option<CaseReport>>> = (0..batch.len()).map(|_| None).collect();
+        let mut next = 0;
+        for (i, report) in finished {
+            on_progress();
+            slots[i] = Some(report);
+            while let Some(done) = slots.get_mut(next).and_then(Option::take) {
+                next += 1;
+                if let Some(report) = done {
+                    on_case(report);
+                }
+            }
+        }
+    }
+}
+
+fn run_file<A: Agent>(
+    file: &CaseFile,
+    options: &SuiteOptions,
+    ids: &Ids,
+    make_agent: &impl Fn(&Case) -> A,
+) -> Option<CaseReport> {
+    let shown = &file.shown;
+    let case = match prepare::load(file) {
+        Ok(case) => case,
+        Err(err) => {
+            // An unloadable case's tags are unknown: keep its error unless the filter rules
+            // it out by name.
+            if options
+                .filter
+                .as_deref()
+                .is_some_and(|f| !shown.contains(f))
+            {
+                return None;
+            }
+            let test_id = peek_test_id(&file.path);
+            return Some(load_error(shown.clone(), test_id, &err));
+        }
+    };
+    if !selected(&case, shown, options) {
+        return None;
+    }
+    if let Err(err) = prepare::unique(&case, file, ids) {
+        return Some(load_error(shown.clone(), Some(case.test_id.clone()), &err));
+    }
+    match prepare::run(&case, make_agent, &options.run) {
+        Ok(ran) => Some(CaseReport::from_outcome(shown.clone(), &case, ran.outcome)),
+        Err(err) => Some(CaseReport::error(
+            shown.clone(),
+            Some(case.test_id.clone()),
+            err.clone(),
+            err,
+        )),
+    }
+}
+
+fn load_error(file: String, test_id: Option<String>, err: &LoadError) -> CaseReport {
+    CaseReport::error(file, test_id, err.to_string(), err.summary())
+}
+
+fn selected(case: &Case, shown: &str, options: &SuiteOptions) -> bool {
+    let filter_ok = options
+        .filter
+        .as_deref()
+        .is_none_or(|f| case.test_id.contains(f) || shown.contains(f));
+    filter_ok && options.tags.iter().all(|tag| case.tags.contains(tag))
+}
+
+/// Writes the JSON report of SPEC §7 as cases arrive: `{"cases": [...], "summary": {...}}`,
+/// one case per line. The bytes depend only on the cases, never on timing or threads.
+#[derive(Debug)]
+pub struct JsonReportWriter<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> JsonReportWriter<W> {
+    /// Starts the report.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        out.write_all(b"{\"cases\": [")?;
+        Ok(Self { out, first: true })
+    }
+
+    /// Appends one case.
+    pub fn case(&mut self, case: &CaseReport) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer(&mut self.out, case).map_err(io::Error::other)
+    }
+
+    /// Ends the report with its summary and flushes it; returns the writer.
+    pub fn finish(mut self, summary: &Summary) -> io::Result<W> {
+        self.out.write_all(b"\n],\n\"summary\": ")?;
+        serde_json::to_writer(&mut self.out, summary).map_err(io::Error::other)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}

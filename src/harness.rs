@@ -307,6 +307,31 @@ fn shared_index(config: &HarnessConfig, root: &Path, run: &str) -> Option<Ids> {
 mod tests {
     use super::*;
 
+    fn config_for(source_file: &'static str, crate_name: &'static str) -> HarnessConfig {
+        HarnessConfig {
+            manifest_dir: env!("CARGO_MANIFEST_DIR"),
+            root: "cases",
+            snapshots: "snapshots",
+            source_file,
+            crate_name,
+            test_fn: "case",
+            target_tmpdir: None,
+        }
+    }
+
+    #[test]
+    fn the_rerun_hint_names_the_target_as_cargo_takes_it() {
+        // Before: `--test voice_cases` for a target named `voice-cases`, which cargo rejects.
+        let config = config_for("tests/voice-cases.rs", "voice_cases");
+        assert_eq!(config.test_target(), "voice-cases");
+        assert_eq!(config_for("tests/cases.rs", "cases").test_target(), "cases");
+        // A target whose file has another name: its name in Cargo.toml.
+        assert_eq!(
+            config_for("tests/other_file.rs", "fuzz_regressions").test_target(),
+            "fuzz_regressions"
+        );
+    }
+
     #[test]
     fn a_nextest_run_builds_the_index_once_and_the_next_run_rebuilds_it() {
         let dir = tempfile::tempdir().unwrap();

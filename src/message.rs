@@ -441,3 +441,28 @@ pub(crate) fn agent_not_built(panic: &str) -> String {
 
 pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
     "the call passed, but the case expects it to fail";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_is_decided_as_insta_decides_it() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |var: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == var)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        // Before: any `CI` counted, `CI=false` included, and `TF_BUILD` did not.
+        assert!(!is_ci(env(&[("CI", "false")])));
+        assert!(!is_ci(env(&[("CI", "0")])));
+        assert!(!is_ci(env(&[("CI", "")])));
+        assert!(!is_ci(env(&[])));
+        assert!(is_ci(env(&[("CI", "true")])));
+        assert!(is_ci(env(&[("CI", "1")])));
+        assert!(is_ci(env(&[("TF_BUILD", "True")])));
+        assert!(!is_ci(env(&[("CI", "false"), ("TF_BUILD", "True")])));
+    }
+}

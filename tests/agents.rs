@@ -135,3 +135,80 @@ fn a_megabyte_reply_fails_its_step() {
         expected("the agent's reply is 1050000 bytes; replies may be at most 65536 bytes")
     );
 }
+
+// ---- the clock (issue #10) -----------------------------------------------------------------
+
+#[test]
+fn a_replayed_reply_slower_than_the_timeout_takes_its_latency() {
+    // Before: a replayed 15 s reply ended the call with "no reply within 10 s".
+    let mut value = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    value["agent"] = serde_json::json!({"replay": [{"text": "hello", "latency_ms": 15000}, "bye"]});
+    let case = common::case(value);
+    let outcome = run_case(
+        &case,
+        &mut voice_harness::BuiltinAgent::for_case(&case),
+        &RunOptions::default(),
+    );
+    assert_eq!(outcome.status, voice_harness::Status::Pass);
+    assert_eq!(outcome.steps[0].latency_ms, Some(15000));
+}
+
+/// Waits for a thread (not a tokio timer) before answering.
+struct WaitsOnAThread {
+    real_time: bool,
+}
+
+impl Agent for WaitsOnAThread {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        let text = if line.step_order == 1 { "hello" } else { "bye" };
+        // A thread that wakes this task when done: what a blocking client or a channel
+        // from another thread amounts to.
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut started = false;
+        std::future::poll_fn(|cx| {
+            if done.load(std::sync::atomic::Ordering::SeqCst) {
+                return std::task::Poll::Ready(());
+            }
+            if !started {
+                started = true;
+                let (done, waker) = (std::sync::Arc::clone(&done), cx.waker().clone());
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(30));
+                    done.store(true, std::sync::atomic::Ordering::SeqCst);
+                    waker.wake();
+                });
+            }
+            std::task::Poll::Pending
+        })
+        .await;
+        Ok(Reply::Say(text.to_owned()))
+    }
+
+    fn wall_clock(&self) -> bool {
+        self.real_time
+    }
+}
+
+#[test]
+fn an_agent_that_waits_on_a_thread_is_told_to_use_real_time() {
+    // Before: a false "no reply within 10 s" after microseconds, with no hint why.
+    let case = common::two_steps();
+    let outcome = run_case(
+        &case,
+        &mut WaitsOnAThread { real_time: false },
+        &RunOptions::default(),
+    );
+    let details = outcome.steps[0].details.as_deref().unwrap();
+    assert!(details.starts_with("no reply within 10 s"), "{details}");
+    assert!(
+        details.contains("`fn wall_clock(&self) -> bool { true }`"),
+        "{details}"
+    );
+    // The fix it names works.
+    let outcome = run_case(
+        &case,
+        &mut WaitsOnAThread { real_time: true },
+        &RunOptions::default(),
+    );
+    assert_eq!(outcome.status, voice_harness::Status::Pass);
+}

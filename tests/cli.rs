@@ -324,3 +324,155 @@ fn help_documents_every_flag() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("run_help", text(&out.stdout));
 }
+
+// ---- the faults of the review (issue #10): one path, so the runner and cargo test agree ----
+
+fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).current_dir(dir).env("COLUMNS", "100");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+/// A case of `turns` steps that the ideal agent passes.
+fn long_case(turns: usize) -> String {
+    let turns: Vec<Value> = (1..=turns)
+        .map(|i| serde_json::json!({"step_order": i, "user_input": format!("Line {i}"), "expected_agent_response_keywords": ["ok"]}))
+        .collect();
+    serde_json::json!({"test_id": "long", "persona": "P", "turns": turns}).to_string()
+}
+
+#[test]
+fn the_runner_honours_the_limits_of_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c/three.json", &long_case(3));
+    // Before: the runner passed a 3-turn case that `cargo test` failed at 2 rows.
+    let out = run_env(
+        dir.path(),
+        &["run", "c", "--json", "r.json"],
+        &[("MAX_TRANSCRIPT_SIZE", "2")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["cases"][0]["truncated"], true);
+    assert_eq!(
+        report["cases"][0]["failures"][0],
+        "Step 2 Failed: the call was cut at 2 rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it whole, e.g. MAX_TRANSCRIPT_SIZE=4"
+    );
+    // Before: a bad value was accepted silently.
+    for (var, value) in [
+        ("MAX_TRANSCRIPT_SIZE", "bogus"),
+        ("VOICE_HARNESS_MAX_RUNS", "0"),
+    ] {
+        let out = run_env(dir.path(), &["run", "c"], &[(var, value)]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).lines().next().unwrap(),
+            format!(
+                "error: environment variable {var}: expected a whole number of at least 1, found {value:?}"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_cut_call_says_so_at_the_step_it_cut() {
+    // Before: a 600-turn case failed at step 501 with "missing user input".
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c/long.json", &long_case(600));
+    let out = run(dir.path(), &["run", "c"]);
+    assert_eq!(
+        text(&out.stdout).lines().next().unwrap(),
+        "FAIL  c/long.json (long): step 501 failed: the call was cut at 1000 rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it whole, e.g. MAX_TRANSCRIPT_SIZE=2000"
+    );
+    let out = run_env(
+        dir.path(),
+        &["run", "c"],
+        &[("MAX_TRANSCRIPT_SIZE", "2000")],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_file_named_twice_is_one_file() {
+    // Before: `run a.json ./a.json` reported it as a duplicate of nothing.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c/a.json", &sample("billing_inquiry_v1.json"));
+    let out = run(dir.path(), &["run", "c/a.json", "./c/a.json", "c"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).starts_with("1 case: 1 passed"));
+}
+
+#[test]
+fn a_negative_test_that_fails_differently_says_expected_and_got() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "c/neg.json",
+        r#"{"test_id": "neg", "persona": "P", "expect": {"status": "fail", "failure_steps": [2]},
+            "agent": {"replay": ["nope", "nope"]},
+            "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]},
+                      {"step_order": 2, "user_input": "Bye", "expected_agent_response_keywords": ["bye"]}]}"#,
+    );
+    let out = run(dir.path(), &["run", "c", "--junit", "r.xml"]);
+    let line = "FAIL  c/neg.json (neg): expected fail, failing steps [2]; got fail, failing steps [1, 2]; step 1 failed: missing keywords: hello";
+    assert_eq!(text(&out.stdout).lines().next().unwrap(), line);
+    let junit = std::fs::read_to_string(dir.path().join("r.xml")).unwrap();
+    assert!(junit.contains(r#"message="expected fail, failing steps [2]; got fail, failing steps [1, 2]; step 1 failed: missing keywords: hello""#), "{junit}");
+}
+
+#[test]
+fn one_file_for_both_reports_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c/a.json", &sample("billing_inquiry_v1.json"));
+    for (json, junit) in [("r", "r"), ("r", "./r")] {
+        let out = run(dir.path(), &["run", "c", "--json", json, "--junit", junit]);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            text(&out.stderr),
+            "error: --json and --junit name the same file; give each report its own"
+        );
+    }
+    assert!(!dir.path().join("r").exists(), "nothing was written");
+}
+
+#[test]
+fn a_panic_while_building_an_agent_is_that_cases_error() {
+    use voice_harness::report::{CaseFiles, ReportStatus, SuiteOptions, run_suite};
+    // Before: the panic ended the whole run.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "c/a.json", &sample("billing_inquiry_v1.json"));
+    write(
+        dir.path(),
+        "c/b.json",
+        &sample("appointment_booking_v1.json"),
+    );
+    let files = CaseFiles::find(&[dir.path().join("c")]).unwrap();
+    let mut reports = Vec::new();
+    let summary = run_suite(
+        &files,
+        &SuiteOptions::default(),
+        |case: &voice_harness::Case| {
+            assert_ne!(
+                case.test_id(),
+                "billing_inquiry_v1",
+                "no licence for this one"
+            );
+            voice_harness::BuiltinAgent::for_case(case)
+        },
+        || {},
+        |report| reports.push((report.status, report.error.clone())),
+    );
+    assert_eq!((summary.total, summary.passed, summary.errors), (2, 1, 1));
+    let (status, error) = &reports[0];
+    assert_eq!(*status, ReportStatus::Error);
+    assert!(
+        error.as_deref().unwrap().starts_with(
+            "the agent could not be built for this case: it panicked: assertion `left != right` failed: no licence for this one"
+        ),
+        "{error:?}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use voice_harness::{Agent, AgentError, CallerLine, Reply, appears_in};
+use voice_harness::{Agent, AgentError, CallerLine, Reply, RunOptions, appears_in};
 
 /// A toy phone agent for a pizza shop. Real agents would call a model or a dialogue engine.
 #[derive(Default)]
@@ -17,7 +17,12 @@ impl Agent for PizzaBot {
         // "Thinking" time: virtual, so the test is instant and the latency is exactly 180 ms.
         tokio::time::sleep(Duration::from_millis(180)).await;
         let said = line.text;
-        let reply = if appears_in("menu", said) {
+        let reply = if appears_in("catering", said) {
+            // A big order: the kitchen takes 12 s to quote, past the default 10 s timeout,
+            // which is why this target sets `options` below.
+            tokio::time::sleep(Duration::from_secs(12)).await;
+            "Catering for 40 is 480 dollars.".to_owned()
+        } else if appears_in("menu", said) {
             "Today we have margherita, pepperoni and a veggie special.".to_owned()
         } else if let Some(pizza) = ["margherita", "pepperoni", "veggie"]
             .into_iter()
@@ -41,4 +46,6 @@ voice_harness::harness!(
     root = "tests/custom_agent/cases",
     snapshots = "tests/custom_agent/snapshots",
     agent = |_case| PizzaBot::default(),
+    // The kitchen is slow to quote catering: allow 30 s a turn (virtual, so still instant).
+    options = RunOptions::default().with_turn_timeout(Duration::from_secs(30)),
 );

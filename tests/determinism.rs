@@ -40,7 +40,11 @@ fn same_case_twice_is_byte_identical() {
 }
 
 #[test]
-fn threads_and_a_multi_thread_runtime_give_the_same_bytes() {
+/// `run_case` runs each call on a current-thread runtime of its own thread, whatever the
+/// caller's: so what can vary is the calling thread. Called from 8 threads at once, and from
+/// the blocking pool of a multi-thread runtime, the bytes are the same. (The old name said
+/// "a multi-thread runtime", which no call ever ran on.)
+fn calls_from_many_threads_and_a_runtimes_blocking_pool_give_the_same_bytes() {
     let case = disfluent_case();
     let reference = run(&case);
     std::thread::scope(|scope| {

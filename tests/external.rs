@@ -380,3 +380,97 @@ fn snapshots_of_external_agents_redact_latency() {
         .unwrap();
     assert!(metrics.contains(r#""latency_ms_max": "[ms]""#), "{metrics}");
 }
+
+// ---- bounds and stalls (issue #10) ---------------------------------------------------------
+
+#[test]
+fn a_reply_line_without_end_is_not_buffered_past_the_limit() {
+    // 8 MiB with no newline, then silence: the harness stops reading at 512 KiB.
+    let got = step2(python(
+        &after_one_good_reply(
+            "sys.stdout.write('x' * (8 << 20)); sys.stdout.flush(); sys.stdin.read()",
+        ),
+        SECOND,
+    ));
+    assert!(
+        got.contains("wrote 524288 bytes without ending its reply line")
+            && got.contains("the rest was not read"),
+        "{got}"
+    );
+}
+
+/// A server that answers `start` and `end` with 204, and `user` with `body`, each request on
+/// a thread of its own; it records the events it received.
+fn recording_server(body: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/agent", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let events = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { return };
+            let (events, body) = (std::sync::Arc::clone(&events), body.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    line.clear();
+                }
+                let mut request = vec![0; length];
+                let _ = reader.read_exact(&mut request);
+                let request: serde_json::Value = serde_json::from_slice(&request).unwrap();
+                let event = request["event"].as_str().unwrap().to_owned();
+                events.lock().unwrap().push(event.clone());
+                let (status, body) = match event.as_str() {
+                    "user" if body.is_empty() => {
+                        std::thread::sleep(Duration::from_secs(3));
+                        return;
+                    }
+                    "user" => (200, body),
+                    _ => (204, String::new()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (url, log)
+}
+
+#[test]
+fn an_http_body_over_the_limit_says_so() {
+    let body = format!(r#"{{"text": "{}"}}"#, "x".repeat(600 * 1024));
+    let (url, _) = recording_server(body);
+    let got = http(&url, SECOND);
+    let message = got[0].clone().unwrap();
+    assert!(
+        message.contains("answered HTTP 200 with a body over 524288 bytes"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_hanging_http_agent_costs_one_timeout_not_two() {
+    // Before: after the user event timed out, the `end` event was posted and waited again.
+    let (url, log) = recording_server(String::new());
+    let got = http(&url, Duration::from_millis(300));
+    assert!(
+        got[0]
+            .as_deref()
+            .unwrap()
+            .starts_with("no reply within 300 ms")
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["start", "user"],
+        "no `end` after a stall"
+    );
+}

@@ -109,21 +109,38 @@ fn syntax_errors_have_line_and_column() {
 
 #[test]
 fn the_python_cases_load_unchanged() {
-    for file in ["billing_inquiry_v1.json", "appointment_booking_v1.json"] {
-        let path = std::path::Path::new("../shared/python-original").join(file);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            // The repo keeps its own byte-identical copies in cases/.
-            Err(_) => std::fs::read(std::path::Path::new("cases").join(file)).unwrap(),
-        };
+    // The Python project's files, pinned by length and FNV-1a hash, so this test means the
+    // same on every machine: before, without `../shared` beside the repo, it compared the
+    // copies in cases/ with themselves.
+    let pinned = [
+        ("billing_inquiry_v1.json", 711, 0x89a4_831b_b9e4_f15f_u64),
+        ("appointment_booking_v1.json", 672, 0xf769_386d_5077_40b3),
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, len, hash) in pinned {
+        let bytes = std::fs::read(root.join("cases").join(file)).unwrap();
         assert_eq!(
-            bytes,
-            std::fs::read(std::path::Path::new("cases").join(file)).unwrap()
+            (bytes.len(), fnv1a(&bytes)),
+            (len, hash),
+            "cases/{file} changed"
         );
+        // Where the originals are at hand (CI has them), they are the same bytes.
+        if let Ok(original) = std::fs::read(root.join("../shared/python-original").join(file)) {
+            assert_eq!(
+                original, bytes,
+                "cases/{file} differs from the Python original"
+            );
+        }
         let case = parse_case(file, &bytes).unwrap();
         assert_eq!(case.turns().len(), 3);
         assert!(case.turns().iter().all(|t| !t.exact_match_required()));
     }
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[test]
@@ -197,4 +214,41 @@ fn file_level_errors() {
     bytes.resize(1024 * 1024, b' ');
     std::fs::write(&edge, bytes).unwrap();
     assert!(load_case(&edge).is_ok());
+}
+
+#[test]
+fn every_bad_failure_step_is_reported_with_sensible_bounds() {
+    // Before: only the first bad entry, and "from 1 to 18446744073709551615" when `turns`
+    // was itself invalid.
+    let err = parse_case(
+        "cases/x.json",
+        br#"{"test_id": "t", "persona": "P", "expect": {"status": "fail", "failure_steps": [0, "two", 9, 3, 3]},
+             "turns": [{"step_order": 1, "user_input": "Hi"}, {"step_order": 2, "user_input": "Bye"}, {"step_order": 3, "user_input": "Ok"}]}"#,
+    )
+    .unwrap_err();
+    let messages: Vec<String> = err
+        .problems()
+        .iter()
+        .map(|p| format!("{:?}: {}", p.location, p.message))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            r#"Path("expect.failure_steps[0]"): expected a step from 1 to 3, found 0"#,
+            r#"Path("expect.failure_steps[1]"): expected a whole number from 0 to 18446744073709551615, found the string "two""#,
+            r#"Path("expect.failure_steps[2]"): expected a step from 1 to 3, found 9"#,
+            r#"Path("expect.failure_steps[4]"): expected steps in ascending order without repeats, found 3 after 3"#,
+        ]
+    );
+    let err = parse_case(
+        "cases/x.json",
+        br#"{"test_id": "t", "persona": "P", "expect": {"status": "fail", "failure_steps": [0, 4]}, "turns": "oops"}"#,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("expect.failure_steps[0]: expected a step number of at least 1, found 0"),
+        "{text}"
+    );
+    assert!(!text.contains("18446744073709551615"), "{text}");
 }

@@ -10,6 +10,9 @@ fn case() -> voice_harness::Case {
     common::two_steps()
 }
 
+/// The tests count this process's children and descriptors: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(target_os = "linux")]
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
@@ -36,6 +39,7 @@ fn sh_children() -> Vec<String> {
 #[cfg(target_os = "linux")]
 #[test]
 fn two_hundred_calls_leave_no_process_or_descriptor_behind() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     // `sh` starts in a millisecond: answer every user event, exit when stdin closes.
     let script = r#"while read -r line; do case "$line" in *'"event":"user"'*) echo '{"text": "hello bye"}';; esac; done"#;
     let run = || {
@@ -61,4 +65,49 @@ fn two_hundred_calls_leave_no_process_or_descriptor_behind() {
         "child processes left behind"
     );
     assert_eq!(open_fds(), fds, "descriptors leaked");
+}
+
+/// Whether process `pid` is gone (or a zombie nobody waits for, which holds nothing).
+#[cfg(target_os = "linux")]
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                == Some("Z")
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_program_started_through_a_wrapper_leaves_no_grandchild() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    // The wrapper shell starts a helper in the background (a grandchild of the harness),
+    // then answers the call; both must end with the call.
+    let script = format!(
+        r#"sleep 300 & echo $! >> {pids}; echo $$ >> {pids}; while read -r line; do case "$line" in *'"event":"user"'*) echo '{{"text": "hello bye"}}';; esac; done"#,
+        pids = pids.display()
+    );
+    let mut agent = CommandAgent::new(["sh", "-c", &script]);
+    let outcome = run_case(&case(), &mut agent, &RunOptions::default());
+    assert_eq!(outcome.status, voice_harness::Status::Pass);
+    let pids: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2, "the helper and the wrapper");
+    // The kill is sent at the end of the call; the kernel may take a moment to reap.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !pids.iter().all(|&p| gone(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for pid in pids {
+        assert!(gone(pid), "process {pid} outlived its call");
+    }
 }

@@ -325,3 +325,44 @@ fn eight_threads_of_mixed_operations_lose_nothing() {
         }
     }
 }
+
+#[test]
+fn an_update_may_use_the_store_without_deadlocking() {
+    // Before: the closure ran under the store's lock, so this deadlocked.
+    let store = Arc::new(Store::new(Limits::default()));
+    let id = store.runs.create("a.json", outcome(1));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let shared = Arc::clone(&store);
+    std::thread::spawn(move || {
+        let updated = shared.runs.update(id, |run| {
+            let current = shared
+                .runs
+                .get(id)
+                .expect("readable from inside its update");
+            run.file = format!("{}+", current.file);
+            shared.runs.create("b.json", outcome(1));
+        });
+        done_tx.send(updated).unwrap();
+    });
+    let updated = done_rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the update finished (no deadlock)");
+    assert!(updated);
+    assert_eq!(store.runs.get(id).unwrap().file, "a.json+");
+}
+
+#[test]
+fn concurrent_updates_of_one_run_are_all_kept() {
+    let store = Store::new(Limits::default());
+    let id = store.runs.create("", outcome(1));
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                for _ in 0..200 {
+                    assert!(store.runs.update(id, |run| run.file.push('x')));
+                }
+            });
+        }
+    });
+    assert_eq!(store.runs.get(id).unwrap().file.len(), 8 * 200);
+}

@@ -120,27 +120,28 @@ struct Running {
     stderr_task: Option<tokio::task::JoinHandle<()>>,
     /// A reply was cut short (timeout): the protocol is out of step, so end by killing.
     broken: bool,
+    /// The program's process group (its pid: it leads a group of its own). Kept apart from
+    /// `child`, which forgets the pid once the program has been waited for, while what it
+    /// started may still run.
+    group: Option<u32>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         // `kill_on_drop` ends the program; this ends what it started too.
-        kill_group(&self.child);
+        kill_group(self.group);
     }
 }
 
-/// Kills the process group the program leads (it was started as the leader of its own).
-fn kill_group(child: &Child) {
+/// Kills a process group the program led (it was started as the leader of its own).
+fn kill_group(group: Option<u32>) {
     #[cfg(unix)]
-    if let Some(pid) = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32))
-    {
+    if let Some(pid) = group.and_then(|id| rustix::process::Pid::from_raw(id as i32)) {
         // The group may already be gone: nothing to do then.
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
     #[cfg(not(unix))]
-    let _ = child;
+    let _ = group;
 }
 
 impl CommandAgent {
@@ -202,7 +203,7 @@ impl Running {
     }
 
     async fn kill(&mut self) {
-        kill_group(&self.child);
+        kill_group(self.group);
         // `kill` also waits, so no zombie is left behind.
         let _ = self.child.kill().await;
     }
@@ -252,6 +253,7 @@ impl Agent for CommandAgent {
         };
         let mut running = Running {
             call_id: call.call_id.to_owned(),
+            group: child.id(),
             child,
             stdin: Some(stdin),
             stdout: BufReader::new(stdout),
@@ -340,7 +342,7 @@ impl Agent for CommandAgent {
             call.kill().await;
         } else {
             // The program exited; what it started may not have.
-            kill_group(&call.child);
+            kill_group(call.group);
         }
         // The program is gone, so its stderr pipe is at its end: let the reader finish, so
         // the call leaves no descriptor behind.

@@ -96,7 +96,7 @@ impl Case {
     }
 
     /// The seed the simulator uses: the file's `seed`, or else the stable hash of `test_id`
-    /// ([`seed_for_test_id`](crate::seed_for_test_id)).
+    /// ([`seed_for_test_id`]).
     pub fn seed(&self) -> u64 {
         self.seed_override
             .unwrap_or_else(|| crate::rng::seed_for_test_id(&self.test_id))

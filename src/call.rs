@@ -1,4 +1,4 @@
-//! The call loop (SPEC §3): the caller says each turn's line, possibly with one filler, and
+//! The call loop (docs/case-format.md, "Time and latency"): the caller says each turn's line, possibly with one filler, and
 //! the agent's replies are recorded with their latency on a virtual clock.
 
 use std::any::Any;

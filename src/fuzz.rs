@@ -77,7 +77,7 @@ pub fn validate(data: &[u8]) {
     check_invariants(&outcome, case.turns.len());
 }
 
-/// SPEC §6's invariants: a broken one is a bug even when nothing panicked.
+/// The metrics' invariants (docs/case-format.md): a broken one is a bug even when nothing panicked.
 fn check_invariants(outcome: &crate::run::Outcome, turns: usize) {
     let m = &outcome.metrics;
     assert_eq!(m.total_steps as usize, turns);

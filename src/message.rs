@@ -351,7 +351,7 @@ pub(crate) fn over_budget(latency: u64, budget: u64) -> String {
 
 // ---- failure lines -----------------------------------------------------------------------
 
-/// A failed step in the report's `failures` (SPEC §7 keeps the Python project's wording).
+/// A failed step in the report's `failures` (the Python project's wording, kept in the report).
 pub(crate) fn report_step_failed(step: u32, details: &str) -> String {
     format!("Step {step} Failed: {details}")
 }

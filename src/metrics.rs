@@ -1,4 +1,4 @@
-//! Metrics and status (SPEC §6).
+//! Metrics and status (docs/case-format.md, "Metrics").
 
 use serde::Serialize;
 
@@ -6,7 +6,7 @@ use crate::call::Row;
 use crate::case::{Case, Speaker, Status};
 use crate::validate::StepResult;
 
-/// The numbers that describe one call (SPEC §6). Serialized as the `metrics` object of the
+/// The numbers that describe one call (docs/case-format.md, "Metrics"). Serialized as the `metrics` object of the
 /// report and as the `metrics.snap` snapshot, fields in this order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]

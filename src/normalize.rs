@@ -1,4 +1,4 @@
-//! Text normalization and phrase matching (SPEC §4).
+//! Text normalization and phrase matching (docs/case-format.md, "Matching").
 //!
 //! A text is lowercased (Unicode, [`str::to_lowercase`]), every character that is not
 //! alphanumeric ([`char::is_alphanumeric`]) becomes a space, and the result is split on
@@ -19,7 +19,7 @@ const FILLER_TOKENS: [&[&str]; 5] = [
     &["like"],
 ];
 
-/// Splits `text` into normalized tokens (SPEC §4).
+/// Splits `text` into normalized tokens (docs/case-format.md, "Matching").
 ///
 /// ```
 /// use voice_harness::tokens;
@@ -32,7 +32,7 @@ pub fn tokens(text: &str) -> Vec<String> {
     split(&lower).into_iter().map(str::to_owned).collect()
 }
 
-/// SPEC §4's lowercasing, borrowing when there is nothing to change. The hot paths
+/// The lowercasing of docs/case-format.md, borrowing when there is nothing to change. The hot paths
 /// tokenize as `split(&lowercase(text))`: one string and one vector per text, not one
 /// allocation per word.
 pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
@@ -72,7 +72,7 @@ pub(crate) fn phrase_in(haystack: &[&str], phrase: &str) -> bool {
     contains_run(haystack, &split(&lower))
 }
 
-/// Whether `phrase` appears in `text` (SPEC §4).
+/// Whether `phrase` appears in `text` (docs/case-format.md, "Matching").
 ///
 /// ```
 /// use voice_harness::appears_in;

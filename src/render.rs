@@ -87,7 +87,7 @@ fn expectation(case: &Case, outcome: &Outcome) -> String {
 }
 
 /// The metrics snapshot: pretty JSON of [`crate::Metrics`], fields in declaration order
-/// (SPEC §6 order). With `redact_latency`, known latency figures read `"[ms]"`.
+/// (the order of docs/case-format.md, "Metrics"). With `redact_latency`, known latency figures read `"[ms]"`.
 pub(crate) fn metrics_json(outcome: &Outcome, redact_latency: bool) -> String {
     let json = serde_json::to_string_pretty(&outcome.metrics).expect("metrics are plain data");
     if !redact_latency {

@@ -1,4 +1,4 @@
-//! The crate's own seeded generator and seed derivation (SPEC §3).
+//! The crate's own seeded generator and seed derivation (docs/case-format.md, "Time and latency").
 //!
 //! Both algorithms are fixed by this crate, not by a dependency, so a case's fillers are the
 //! same on every machine and release:

@@ -99,7 +99,7 @@ pub struct Outcome {
     pub steps: Vec<StepResult>,
     /// The tone check.
     pub tone: ToneCheck,
-    /// SPEC §6 metrics.
+    /// The metrics (docs/case-format.md, "Metrics").
     pub metrics: Metrics,
     /// `pass` when every step and the tone check passed.
     pub status: Status,
@@ -153,7 +153,7 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
     })
 }
 
-/// Runs `case` against `agent` and judges it (SPEC §3–6).
+/// Runs `case` against `agent` and judges it (docs/case-format.md).
 ///
 /// A case with a recorded `transcript` is validated as it is and `agent` is not called. The
 /// call runs on a current-thread tokio runtime with paused time, so latencies are virtual

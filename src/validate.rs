@@ -1,5 +1,5 @@
-//! Zipper validation (SPEC §5): pairs the i-th caller run with the agent run after it and
-//! checks each step; and the tone check (SPEC §6).
+//! Zipper validation (docs/case-format.md, "Validation"): pairs the i-th caller run with the agent run after it and
+//! checks each step; and the tone check (docs/case-format.md, "Metrics").
 
 use serde::Serialize;
 
@@ -134,7 +134,7 @@ pub(crate) fn validate_steps(
         .collect()
 }
 
-/// SPEC §5 `user_match`: the script's tokens, fillers removed, occur as a contiguous run in
+/// `user_match` (docs/case-format.md, "Validation"): the script's tokens, fillers removed, occur as a contiguous run in
 /// the actual line's tokens, fillers removed.
 pub(crate) fn user_matches(script: &str, actual: &str) -> bool {
     let (actual, script) = (lowercase(actual), lowercase(script));
@@ -228,7 +228,7 @@ fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
     reasons.collect::<Vec<_>>().join("; ")
 }
 
-/// SPEC §6 tone check: fails when any tone marker appears in any agent line.
+/// The tone check (docs/case-format.md, "Validation"): fails when any tone marker appears in any agent line.
 pub(crate) fn tone_check(markers: &[String], transcript: &[Row]) -> ToneCheck {
     let lowered: Vec<_> = markers.iter().map(|m| lowercase(m)).collect();
     let markers: Vec<(&String, Vec<&str>)> = markers

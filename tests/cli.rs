@@ -88,9 +88,23 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn the_sample_suite_passes() {
-    let out = run(Path::new(env!("CARGO_MANIFEST_DIR")), &["run", "cases"]);
+    // Counted, not pinned: adding a case to cases/ (as the README says to) must not break
+    // the crate's own tests.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run(root, &["run", "cases", "--json", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    insta::assert_snapshot!("sample_suite", text(&out.stdout));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = &report["summary"];
+    assert_eq!(summary["as_expected"], summary["total"]);
+    assert_eq!(summary["errors"], 0);
+    let files = voice_harness::report::CaseFiles::find(&[root.join("cases")]).unwrap();
+    assert_eq!(summary["total"], files.len());
+    assert!(files.len() >= 2, "the Python cases at least");
+    assert!(
+        text(&out.stderr).starts_with(&format!("{} cases: ", files.len())),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -304,6 +318,41 @@ fn usage_errors_exit_2() {
         (
             vec!["run"],
             "error: the following required arguments were not provided",
+        ),
+        // Problems that would fail every case are said once, before any call (issue #17).
+        (
+            vec!["run", "suite", "--agent-url", "127.0.0.1:8080/agent"],
+            "error: --agent-url \"127.0.0.1:8080/agent\": expected a URL starting with http://, e.g. http://127.0.0.1:8080/agent",
+        ),
+        (
+            vec!["run", "suite", "--agent-url", "https://example.test/agent"],
+            "error: --agent-url https://example.test/agent: https is not supported; the runner speaks plain http",
+        ),
+        (
+            vec![
+                "run",
+                "suite",
+                "--agent-command",
+                "no-such-agent-program --flag",
+            ],
+            "error: --agent-command: no program `no-such-agent-program` (not a file, and not found on PATH)",
+        ),
+        (
+            vec!["run", "suite", "--agent-command", "./missing/agent.py"],
+            "error: --agent-command: no program `./missing/agent.py`",
+        ),
+        // Values the parser rejects say what is expected.
+        (
+            vec!["run", "suite", "--seed", "abc"],
+            "error: invalid value 'abc' for '--seed <N>': expected a whole number from 0 to 18446744073709551615 (a seed), found \"abc\"",
+        ),
+        (
+            vec!["run", "suite", "--seed=-1"],
+            "error: invalid value '-1' for '--seed <N>': expected a whole number from 0 to 18446744073709551615 (a seed), found \"-1\"",
+        ),
+        (
+            vec!["run", "suite", "-j", "0"],
+            "error: invalid value '0' for '--jobs <N>': expected a whole number of at least 1 (calls at a time), found \"0\"",
         ),
     ];
     for (args, message) in cases {

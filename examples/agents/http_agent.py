@@ -20,6 +20,12 @@ from script import Call  # noqa: E402
 CALLS = {}
 
 
+class Server(ThreadingHTTPServer):
+    # The default listen backlog is 5: a runner with many calls in flight (-j 20) has more
+    # connections waiting than that, and the kernel resets the rest.
+    request_queue_size = 128
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("content-length", 0))
@@ -49,7 +55,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8080
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = Server(("127.0.0.1", port), Handler)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 

@@ -1,4 +1,4 @@
-//! Agents in another process (SPEC §9): a program speaking JSON lines over stdin/stdout
+//! Agents in another process (docs/agent-protocol.md): a program speaking JSON lines over stdin/stdout
 //! ([`CommandAgent`]), or an HTTP service taking one POST per event ([`HttpAgent`]).
 //!
 //! Both send the same messages: `{"event": "start", "call_id", "test_id", "persona"}` once,

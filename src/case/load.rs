@@ -1,4 +1,4 @@
-//! Loading case files (SPEC §2): bytes → JSON tree → checked [`Case`].
+//! Loading case files (docs/case-format.md): bytes → JSON tree → checked [`Case`].
 //!
 //! The JSON is first parsed into a small tree of our own, which keeps keys in file order and
 //! rejects duplicate keys (so a repeated field is an error, not last-one-wins). Then every

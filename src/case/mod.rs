@@ -1,4 +1,4 @@
-//! The case file (SPEC §2): the model, and how it is loaded. Cases are built only by
+//! The case file (docs/case-format.md): the model, and how it is loaded. Cases are built only by
 //! [`load_case`] and [`parse_case`], which check every rule, so a [`Case`] in hand is always
 //! valid; that is why its fields are read through accessors and cannot be changed.
 

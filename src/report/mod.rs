@@ -1,4 +1,4 @@
-//! Running many case files outside `cargo test` (SPEC §7), for the command-line runner:
+//! Running many case files outside `cargo test` (docs/runner.md), for the command-line runner:
 //! the same preparation path as the generated tests (`prepare`), in parallel, results in
 //! sorted file order, and the JSON and JUnit reports. Behind the `cli` feature.
 
@@ -44,7 +44,7 @@ pub enum ReportStatus {
     Error,
 }
 
-/// One case of the report (SPEC §7), fields in the report's order.
+/// One case of the report (docs/runner.md), fields in the report's order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CaseReport {
@@ -68,7 +68,7 @@ pub struct CaseReport {
     pub steps: Vec<StepResult>,
     /// `Step 2 Failed: …` lines, then tone findings.
     pub failures: Vec<String>,
-    /// SPEC §6 metrics.
+    /// The metrics (docs/case-format.md, "Metrics").
     pub metrics: Option<Metrics>,
     /// The tone check passed.
     pub tone_passed: Option<bool>,
@@ -360,7 +360,7 @@ fn selected(case: &Case, shown: &str, options: &SuiteOptions) -> bool {
     filter_ok && options.tags.iter().all(|tag| case.tags.contains(tag))
 }
 
-/// Writes the JSON report of SPEC §7 as cases arrive: `{"cases": [...], "summary": {...}}`,
+/// Writes the JSON report of docs/runner.md as cases arrive: `{"cases": [...], "summary": {...}}`,
 /// one case per line. The bytes depend only on the cases, never on timing or threads.
 #[derive(Debug)]
 pub struct JsonReportWriter<W: Write> {

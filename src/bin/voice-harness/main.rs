@@ -1,5 +1,5 @@
 //! `voice-harness run <PATH>...`: run case files outside `cargo test`, print a summary, and
-//! write JSON (SPEC §7) or JUnit reports. Exit 0 when every case is as expected, 1 when any
+//! write JSON (docs/runner.md) or JUnit reports. Exit 0 when every case is as expected, 1 when any
 //! is not, 2 on a usage error.
 
 use std::fs::File;
@@ -45,7 +45,7 @@ struct RunArgs {
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
 
-    /// Write the JSON report (SPEC §7) to FILE; `-` for standard output.
+    /// Write the JSON report (docs/runner.md) to FILE; `-` for standard output.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 

@@ -1,4 +1,4 @@
-//! The rules of the case format (SPEC §2), one function per section, reporting *every*
+//! The rules of the case format (docs/case-format.md), one function per section, reporting *every*
 //! problem with its JSON path. Primitive checks (types, blanks, choices) are here; the
 //! sections are in `case.rs` (the top level, caller, agent, transcript, expect) and
 //! `turn.rs` (the script).

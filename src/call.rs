@@ -11,26 +11,77 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::agent::{Agent, CallStart, CallerLine, Reply};
-use crate::case::{Case, RecordedRow, Speaker};
+use crate::agent::{Agent, CallStart, CallerLine, Reply, Tools};
+use crate::case::{Case, RecordedRow, Speaker, ToolCall};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
 use crate::normalize::FILLERS;
 use crate::rng::SplitMix64;
 
 /// One row of a call's transcript.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// In the report a caller or agent row is `{"speaker", "text", "step_order",
+/// "latency_ms"?}`, and a tool row `{"speaker": "tool", "name", "arguments", "result",
+/// "step_order"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Row {
     /// Who spoke.
     pub speaker: Speaker,
-    /// What was said.
+    /// What was said (empty for a tool row).
     pub text: String,
     /// The step the row belongs to; `0` for an agent greeting before the caller's first line.
     pub step_order: u32,
     /// Agent rows: the virtual time the agent took to reply, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
+    /// Tool rows: the call.
+    pub call: Option<ToolCall>,
+}
+
+impl Row {
+    fn said(speaker: Speaker, text: String, step_order: u32, latency_ms: Option<u64>) -> Self {
+        Self {
+            speaker,
+            text,
+            step_order,
+            latency_ms,
+            call: None,
+        }
+    }
+
+    fn tool(call: ToolCall, step_order: u32) -> Self {
+        Self {
+            speaker: Speaker::Tool,
+            text: String::new(),
+            step_order,
+            latency_ms: None,
+            call: Some(call),
+        }
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("speaker", &self.speaker)?;
+        match &self.call {
+            Some(call) => {
+                map.serialize_entry("name", &call.name)?;
+                map.serialize_entry("arguments", &call.arguments)?;
+                map.serialize_entry("result", &call.result)?;
+                map.serialize_entry("step_order", &self.step_order)?;
+            }
+            None => {
+                map.serialize_entry("text", &self.text)?;
+                map.serialize_entry("step_order", &self.step_order)?;
+                if let Some(latency) = self.latency_ms {
+                    map.serialize_entry("latency_ms", &latency)?;
+                }
+            }
+        }
+        map.end()
+    }
 }
 
 /// A conversation, simulated or recorded, ready for validation.
@@ -42,6 +93,8 @@ pub(crate) struct Conversation {
     pub(crate) fault: Option<Fault>,
     /// The transcript reached the row limit and was cut.
     pub(crate) truncated: bool,
+    /// Why tool calls fail their step (a call no mock answers, the per-turn cap).
+    pub(crate) tool_problems: Vec<(u32, String)>,
 }
 
 /// An agent failure that ended the call.
@@ -97,15 +150,19 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
         .iter()
         .take(max_rows)
         .map(|row| {
+            // Tool rows belong to the agent's run: they neither start a step nor split runs.
             if row.speaker == Speaker::User && previous == Speaker::Agent {
                 step += 1;
             }
-            previous = row.speaker;
+            if row.speaker != Speaker::Tool {
+                previous = row.speaker;
+            }
             Row {
                 speaker: row.speaker,
                 text: row.text.clone(),
                 step_order: step,
                 latency_ms: row.latency_ms,
+                call: row.call.clone(),
             }
         })
         .collect();
@@ -114,6 +171,7 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
         disfluencies_injected: 0,
         fault: None,
         truncated: rows.len() > max_rows,
+        tool_problems: Vec::new(),
     }
 }
 
@@ -134,12 +192,15 @@ pub(crate) async fn simulate<A: Agent>(
         disfluencies_injected: 0,
         fault: None,
         truncated: false,
+        tool_problems: Vec::new(),
     };
+    let tools = Tools::new(case.tools.clone());
     let first_step = case.turns.first().map_or(1, |t| t.step_order);
     let start = CallStart {
         call_id: &case.test_id,
         test_id: &case.test_id,
         persona: &case.persona,
+        tools: &tools,
     };
     match guarded(agent.start(&start), timeout, wall_clock).await {
         Ok(Ok(())) => {}
@@ -158,16 +219,40 @@ pub(crate) async fn simulate<A: Agent>(
             let line = CallerLine {
                 step_order: turn.step_order,
                 text: &text,
+                tools: &tools,
             };
+            tools.begin_step(turn.step_order);
             let asked = Instant::now();
-            let answer = guarded(agent.reply(&line), timeout, wall_clock).await;
+            let mut answer = guarded(agent.reply(&line), timeout, wall_clock).await;
             let latency = asked.elapsed().as_millis() as u64;
-            convo.transcript.push(Row {
-                speaker: Speaker::User,
-                text,
-                step_order: turn.step_order,
-                latency_ms: None,
-            });
+            convo
+                .transcript
+                .push(Row::said(Speaker::User, text, turn.step_order, None));
+            let step_calls = tools.take_step();
+            if step_calls.capped {
+                // However the turn ended (an error, a timeout while looping), the cap is why.
+                let cap = crate::message::tool_cap(turn.step_order);
+                match &answer {
+                    Ok(Ok(_)) => convo.tool_problems.push((turn.step_order, cap)),
+                    _ => answer = Err(cap),
+                }
+            }
+            convo.tool_problems.extend(
+                step_calls
+                    .problems
+                    .into_iter()
+                    .map(|p| (turn.step_order, p)),
+            );
+            for call in step_calls.calls {
+                if convo.transcript.len() >= limits.max_rows {
+                    convo.truncated = true;
+                    break;
+                }
+                convo.transcript.push(Row::tool(call, turn.step_order));
+            }
+            if convo.truncated {
+                break;
+            }
             let (said, hung_up) = match answer {
                 Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text)))
                     if text.len() > MAX_REPLY_BYTES =>
@@ -192,12 +277,12 @@ pub(crate) async fn simulate<A: Agent>(
                     convo.truncated = true;
                     break;
                 }
-                convo.transcript.push(Row {
-                    speaker: Speaker::Agent,
+                convo.transcript.push(Row::said(
+                    Speaker::Agent,
                     text,
-                    step_order: turn.step_order,
-                    latency_ms: Some(latency),
-                });
+                    turn.step_order,
+                    Some(latency),
+                ));
             }
             if hung_up {
                 break;

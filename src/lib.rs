@@ -19,6 +19,7 @@ pub mod report;
 mod rng;
 pub mod run;
 pub mod store;
+mod tool_match;
 mod validate;
 
 // The root holds what a test author writes against; the rest is in the modules above,

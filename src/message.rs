@@ -442,6 +442,92 @@ pub(crate) fn agent_not_built(panic: &str) -> String {
 pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
     "the call passed, but the case expects it to fail";
 
+
+// ---- tools -------------------------------------------------------------------------------
+
+/// JSON on one line with a space after `:` and `,`, as people write it.
+pub(crate) fn inline_json(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), inline_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(inline_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+pub(crate) fn no_mock_for(name: &str) -> String {
+    format!("no mock for tool {name}")
+}
+
+/// A call no mock answers, with what the mocks do answer.
+pub(crate) fn unmatched_mock(
+    name: &str,
+    arguments: &serde_json::Value,
+    mocks: Option<&Vec<crate::case::Mock>>,
+) -> String {
+    let answered = match mocks {
+        None => "the case has no mock of that tool".to_owned(),
+        Some(mocks) => {
+            let matches: Vec<String> = mocks
+                .iter()
+                .map(|m| {
+                    m.matcher
+                        .as_ref()
+                        .map_or_else(|| "any arguments".to_owned(), inline_json)
+                })
+                .collect();
+            format!("mocks match {}", matches.join(", "))
+        }
+    };
+    format!(
+        "no mock of {name} matches {}; {answered}",
+        inline_json(arguments)
+    )
+}
+
+pub(crate) fn tool_cap(step: u32) -> String {
+    format!(
+        "the agent made more than {} tool calls in step {step} (the per-turn cap); it was stopped there",
+        crate::agent::MAX_TOOL_CALLS_PER_TURN
+    )
+}
+
+/// `missing tool call: expected X(a=1), got X(a=2)`.
+pub(crate) fn missing_tool_call(expected: &str, closest: Option<(&str, Option<&str>)>) -> String {
+    match closest {
+        Some((got, Some(difference))) => {
+            format!("missing tool call: expected {expected}, got {got} ({difference})")
+        }
+        Some((got, None)) => format!("missing tool call: expected {expected}, got {got}"),
+        None => format!("missing tool call: expected {expected}, got no call to it"),
+    }
+}
+
+pub(crate) fn forbidden_tool_calls(names: &[String]) -> String {
+    format!("forbidden tool calls: {}", names.join(", "))
+}
+
+pub(crate) fn mention_missing(tool: &str, path: &str, value: &str) -> String {
+    format!("missing mention: {tool} result {path} = {value:?} is not in the reply")
+}
+
+pub(crate) fn mention_without_call(tool: &str, path: &str) -> String {
+    format!("missing mention: {tool} result {path}: {tool} was not called in this step")
+}
+
+pub(crate) fn mention_without_value(tool: &str, path: &str) -> String {
+    format!("missing mention: {tool} result has no {path} to say")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

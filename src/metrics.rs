@@ -36,6 +36,12 @@ pub struct Metrics {
     pub latency_ms_p95: Option<u64>,
     /// Slowest agent row.
     pub latency_ms_max: Option<u64>,
+    /// Expected tool calls, over all steps (only when the case uses tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls_expected: Option<u32>,
+    /// Expected tool calls that a call matched (only when the case uses tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls_matched: Option<u32>,
 }
 
 impl Metrics {
@@ -86,6 +92,15 @@ impl Metrics {
             latency_ms_p50: nearest_rank(&latencies, 50),
             latency_ms_p95: nearest_rank(&latencies, 95),
             latency_ms_max: latencies.last().copied(),
+            tool_calls_expected: case.uses_tools().then(|| {
+                case.turns
+                    .iter()
+                    .map(|t| t.expected_tool_calls.len() as u32)
+                    .sum()
+            }),
+            tool_calls_matched: case
+                .uses_tools()
+                .then(|| steps.iter().map(|s| s.tool_calls_matched).sum()),
         }
     }
 }

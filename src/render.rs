@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use crate::case::{Case, Speaker, Status};
+use crate::message;
 use crate::run::Outcome;
+use crate::tool_match;
 
 /// The transcript snapshot: a header, one line per row (step, speaker, latency, text), then
 /// each step's verdict and the tone check. Contains nothing machine-dependent.
@@ -20,8 +22,21 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
     );
     out.push('\n');
     for row in &outcome.transcript {
+        if let Some(call) = &row.call {
+            // `[1] tool            ReserveRestaurant(time="11:30") -> {"ref": "A12"}`
+            let _ = writeln!(
+                out,
+                "[{}] {:<5} {:>7}  {} -> {}",
+                row.step_order,
+                row.speaker.as_str(),
+                "",
+                one_line(&tool_match::describe(&call.name, Some(&call.arguments))),
+                one_line(&message::inline_json(&call.result))
+            );
+            continue;
+        }
         let latency = match (row.speaker, row.latency_ms) {
-            (Speaker::User, _) => String::new(),
+            (Speaker::User | Speaker::Tool, _) => String::new(),
             (Speaker::Agent, None) => "?".to_owned(),
             (Speaker::Agent, Some(_)) if redact_latency => "[ms]".to_owned(),
             (Speaker::Agent, Some(ms)) => format!("{ms}ms"),

@@ -190,7 +190,13 @@ pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> O
 
 fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
     let cut = convo.truncated.then_some(convo.transcript.len());
-    let steps = validate::validate_steps(case, &convo.transcript, convo.fault.as_ref(), cut);
+    let steps = validate::validate_steps(
+        case,
+        &convo.transcript,
+        convo.fault.as_ref(),
+        cut,
+        &convo.tool_problems,
+    );
     let tone = validate::tone_check(&case.tone_markers, &convo.transcript);
     let metrics = Metrics::compute(case, &steps, &convo.transcript, convo.disfluencies_injected);
     let status = metrics::status(&steps, tone.passed);

@@ -3,10 +3,13 @@
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use crate::call::{Fault, Row};
-use crate::case::{Case, Speaker, Turn};
+use crate::case::{Case, Speaker, ToolCall, Turn};
 use crate::message;
 use crate::normalize::{contains_run, lowercase, phrase_in, split, strip_fillers};
+use crate::tool_match;
 
 /// The verdict on one step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +35,19 @@ pub struct StepResult {
     pub latency_ms: Option<u64>,
     /// Why the step failed; `None` when it passed.
     pub details: Option<String>,
+    /// The tool calls the agent made during the step (only when the case uses tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<ToolCall>>,
+    /// Expected calls that no call matched, written `Name(key="value")` (only when the case
+    /// uses tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_tool_calls: Option<Vec<String>>,
+    /// Forbidden tools that were called (only when the case uses tools).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forbidden_tool_calls_found: Option<Vec<String>>,
+    /// Expected calls that a call matched, for the metrics.
+    #[serde(skip)]
+    pub(crate) tool_calls_matched: u32,
 }
 
 /// The verdict on the call's tone.
@@ -45,35 +61,28 @@ pub struct ToneCheck {
 }
 
 /// A run of consecutive rows of one speaker, texts joined by one space.
-struct SpeakerRun<'a> {
+struct SpeakerRun {
     speaker: Speaker,
     text: String,
     /// The first row's latency: the time to the first word.
     latency_ms: Option<u64>,
-    rows: &'a [Row],
 }
 
-fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun<'_>> {
-    let mut runs: Vec<SpeakerRun<'_>> = Vec::new();
-    let mut start = 0;
-    for i in 1..=transcript.len() {
-        if i == transcript.len() || transcript[i].speaker != transcript[start].speaker {
-            let rows = &transcript[start..i];
-            let text = if rows.len() == 1 {
-                rows[0].text.clone()
-            } else {
-                rows.iter()
-                    .map(|r| r.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            runs.push(SpeakerRun {
-                speaker: rows[0].speaker,
-                text,
-                latency_ms: rows[0].latency_ms,
-                rows,
-            });
-            start = i;
+/// The caller and agent runs of a transcript. Tool rows are not part of any run's text or
+/// latency, and they do not split a run.
+fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun> {
+    let mut runs: Vec<SpeakerRun> = Vec::new();
+    for row in transcript.iter().filter(|r| r.speaker != Speaker::Tool) {
+        match runs.last_mut() {
+            Some(run) if run.speaker == row.speaker => {
+                run.text.push(' ');
+                run.text.push_str(&row.text);
+            }
+            _ => runs.push(SpeakerRun {
+                speaker: row.speaker,
+                text: row.text.clone(),
+                latency_ms: row.latency_ms,
+            }),
         }
     }
     runs
@@ -86,52 +95,170 @@ pub(crate) fn validate_steps(
     transcript: &[Row],
     fault: Option<&Fault>,
     cut: Option<usize>,
+    tool_problems: &[(u32, String)],
 ) -> Vec<StepResult> {
     let runs = speaker_runs(transcript);
     // A leading agent run is a greeting: kept in the transcript, not validated.
     let skip = usize::from(runs.first().is_some_and(|r| r.speaker == Speaker::Agent));
     let runs = &runs[skip..];
-    debug_assert!(runs.iter().all(|r| !r.rows.is_empty()));
+    let tools_on = case.uses_tools();
+    let mut calls: BTreeMap<u32, Vec<&ToolCall>> = BTreeMap::new();
+    if tools_on {
+        for row in transcript {
+            if let Some(call) = &row.call {
+                calls.entry(row.step_order).or_default().push(call);
+            }
+        }
+    }
 
     let mut ended = false;
-    case.turns
-        .iter()
-        .enumerate()
-        .map(|(i, turn)| {
-            if ended {
-                return unanswered(turn, None, None, message::NOT_REACHED.to_owned());
-            }
-            let user = runs.get(2 * i);
-            // An agent fault is the reason, even when it struck before the caller spoke.
-            if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
-                ended = true;
-                let user_match = user.map(|u| user_matches(&turn.user_input, &u.text));
-                let deviation =
-                    (user_match == Some(false)).then(|| message::USER_DEVIATION.to_owned());
-                let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
-                return unanswered(turn, user_match, user.map(|u| u.text.clone()), reason);
-            }
-            // Past the row limit, what is missing was cut, not left out by the agent.
-            let why_missing = |plain: &str| match cut {
-                Some(rows) => message::transcript_cut(rows),
-                None => plain.to_owned(),
-            };
-            let Some(user) = user else {
-                ended = true;
-                let reason = why_missing(message::MISSING_USER_INPUT);
-                return unanswered(turn, None, None, reason);
-            };
-            let user_match = user_matches(&turn.user_input, &user.text);
-            let deviation = (!user_match).then(|| message::USER_DEVIATION.to_owned());
-            let Some(agent) = runs.get(2 * i + 1) else {
-                ended = true;
-                let missing = why_missing(message::AGENT_NEVER_RESPONDED);
-                let reason = join_reasons(deviation.into_iter().chain([missing]));
-                return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
-            };
-            answered(turn, user_match, &user.text, agent)
+    let steps = case.turns.iter().enumerate().map(|(i, turn)| {
+        if ended {
+            return unanswered(turn, None, None, message::NOT_REACHED.to_owned());
+        }
+        let user = runs.get(2 * i);
+        // An agent fault is the reason, even when it struck before the caller spoke.
+        if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
+            ended = true;
+            let user_match = user.map(|u| user_matches(&turn.user_input, &u.text));
+            let deviation = (user_match == Some(false)).then(|| message::USER_DEVIATION.to_owned());
+            let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
+            return unanswered(turn, user_match, user.map(|u| u.text.clone()), reason);
+        }
+        // Past the row limit, what is missing was cut, not left out by the agent.
+        let why_missing = |plain: &str| match cut {
+            Some(rows) => message::transcript_cut(rows),
+            None => plain.to_owned(),
+        };
+        let Some(user) = user else {
+            ended = true;
+            let reason = why_missing(message::MISSING_USER_INPUT);
+            return unanswered(turn, None, None, reason);
+        };
+        let user_match = user_matches(&turn.user_input, &user.text);
+        let deviation = (!user_match).then(|| message::USER_DEVIATION.to_owned());
+        let Some(agent) = runs.get(2 * i + 1) else {
+            ended = true;
+            let missing = why_missing(message::AGENT_NEVER_RESPONDED);
+            let reason = join_reasons(deviation.into_iter().chain([missing]));
+            return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
+        };
+        answered(turn, user_match, &user.text, agent)
+    });
+    if !tools_on {
+        return steps.collect();
+    }
+    steps
+        .map(|mut step| {
+            let order = step.step_order;
+            let turn = &case.turns[order as usize - 1];
+            let made = calls.get(&order).map_or(&[][..], Vec::as_slice);
+            let problems = tool_problems
+                .iter()
+                .filter(|(s, _)| *s == order)
+                .map(|(_, p)| p.clone());
+            check_tools(&mut step, turn, made, problems);
+            step
         })
         .collect()
+}
+
+/// The tool side of a step (docs/case-format.md, "Tool calls"): the expected calls as an
+/// ordered subsequence of the step's calls, the forbidden ones, the mentions, and calls
+/// that no mock answered.
+fn check_tools(
+    step: &mut StepResult,
+    turn: &Turn,
+    made: &[&ToolCall],
+    problems: impl Iterator<Item = String>,
+) {
+    let mut reasons: Vec<String> = problems.collect();
+    // Greedy earliest match is the right one for a subsequence: a later match never leaves
+    // more room for the expected calls after it.
+    let mut next = 0;
+    let mut missing = Vec::new();
+    let mut matched = 0;
+    for expected in &turn.expected_tool_calls {
+        let hit = made[next..].iter().position(|call| {
+            call.name == expected.name
+                && expected
+                    .arguments
+                    .as_ref()
+                    .is_none_or(|want| tool_match::matches(want, &call.arguments))
+        });
+        let described = tool_match::describe(&expected.name, expected.arguments.as_ref());
+        match hit {
+            Some(offset) => {
+                next += offset + 1;
+                matched += 1;
+            }
+            None => {
+                let closest = made
+                    .iter()
+                    .filter(|call| call.name == expected.name)
+                    .min_by_key(|call| {
+                        tool_match::differences(expected.arguments.as_ref(), &call.arguments)
+                    });
+                let got = closest.map(|call| {
+                    let difference = expected
+                        .arguments
+                        .as_ref()
+                        .and_then(|want| tool_match::first_difference(want, &call.arguments));
+                    (
+                        tool_match::describe(&call.name, Some(&call.arguments)),
+                        difference,
+                    )
+                });
+                reasons.push(message::missing_tool_call(
+                    &described,
+                    got.as_ref().map(|(g, d)| (g.as_str(), d.as_deref())),
+                ));
+                missing.push(described);
+            }
+        }
+    }
+    let forbidden: Vec<String> = turn
+        .forbidden_tool_calls
+        .iter()
+        .filter(|name| made.iter().any(|call| call.name == **name))
+        .cloned()
+        .collect();
+    if !forbidden.is_empty() {
+        reasons.push(message::forbidden_tool_calls(&forbidden));
+    }
+    if let Some(reply) = &step.agent_response {
+        let lower = lowercase(reply);
+        let words = split(&lower);
+        for mention in &turn.expected_mentions {
+            let calls: Vec<&&ToolCall> = made.iter().filter(|c| c.name == mention.tool).collect();
+            if calls.is_empty() {
+                reasons.push(message::mention_without_call(&mention.tool, &mention.path));
+                continue;
+            }
+            // The latest call whose result has the value.
+            let value = calls
+                .iter()
+                .rev()
+                .find_map(|c| tool_match::at_path(&c.result, &mention.path))
+                .and_then(tool_match::spoken);
+            match value {
+                None => reasons.push(message::mention_without_value(&mention.tool, &mention.path)),
+                Some(value) if !phrase_in(&words, &value) => reasons.push(
+                    message::mention_missing(&mention.tool, &mention.path, &value),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+    step.tool_calls = Some(made.iter().map(|c| (*c).clone()).collect());
+    step.missing_tool_calls = Some(missing);
+    step.forbidden_tool_calls_found = Some(forbidden);
+    step.tool_calls_matched = matched;
+    if !reasons.is_empty() {
+        step.passed = false;
+        let details = step.details.take().into_iter().chain(reasons);
+        step.details = Some(join_reasons(details));
+    }
 }
 
 /// `user_match` (docs/case-format.md, "Validation"): the script's tokens, fillers removed, occur as a contiguous run in
@@ -144,7 +271,7 @@ pub(crate) fn user_matches(script: &str, actual: &str) -> bool {
     )
 }
 
-fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'_>) -> StepResult {
+fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun) -> StepResult {
     let reply_lower = lowercase(&agent.text);
     let reply = split(&reply_lower);
     let mut reasons = Vec::new();
@@ -196,6 +323,10 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun<'
         forbidden_found,
         latency_ms: agent.latency_ms,
         details: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        tool_calls: None,
+        missing_tool_calls: None,
+        forbidden_tool_calls_found: None,
+        tool_calls_matched: 0,
     }
 }
 
@@ -221,6 +352,10 @@ fn unanswered(
         forbidden_found: Vec::new(),
         latency_ms: None,
         details: Some(reason),
+        tool_calls: None,
+        missing_tool_calls: None,
+        forbidden_tool_calls_found: None,
+        tool_calls_matched: 0,
     }
 }
 

@@ -232,7 +232,7 @@ fn verbose_quiet_and_selection() {
     assert_eq!(
         tagged,
         "ERROR suite/bad.json (bad): invalid case file suite/bad.json (2 problems; the case was not run)
-  --> turns[0]: unknown field `user_inptu`; expected one of: step_order, user_input, expected_agent_response_keywords, exact_match_required, expected_agent_response, forbidden_keywords, max_latency_ms
+  --> turns[0]: unknown field `user_inptu`; expected one of: step_order, user_input, expected_agent_response_keywords, exact_match_required, expected_agent_response, forbidden_keywords, max_latency_ms, expected_tool_calls, forbidden_tool_calls, expected_mentions
       help: did you mean `user_input`?
   --> turns[0]: missing required field `user_input` (what the caller says)
 FAIL  suite/drifted.json (drifted): step 2 failed: missing keywords: help
@@ -243,7 +243,7 @@ ERROR suite/not_json.json: invalid case file suite/not_json.json (1 problem; the
     // Without -v, the first problem and how many more.
     let plain = run(dir.path(), &["run", "suite", "--tag", "smoke"]);
     assert!(text(&plain.stdout).starts_with(
-        "ERROR suite/bad.json (bad): turns[0]: unknown field `user_inptu`; expected one of: step_order, user_input, expected_agent_response_keywords, exact_match_required, expected_agent_response, forbidden_keywords, max_latency_ms (+1 more)\n"
+        "ERROR suite/bad.json (bad): turns[0]: unknown field `user_inptu`; expected one of: step_order, user_input, expected_agent_response_keywords, exact_match_required, expected_agent_response, forbidden_keywords, max_latency_ms, expected_tool_calls, forbidden_tool_calls, expected_mentions (+1 more)\n"
     ));
     let quiet = run(dir.path(), &["run", "suite", "-q"]);
     assert_eq!(

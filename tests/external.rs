@@ -74,7 +74,7 @@ fn reply_of_the_wrong_shape() {
     ));
     assert_eq!(
         got,
-        r#"the agent's reply is not {"text": "..."} (optionally with "end_call": true) or {"error": "..."}: "{\"reply\": \"bye\"}""#
+        r#"the agent's reply is not {"text": "..."} (optionally with "end_call": true and "tool_calls": [...]), {"tool_call": {"id": "...", "name": "...", "arguments": {...}}} or {"error": "..."}: "{\"reply\": \"bye\"}""#
     );
 }
 

@@ -40,13 +40,37 @@ enum Event<'a> {
     End {
         call_id: &'a str,
     },
+    ToolResult {
+        call_id: &'a str,
+        id: &'a str,
+        name: &'a str,
+        result: &'a serde_json::Value,
+    },
 }
 
-/// Reads the agent's answer to a `user` event: `{"text": …, "end_call"?: bool}` or
-/// `{"error": …}`; anything else is a fault that says what was wrong.
-fn parse_reply(line: &str) -> Result<Reply, AgentError> {
-    let shapes = r#"{"text": "..."} (optionally with "end_call": true) or {"error": "..."}"#;
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+/// What an agent answers to a `user` (or `tool_result`) event.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    /// The reply, with the calls the agent says it ran itself.
+    Reply(
+        Reply,
+        Vec<(String, serde_json::Value, Option<serde_json::Value>)>,
+    ),
+    /// The agent asks the harness to run a tool (a mock) and send the result.
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: serde_json::Value,
+    },
+}
+
+const SHAPES: &str = r#"{"text": "..."} (optionally with "end_call": true and "tool_calls": [...]), {"tool_call": {"id": "...", "name": "...", "arguments": {...}}} or {"error": "..."}"#;
+
+/// Reads the agent's answer: `{"text": …, "end_call"?: bool, "tool_calls"?: [...]}`,
+/// `{"tool_call": {…}}` or `{"error": …}`; anything else is a fault that says what was wrong.
+fn parse_answer(line: &str) -> Result<Answer, AgentError> {
+    use serde_json::Value;
+    let value: Value = serde_json::from_str(line).map_err(|e| {
         AgentError::fault(format!(
             "the agent's reply is not JSON ({e}): {}",
             quote(line.trim_end())
@@ -54,7 +78,7 @@ fn parse_reply(line: &str) -> Result<Reply, AgentError> {
     })?;
     let wrong = || {
         AgentError::fault(format!(
-            "the agent's reply is not {shapes}: {}",
+            "the agent's reply is not {SHAPES}: {}",
             quote(line.trim_end())
         ))
     };
@@ -65,23 +89,160 @@ fn parse_reply(line: &str) -> Result<Reply, AgentError> {
             _ => Err(wrong()),
         };
     }
+    if let Some(request) = object.get("tool_call") {
+        if object.len() != 1 {
+            return Err(wrong());
+        }
+        return tool_call(request).map_err(|what| {
+            AgentError::fault(format!(
+                "the agent's tool_call {what}: {}",
+                quote(line.trim_end())
+            ))
+        });
+    }
     let text = object
         .get("text")
         .and_then(|t| t.as_str())
         .ok_or_else(wrong)?;
     let end_call = match object.get("end_call") {
         None => false,
-        Some(serde_json::Value::Bool(b)) => *b,
+        Some(Value::Bool(b)) => *b,
         Some(_) => return Err(wrong()),
     };
-    if object.keys().any(|k| k != "text" && k != "end_call") {
+    let calls = match object.get("tool_calls") {
+        None => Vec::new(),
+        Some(Value::Array(calls)) => calls
+            .iter()
+            .enumerate()
+            .map(|(i, call)| reported_call(call).map_err(|what| (i, what)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|(i, what)| {
+                AgentError::fault(format!(
+                    "the agent's tool_calls[{i}] {what}: {}",
+                    quote(line.trim_end())
+                ))
+            })?,
+        Some(_) => {
+            return Err(AgentError::fault(format!(
+                "the agent's tool_calls is not a list of calls: {}",
+                quote(line.trim_end())
+            )));
+        }
+    };
+    if object
+        .keys()
+        .any(|k| !matches!(k.as_str(), "text" | "end_call" | "tool_calls"))
+    {
         return Err(wrong());
     }
-    Ok(if end_call {
+    let reply = if end_call {
         Reply::SayAndHangUp(text.to_owned())
     } else {
         Reply::Say(text.to_owned())
+    };
+    Ok(Answer::Reply(reply, calls))
+}
+
+/// `{"id": "c1", "name": "…", "arguments": {…}}`, or what is wrong with it.
+fn tool_call(request: &serde_json::Value) -> Result<Answer, String> {
+    let object = request
+        .as_object()
+        .ok_or("is not an object {\"id\", \"name\", \"arguments\"}")?;
+    let id = match object.get("id") {
+        Some(serde_json::Value::String(id)) => id.clone(),
+        Some(_) => return Err("has an `id` that is not a string".into()),
+        None => return Err("has no `id` (the harness sends it back with the result)".into()),
+    };
+    let (name, arguments) = name_and_arguments(object)?;
+    if let Some(key) = object
+        .keys()
+        .find(|k| !matches!(k.as_str(), "id" | "name" | "arguments"))
+    {
+        return Err(format!("has an unknown field `{key}`"));
+    }
+    Ok(Answer::ToolCall {
+        id,
+        name,
+        arguments,
     })
+}
+
+/// A call the agent ran itself: `{"name", "arguments", "result"?}`.
+fn reported_call(
+    call: &serde_json::Value,
+) -> Result<(String, serde_json::Value, Option<serde_json::Value>), String> {
+    let object = call
+        .as_object()
+        .ok_or("is not an object {\"name\", \"arguments\", \"result\"}")?;
+    let (name, arguments) = name_and_arguments(object)?;
+    if let Some(key) = object
+        .keys()
+        .find(|k| !matches!(k.as_str(), "name" | "arguments" | "result"))
+    {
+        return Err(format!("has an unknown field `{key}`"));
+    }
+    Ok((name, arguments, object.get("result").cloned()))
+}
+
+fn name_and_arguments(
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(String, serde_json::Value), String> {
+    let name = match object.get("name") {
+        Some(serde_json::Value::String(name)) if !name.trim().is_empty() => name.clone(),
+        Some(serde_json::Value::String(_)) => return Err("has a blank `name`".into()),
+        Some(_) => return Err("has a `name` that is not a string".into()),
+        None => return Err("has no `name`".into()),
+    };
+    let arguments = match object.get("arguments") {
+        None => serde_json::Value::Object(Default::default()),
+        Some(args @ serde_json::Value::Object(_)) => args.clone(),
+        Some(_) => return Err("has `arguments` that are not an object".into()),
+    };
+    Ok((name, arguments))
+}
+
+/// What to do with one answer of the agent.
+enum Next {
+    /// The turn is over: this is the reply.
+    Done(Reply),
+    /// Send this `tool_result` event, and read the next answer.
+    Send(String),
+}
+
+/// Handles one answer: a reply ends the turn (the calls it reports are recorded); a
+/// `tool_call` is answered by the call's tools (the mocks), and its result is to be sent.
+async fn next_step(line: &CallerLine<'_>, call_id: &str, answer: &str) -> Result<Next, AgentError> {
+    match parse_answer(answer)? {
+        Answer::Reply(reply, calls) => {
+            for (name, arguments, result) in calls {
+                line.tools.record(&name, arguments, result);
+            }
+            if line.tools.capped() {
+                return Err(AgentError::fault(message::tool_cap(line.step_order)));
+            }
+            Ok(Next::Done(reply))
+        }
+        Answer::ToolCall {
+            id,
+            name,
+            arguments,
+        } => {
+            let result = line
+                .tools
+                .call(&name, arguments)
+                .await
+                .unwrap_or_else(|e| e.to_result());
+            if line.tools.capped() {
+                return Err(AgentError::fault(message::tool_cap(line.step_order)));
+            }
+            Ok(Next::Send(to_json(&Event::ToolResult {
+                call_id,
+                id: &id,
+                name: &name,
+                result: &result,
+            })))
+        }
+    }
 }
 
 fn to_json(event: &Event<'_>) -> String {
@@ -202,6 +363,36 @@ impl Running {
         Ok(())
     }
 
+    /// Reads one answer line, bounded before it is buffered: a program that never ends its
+    /// line cannot grow the harness.
+    async fn answer(&mut self, program: &str) -> Result<String, AgentError> {
+        let mut answer = Vec::new();
+        let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
+        match bounded.read_until(b'\n', &mut answer).await {
+            Ok(0) => return Err(self.gone(program, "before replying").await),
+            Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
+                return Err(AgentError::fault(format!(
+                    "{}{}",
+                    message::reply_line_too_long(program, MAX_REPLY_LINE),
+                    self.stderr_tail()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(AgentError::fault(format!(
+                    "cannot read the reply of agent program `{program}`: {e}{}",
+                    self.stderr_tail()
+                )));
+            }
+        }
+        String::from_utf8(answer).map_err(|_| {
+            AgentError::fault(format!(
+                "the reply of agent program `{program}` is not UTF-8 text{}",
+                self.stderr_tail()
+            ))
+        })
+    }
+
     async fn kill(&mut self) {
         kill_group(self.group);
         // `kill` also waits, so no zombie is left behind.
@@ -283,42 +474,29 @@ impl Agent for CommandAgent {
         });
         call.broken = true;
         call.send(&program, event).await?;
-        let mut answer = Vec::new();
-        // Bounded before it is buffered: a program that never ends its line cannot grow
-        // the harness.
-        let mut bounded = (&mut call.stdout).take(MAX_REPLY_LINE as u64);
-        match bounded.read_until(b'\n', &mut answer).await {
-            Ok(0) => return Err(call.gone(&program, "before replying").await),
-            Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
-                return Err(AgentError::fault(format!(
-                    "{}{}",
-                    message::reply_line_too_long(&program, MAX_REPLY_LINE),
-                    call.stderr_tail()
-                )));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                return Err(AgentError::fault(format!(
-                    "cannot read the reply of agent program `{program}`: {e}{}",
-                    call.stderr_tail()
-                )));
+        let mut answer = call.answer(&program).await?;
+        loop {
+            // The agent's own error is shown as it said it; a protocol fault gets stderr too.
+            let next = next_step(line, &call.call_id, &answer)
+                .await
+                .map_err(|err| {
+                    if err.reported_by_agent() {
+                        err
+                    } else {
+                        AgentError::fault(format!("{err}{}", call.stderr_tail()))
+                    }
+                })?;
+            match next {
+                Next::Done(reply) => {
+                    call.broken = false;
+                    return Ok(reply);
+                }
+                Next::Send(event) => {
+                    call.send(&program, event).await?;
+                    answer = call.answer(&program).await?;
+                }
             }
         }
-        let Ok(answer) = String::from_utf8(answer) else {
-            return Err(AgentError::fault(format!(
-                "the reply of agent program `{program}` is not UTF-8 text{}",
-                call.stderr_tail()
-            )));
-        };
-        call.broken = false;
-        // The agent's own error is shown as it said it; a protocol fault gets stderr too.
-        parse_reply(&answer).map_err(|err| {
-            if err.reported_by_agent() {
-                err
-            } else {
-                AgentError::fault(format!("{err}{}", call.stderr_tail()))
-            }
-        })
     }
 
     async fn end(&mut self) {
@@ -518,7 +696,13 @@ impl Agent for HttpAgent {
             step_order: line.step_order,
             text: line.text,
         });
-        parse_reply(&self.post(body).await?)
+        let mut answer = self.post(body).await?;
+        loop {
+            match next_step(line, &self.call_id.clone(), &answer).await? {
+                Next::Done(reply) => return Ok(reply),
+                Next::Send(event) => answer = self.post(event).await?,
+            }
+        }
     }
 
     async fn end(&mut self) {
@@ -540,22 +724,26 @@ impl Agent for HttpAgent {
 mod tests {
     use super::*;
 
+    fn reply(line: &str) -> Result<Reply, AgentError> {
+        match parse_answer(line)? {
+            Answer::Reply(reply, calls) if calls.is_empty() => Ok(reply),
+            other => panic!("not a plain reply: {other:?}"),
+        }
+    }
+
     #[test]
     fn reply_shapes() {
+        assert_eq!(reply(r#"{"text": "hi"}"#), Ok(Reply::Say("hi".into())));
         assert_eq!(
-            parse_reply(r#"{"text": "hi"}"#),
-            Ok(Reply::Say("hi".into()))
-        );
-        assert_eq!(
-            parse_reply(r#"{"text": "bye", "end_call": true}"#),
+            reply(r#"{"text": "bye", "end_call": true}"#),
             Ok(Reply::SayAndHangUp("bye".into()))
         );
         assert_eq!(
-            parse_reply(r#"{"text": "hi", "end_call": false}"#),
+            reply(r#"{"text": "hi", "end_call": false}"#),
             Ok(Reply::Say("hi".into()))
         );
         assert_eq!(
-            parse_reply(r#"{"error": "overloaded"}"#)
+            parse_answer(r#"{"error": "overloaded"}"#)
                 .unwrap_err()
                 .to_string(),
             "agent error: overloaded"
@@ -567,15 +755,73 @@ mod tests {
             r#"{"text": "a", "mood": "x"}"#,
             r#"{"error": 1}"#,
             r#"{"text": "a", "end_call": "yes"}"#,
+            r#"{"tool_call": {"id": "c1", "name": "x"}, "text": "a"}"#,
         ] {
-            let err = parse_reply(bad).unwrap_err().to_string();
+            let err = parse_answer(bad).unwrap_err().to_string();
             assert!(
                 err.starts_with("the agent's reply is not {\"text\""),
                 "{bad}: {err}"
             );
         }
-        let err = parse_reply("hello").unwrap_err().to_string();
+        let err = parse_answer("hello").unwrap_err().to_string();
         assert!(err.starts_with("the agent's reply is not JSON ("), "{err}");
+    }
+
+    #[test]
+    fn tool_answers() {
+        assert_eq!(
+            parse_answer(
+                r#"{"tool_call": {"id": "c1", "name": "lookup", "arguments": {"id": 5}}}"#
+            )
+            .unwrap(),
+            Answer::ToolCall {
+                id: "c1".into(),
+                name: "lookup".into(),
+                arguments: serde_json::json!({"id": 5})
+            }
+        );
+        assert_eq!(
+            parse_answer(r#"{"text": "ok", "tool_calls": [{"name": "book", "arguments": {}, "result": {"ref": "A"}}]}"#)
+                .unwrap(),
+            Answer::Reply(
+                Reply::Say("ok".into()),
+                vec![("book".into(), serde_json::json!({}), Some(serde_json::json!({"ref": "A"})))]
+            )
+        );
+        // A malformed request says what is wrong with it.
+        for (bad, what) in [
+            (
+                r#"{"tool_call": {"name": "x"}}"#,
+                "the agent's tool_call has no `id`",
+            ),
+            (
+                r#"{"tool_call": {"id": 1, "name": "x"}}"#,
+                "the agent's tool_call has an `id` that is not a string",
+            ),
+            (
+                r#"{"tool_call": {"id": "c", "name": " "}}"#,
+                "the agent's tool_call has a blank `name`",
+            ),
+            (
+                r#"{"tool_call": {"id": "c", "name": "x", "arguments": [1]}}"#,
+                "the agent's tool_call has `arguments` that are not an object",
+            ),
+            (
+                r#"{"tool_call": "lookup"}"#,
+                "the agent's tool_call is not an object",
+            ),
+            (
+                r#"{"text": "a", "tool_calls": [{"arguments": {}}]}"#,
+                "the agent's tool_calls[0] has no `name`",
+            ),
+            (
+                r#"{"text": "a", "tool_calls": {}}"#,
+                "the agent's tool_calls is not a list of calls",
+            ),
+        ] {
+            let err = parse_answer(bad).unwrap_err().to_string();
+            assert!(err.starts_with(what), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -4,11 +4,16 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::case::{Case, ReplayReply};
+use serde_json::Value;
+
+use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
+use crate::tool_match::{at_path, spoken};
 
 mod external;
+mod tools;
 
 pub use external::{CommandAgent, HttpAgent};
+pub use tools::{MAX_TOOL_CALLS_PER_TURN, ToolError, Tools};
 
 /// What the harness tells an agent when a call starts.
 #[derive(Debug, Clone)]
@@ -20,6 +25,8 @@ pub struct CallStart<'a> {
     pub test_id: &'a str,
     /// The caller's persona.
     pub persona: &'a str,
+    /// The call's tools: clone this handle into the agent's tool layer (see [`Tools`]).
+    pub tools: &'a Tools,
 }
 
 /// One caller line the agent must answer.
@@ -30,6 +37,8 @@ pub struct CallerLine<'a> {
     pub step_order: u32,
     /// What the caller said, fillers included.
     pub text: &'a str,
+    /// The call's tools (the same handle as [`CallStart::tools`]).
+    pub tools: &'a Tools,
 }
 
 /// The agent's answer to a caller line.
@@ -167,28 +176,42 @@ pub trait Agent {
 }
 
 /// Replies to each step with exactly what the script expects: the expected phrase for exact
-/// steps, else the keywords joined by spaces. The Python project's default agent; useful to
-/// check that the cases themselves are consistent.
+/// steps, else the keywords joined by spaces, after making exactly the step's expected tool
+/// calls (and then saying the values its mentions ask for). The Python project's default
+/// agent; useful to check that the cases themselves are consistent.
 #[derive(Debug, Clone)]
 pub struct IdealAgent {
-    replies: Vec<String>,
+    turns: Vec<IdealTurn>,
+}
+
+#[derive(Debug, Clone)]
+struct IdealTurn {
+    text: String,
+    calls: Vec<ExpectedCall>,
+    mentions: Vec<Mention>,
 }
 
 impl IdealAgent {
     /// The ideal agent for `case`.
     pub fn new(case: &Case) -> Self {
-        let replies = case
+        let turns = case
             .turns
             .iter()
-            .map(|turn| {
-                if turn.exact_match_required {
+            .map(|turn| IdealTurn {
+                text: if turn.exact_match_required {
                     turn.expected_phrase()
                 } else {
                     turn.expected_agent_response_keywords.join(" ")
-                }
+                },
+                calls: turn.expected_tool_calls.clone(),
+                mentions: if turn.exact_match_required {
+                    Vec::new()
+                } else {
+                    turn.expected_mentions.clone()
+                },
             })
             .collect();
-        Self { replies }
+        Self { turns }
     }
 }
 
@@ -199,15 +222,46 @@ impl Agent for IdealAgent {
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         let index = (line.step_order as usize).saturating_sub(1);
-        match self.replies.get(index) {
-            Some(text) => Ok(Reply::Say(text.clone())),
-            None => Ok(Reply::HangUp),
+        let Some(turn) = self.turns.get(index) else {
+            return Ok(Reply::HangUp);
+        };
+        if turn.calls.is_empty() {
+            return Ok(Reply::Say(turn.text.clone()));
         }
+        let mut results: Vec<(&str, Value)> = Vec::with_capacity(turn.calls.len());
+        for call in &turn.calls {
+            let result = make_call(line, call).await;
+            results.push((&call.name, result));
+        }
+        let mut words = vec![turn.text.clone()];
+        for mention in &turn.mentions {
+            let value = results
+                .iter()
+                .rev()
+                .filter(|(name, _)| *name == mention.tool)
+                .find_map(|(_, result)| at_path(result, &mention.path).and_then(spoken));
+            words.extend(value);
+        }
+        Ok(Reply::Say(words.join(" ").trim().to_owned()))
     }
 }
 
+/// Makes an expected (or replayed) call through the line's tools; a failure is the result
+/// `{"error": …}`, as an agent in another process would get it.
+async fn make_call(line: &CallerLine<'_>, call: &ExpectedCall) -> Value {
+    let arguments = call
+        .arguments
+        .clone()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    line.tools
+        .call(&call.name, arguments)
+        .await
+        .unwrap_or_else(|e| e.to_result())
+}
+
 /// Plays back recorded replies (`agent.replay`) in order, one per caller line, each after its
-/// `latency_ms` of virtual time; hangs up when they run out. A replayed latency is never cut
+/// `latency_ms` of virtual time (and after its `tool_calls`, made through the call's tools,
+/// so the mocks answer them); hangs up when they run out. A replayed latency is never cut
 /// by the turn timeout (it is data, not a wait): only a step's `max_latency_ms` judges it.
 #[derive(Debug, Clone)]
 pub struct ReplayAgent {
@@ -228,9 +282,12 @@ impl Agent for ReplayAgent {
         false
     }
 
-    async fn reply(&mut self, _line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         match self.replies.next() {
             Some(reply) => {
+                for call in &reply.tool_calls {
+                    make_call(line, call).await;
+                }
                 if reply.latency_ms > 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(reply.latency_ms)).await;
                 }

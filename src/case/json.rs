@@ -138,6 +138,25 @@ impl<'de> Deserialize<'de> for Key<'de> {
 }
 
 impl Node<'_> {
+    /// The value as `serde_json` holds it (object keys sorted, the last of none repeated:
+    /// the tree has no repeated keys).
+    pub(crate) fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(n) => Value::Number(n.clone()),
+            Node::String(s) => Value::String(s.to_string()),
+            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Node::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// How a value is described in "found …".
     pub(crate) fn describe(&self) -> String {
         match self {

@@ -2,7 +2,10 @@
 //! [`load_case`] and [`parse_case`], which check every rule, so a [`Case`] in hand is always
 //! valid; that is why its fields are read through accessors and cannot be changed.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+use serde_json::Value;
 
 mod check;
 pub(crate) mod discover;
@@ -42,6 +45,8 @@ pub struct Case {
     pub(crate) expect: Option<Expect>,
     /// The script, in `step_order`.
     pub(crate) turns: Vec<Turn>,
+    /// Tool mocks (`tools`), by tool name.
+    pub(crate) tools: Option<BTreeMap<String, Vec<Mock>>>,
 }
 
 impl Case {
@@ -95,6 +100,27 @@ impl Case {
         &self.turns
     }
 
+    /// The tool mocks (`tools`), by tool name; `None` when the case has none.
+    pub fn tools(&self) -> Option<&BTreeMap<String, Vec<Mock>>> {
+        self.tools.as_ref()
+    }
+
+    /// Whether the case says anything about tool calls (mocks, expected or forbidden calls,
+    /// mentions, replayed or recorded calls). Only such cases show tool fields in their
+    /// steps and metrics, so the snapshots of cases without tools never change.
+    pub fn uses_tools(&self) -> bool {
+        self.tools.is_some()
+            || self.turns.iter().any(Turn::uses_tools)
+            || self
+                .replay
+                .as_ref()
+                .is_some_and(|r| r.iter().any(|r| !r.tool_calls.is_empty()))
+            || self
+                .transcript
+                .as_ref()
+                .is_some_and(|rows| rows.iter().any(|r| r.speaker == Speaker::Tool))
+    }
+
     /// The seed the simulator uses: the file's `seed`, or else the stable hash of `test_id`
     /// ([`seed_for_test_id`]).
     pub fn seed(&self) -> u64 {
@@ -121,9 +147,36 @@ pub struct Turn {
     pub(crate) forbidden_keywords: Vec<String>,
     /// Budget for the reply's latency, in simulated milliseconds.
     pub(crate) max_latency_ms: Option<u64>,
+    /// Calls the agent must make during the step, in this order (others may come between).
+    pub(crate) expected_tool_calls: Vec<ExpectedCall>,
+    /// Tools the agent must not call during the step.
+    pub(crate) forbidden_tool_calls: Vec<String>,
+    /// Values from the step's tool results that the reply must contain.
+    pub(crate) expected_mentions: Vec<Mention>,
 }
 
 impl Turn {
+    /// Calls the agent must make during the step, in this order (others may come between).
+    pub fn expected_tool_calls(&self) -> &[ExpectedCall] {
+        &self.expected_tool_calls
+    }
+
+    /// Tools the agent must not call during the step.
+    pub fn forbidden_tool_calls(&self) -> &[String] {
+        &self.forbidden_tool_calls
+    }
+
+    /// Values from the step's tool results that the reply must contain.
+    pub fn expected_mentions(&self) -> &[Mention] {
+        &self.expected_mentions
+    }
+
+    fn uses_tools(&self) -> bool {
+        !(self.expected_tool_calls.is_empty()
+            && self.forbidden_tool_calls.is_empty()
+            && self.expected_mentions.is_empty())
+    }
+
     /// 1, 2, 3, … in file order.
     pub fn step_order(&self) -> u32 {
         self.step_order
@@ -177,6 +230,8 @@ pub struct ReplayReply {
     pub(crate) text: String,
     /// How long the agent takes to say it (0 for a plain string).
     pub(crate) latency_ms: u64,
+    /// Tool calls made before the text, through the call's tools (so mocks answer them).
+    pub(crate) tool_calls: Vec<ExpectedCall>,
 }
 
 impl ReplayReply {
@@ -189,6 +244,11 @@ impl ReplayReply {
     pub fn latency_ms(&self) -> u64 {
         self.latency_ms
     }
+
+    /// Tool calls made before the text.
+    pub fn tool_calls(&self) -> &[ExpectedCall] {
+        &self.tool_calls
+    }
 }
 
 /// Who speaks a transcript row.
@@ -199,6 +259,8 @@ pub enum Speaker {
     User,
     /// The agent under test.
     Agent,
+    /// A tool call the agent made (it belongs to the agent's run).
+    Tool,
 }
 
 impl Speaker {
@@ -207,6 +269,7 @@ impl Speaker {
         match self {
             Speaker::User => "user",
             Speaker::Agent => "agent",
+            Speaker::Tool => "tool",
         }
     }
 }
@@ -217,10 +280,12 @@ impl Speaker {
 pub struct RecordedRow {
     /// Who spoke.
     pub(crate) speaker: Speaker,
-    /// What was said.
+    /// What was said (empty for a tool row).
     pub(crate) text: String,
     /// How long the agent took, when the recording says.
     pub(crate) latency_ms: Option<u64>,
+    /// A tool row's call.
+    pub(crate) call: Option<ToolCall>,
 }
 
 impl RecordedRow {
@@ -237,6 +302,11 @@ impl RecordedRow {
     /// How long the agent took, when the recording says.
     pub fn latency_ms(&self) -> Option<u64> {
         self.latency_ms
+    }
+
+    /// A tool row's call (name, arguments, result).
+    pub fn call(&self) -> Option<&ToolCall> {
+        self.call.as_ref()
     }
 }
 
@@ -279,5 +349,92 @@ impl Expect {
     /// When given, exactly these steps must fail.
     pub fn failure_steps(&self) -> Option<&[u32]> {
         self.failure_steps.as_deref()
+    }
+}
+
+/// A tool call a case expects (`expected_tool_calls`), or a replayed reply makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExpectedCall {
+    pub(crate) name: String,
+    pub(crate) arguments: Option<Value>,
+}
+
+impl ExpectedCall {
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The arguments the call must have (a subset, by the argument rule); `None` means any.
+    pub fn arguments(&self) -> Option<&Value> {
+        self.arguments.as_ref()
+    }
+}
+
+/// A tool call that was made: its name, arguments and result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ToolCall {
+    /// The tool's name.
+    pub name: String,
+    /// The arguments it was called with (an object).
+    pub arguments: Value,
+    /// What it returned; a failure is `{"error": "..."}`.
+    pub result: Value,
+}
+
+/// One mock of a tool (`tools.<name>[i]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mock {
+    pub(crate) matcher: Option<Value>,
+    pub(crate) answer: MockAnswer,
+    pub(crate) latency_ms: u64,
+}
+
+impl Mock {
+    /// The arguments this mock answers (by the argument rule); `None` answers any call.
+    pub fn matcher(&self) -> Option<&Value> {
+        self.matcher.as_ref()
+    }
+
+    /// What the mock answers.
+    pub fn answer(&self) -> &MockAnswer {
+        &self.answer
+    }
+
+    /// How long the tool takes, on the call's clock; it counts in the reply's latency.
+    pub fn latency_ms(&self) -> u64 {
+        self.latency_ms
+    }
+}
+
+/// What a mock answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MockAnswer {
+    /// The tool's result.
+    Result(Value),
+    /// The tool fails with this message (the agent gets `{"error": message}`).
+    Error(String),
+}
+
+/// A value from a tool's result that the reply must contain (`expected_mentions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mention {
+    pub(crate) tool: String,
+    pub(crate) path: String,
+}
+
+impl Mention {
+    /// The tool whose result holds the value.
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
+    /// Where the value is in the result: dot-separated keys and array indexes.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 }

@@ -19,13 +19,22 @@ const CASE_FIELDS: &[&str] = &[
     "tone_markers",
     "expect",
     "turns",
+    "tools",
 ];
 const CALLER_FIELDS: &[&str] = &["disfluency_rate"];
 const AGENT_FIELDS: &[&str] = &["replay"];
-const REPLAY_FIELDS: &[&str] = &["text", "latency_ms"];
+const REPLAY_FIELDS: &[&str] = &["text", "latency_ms", "tool_calls"];
 // `step_order` is accepted so that a transcript copied from a report loads as it is; it is
 // recomputed by the zipper.
-const ROW_FIELDS: &[&str] = &["speaker", "text", "latency_ms", "step_order"];
+const ROW_FIELDS: &[&str] = &[
+    "speaker",
+    "text",
+    "latency_ms",
+    "step_order",
+    "name",
+    "arguments",
+    "result",
+];
 const EXPECT_FIELDS: &[&str] = &["status", "failure_steps"];
 
 impl Checker {
@@ -61,9 +70,26 @@ impl Checker {
         let tone_markers = root
             .get("tone_markers")
             .map(|n| self.phrases(n, &root.at("tone_markers")));
+        let tools = root.get("tools").map(|n| self.tools(n, &root.at("tools")));
         let turns = self
             .required(&root, "turns", "the scripted steps of the call")
             .and_then(|n| self.turns(n, &root.at("turns")));
+        if let (Some(Some(tools)), Some(turns)) = (&tools, &turns) {
+            let turns_path = root.at("turns");
+            for (i, turn) in turns.iter().enumerate() {
+                let turn_path = turns_path.index(i);
+                let calls_path = turn_path.field("expected_tool_calls");
+                for (j, call) in turn.expected_tool_calls.iter().enumerate() {
+                    let call_path = calls_path.index(j);
+                    self.mocked(tools, &call.name, &call_path.field("name"));
+                }
+                let mentions_path = turn_path.field("expected_mentions");
+                for (j, mention) in turn.expected_mentions.iter().enumerate() {
+                    let mention_path = mentions_path.index(j);
+                    self.mocked(tools, &mention.tool, &mention_path.field("tool"));
+                }
+            }
+        }
         let expect = root
             .get("expect")
             .map(|n| self.expect(n, root.at("expect"), turns.as_ref().map(Vec::len)));
@@ -91,6 +117,7 @@ impl Checker {
                 .unwrap_or_else(|| DEFAULT_TONE_MARKERS.map(String::from).to_vec()),
             expect: expect.checked()?,
             turns: turns?,
+            tools: tools.checked()?,
         })
     }
 
@@ -169,6 +196,7 @@ impl Checker {
             return Some(ReplayReply {
                 text: text.to_string(),
                 latency_ms: 0,
+                tool_calls: Vec::new(),
             });
         }
         if !matches!(node, Node::Object(_)) {
@@ -186,9 +214,13 @@ impl Checker {
         let latency = fields
             .get("latency_ms")
             .map(|n| self.u64(n, &fields.at("latency_ms")));
+        let calls = fields
+            .get("tool_calls")
+            .map(|n| self.expected_calls(n, &fields.at("tool_calls")));
         Some(ReplayReply {
             text: text?.to_owned(),
             latency_ms: latency.checked()?.unwrap_or(0),
+            tool_calls: calls.checked()?.unwrap_or_default(),
         })
     }
 
@@ -205,11 +237,38 @@ impl Checker {
     fn row(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<RecordedRow> {
         let fields = self.object(node, path, ROW_FIELDS)?;
         let speaker = self
-            .required(&fields, "speaker", "\"user\" or \"agent\"")
+            .required(&fields, "speaker", "\"user\", \"agent\" or \"tool\"")
             .and_then(|n| {
-                let choices = [("user", Speaker::User), ("agent", Speaker::Agent)];
+                let choices = [
+                    ("user", Speaker::User),
+                    ("agent", Speaker::Agent),
+                    ("tool", Speaker::Tool),
+                ];
                 self.choice(n, &fields.at("speaker"), &choices)
             });
+        if speaker == Some(Speaker::Tool) {
+            let call = self.tool_row(&fields);
+            let step = fields
+                .get("step_order")
+                .map(|n| self.u64(n, &fields.at("step_order")));
+            step.checked()?;
+            return Some(RecordedRow {
+                speaker: Speaker::Tool,
+                text: String::new(),
+                latency_ms: None,
+                call: Some(call?),
+            });
+        }
+        for field in ["name", "arguments", "result"] {
+            if fields.get(field).is_some() {
+                self.rule(
+                    &fields.at(field),
+                    format!("`{field}` belongs to tool rows (\"speaker\": \"tool\")"),
+                    None,
+                );
+                return None;
+            }
+        }
         let text = self
             .required(&fields, "text", "what was said")
             .and_then(|n| self.string(n, &fields.at("text")));
@@ -224,6 +283,7 @@ impl Checker {
             speaker: speaker?,
             text: text?.to_owned(),
             latency_ms: latency.checked()?,
+            call: None,
         })
     }
 

@@ -10,6 +10,7 @@ use crate::message::{self, Problem};
 use crate::normalize::has_token;
 
 mod case;
+mod tools;
 mod turn;
 
 #[derive(Default)]

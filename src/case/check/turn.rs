@@ -13,6 +13,9 @@ const TURN_FIELDS: &[&str] = &[
     "expected_agent_response",
     "forbidden_keywords",
     "max_latency_ms",
+    "expected_tool_calls",
+    "forbidden_tool_calls",
+    "expected_mentions",
 ];
 
 impl Checker {
@@ -82,7 +85,20 @@ impl Checker {
             .get("max_latency_ms")
             .map(|n| self.u64(n, &fields.at("max_latency_ms")));
 
+        let expected_calls = fields
+            .get("expected_tool_calls")
+            .map(|n| self.expected_calls(n, &fields.at("expected_tool_calls")));
+        let forbidden_calls = fields
+            .get("forbidden_tool_calls")
+            .map(|n| self.tool_names(n, &fields.at("forbidden_tool_calls")));
+        let mentions = fields
+            .get("expected_mentions")
+            .map(|n| self.mentions(n, &fields.at("expected_mentions")));
+
         let turn = Turn {
+            expected_tool_calls: expected_calls.checked()?.unwrap_or_default(),
+            forbidden_tool_calls: forbidden_calls.checked()?.unwrap_or_default(),
+            expected_mentions: mentions.checked()?.unwrap_or_default(),
             step_order: step_order?,
             user_input: user_input?,
             expected_agent_response_keywords: keywords.checked()?.unwrap_or_default(),

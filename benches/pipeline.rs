@@ -105,3 +105,46 @@ fn pipeline_by_keywords(bencher: Bencher, keywords: usize) {
 fn normalize(text: &str) -> Vec<String> {
     tokens(black_box(text))
 }
+
+/// `case_json(6, 3)` with three tool calls (two mocked tools, one with an argument match,
+/// expected calls and a mention): the issue #11 target is within 2x of `pipeline(6)`.
+fn tool_case_json() -> String {
+    let mut case: serde_json::Value = serde_json::from_str(&case_json(6, 3)).unwrap();
+    case["tools"] = serde_json::json!({
+        "lookup_order": [{"match": {"order_id": "5512"}, "result": {"status": "shipped", "eta": "Friday"}, "latency_ms": 120}],
+        "ReserveRestaurant": [{"result": {"confirmation": "K7Q2"}, "latency_ms": 90}]
+    });
+    let calls = [
+        (1, "lookup_order", serde_json::json!({"order_id": "5512"})),
+        (
+            3,
+            "ReserveRestaurant",
+            serde_json::json!({"time": "19:30", "party_size": 4}),
+        ),
+        (5, "lookup_order", serde_json::json!({"order_id": 5512})),
+    ];
+    for (turn, name, arguments) in calls {
+        case["agent"]["replay"][turn]["tool_calls"] =
+            serde_json::json!([{"name": name, "arguments": arguments}]);
+        case["turns"][turn]["expected_tool_calls"] =
+            serde_json::json!([{"name": name, "arguments": arguments}]);
+    }
+    case["turns"][3]["forbidden_tool_calls"] = serde_json::json!(["TransferToHuman"]);
+    case.to_string()
+}
+
+/// The whole pipeline of a 6-turn case with 3 tool calls (compare with `pipeline(6)`).
+#[divan::bench]
+fn pipeline_with_tools(bencher: Bencher) {
+    let json = tool_case_json();
+    let options = RunOptions::default();
+    let case = parse_case("bench.json", json.as_bytes()).unwrap();
+    assert_eq!(
+        run_case(&case, &mut BuiltinAgent::for_case(&case), &options).status,
+        voice_harness::Status::Pass
+    );
+    bencher.bench(|| {
+        let case = parse_case("bench.json", black_box(json.as_bytes())).unwrap();
+        run_case(&case, &mut BuiltinAgent::for_case(&case), &options)
+    });
+}

@@ -296,6 +296,13 @@ pub(crate) fn no_reply_within(timeout: Duration, jumped: Option<Duration>) -> St
 }
 
 pub(crate) fn agent_panicked(message: &str) -> String {
+    if message.contains("IO is disabled") {
+        // tokio's words when an agent on the virtual clock opens a socket.
+        return format!(
+            "agent panicked: {message}; an agent that does real I/O runs on real time: \
+             `fn wall_clock(&self) -> bool {{ true }}` in its `impl Agent`"
+        );
+    }
     format!("agent panicked: {message}")
 }
 
@@ -442,7 +449,6 @@ pub(crate) fn agent_not_built(panic: &str) -> String {
 pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
     "the call passed, but the case expects it to fail";
 
-
 // ---- tools -------------------------------------------------------------------------------
 
 /// JSON on one line with a space after `:` and `,`, as people write it.
@@ -505,7 +511,7 @@ pub(crate) fn tool_cap(step: u32) -> String {
 pub(crate) fn missing_tool_call(expected: &str, closest: Option<(&str, Option<&str>)>) -> String {
     match closest {
         Some((got, Some(difference))) => {
-            format!("missing tool call: expected {expected}, got {got} ({difference})")
+            format!("missing tool call: expected {expected}, got {got}: {difference}")
         }
         Some((got, None)) => format!("missing tool call: expected {expected}, got {got}"),
         None => format!("missing tool call: expected {expected}, got no call to it"),

@@ -188,6 +188,18 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
             "    agent said:  {}{latency}",
             optional(step.agent_response.as_deref())
         );
+        if let Some(calls) = &step.tool_calls {
+            let made: Vec<String> = calls
+                .iter()
+                .map(|c| tool_match::describe(&c.name, Some(&c.arguments)))
+                .collect();
+            let made = if made.is_empty() {
+                "(none)".to_owned()
+            } else {
+                made.join(", ")
+            };
+            let _ = writeln!(out, "    tool calls:  {}", one_line(&made));
+        }
         if turn.exact_match_required {
             if let Some(actual) = &step.agent_response {
                 let expected = turn.expected_phrase();

@@ -91,8 +91,8 @@ pub(crate) fn compact(value: &Value) -> String {
     crate::message::inline_json(value)
 }
 
-/// The first argument where `actual` does not match `expected`, as `key="want" (got
-/// "other")` or `key missing`, for failure messages.
+/// Which argument makes `actual` miss `expected`, for failure messages: `time differs`,
+/// `name is missing`.
 pub(crate) fn first_difference(expected: &Value, actual: &Value) -> Option<String> {
     if matches(expected, actual) {
         return None;
@@ -100,14 +100,12 @@ pub(crate) fn first_difference(expected: &Value, actual: &Value) -> Option<Strin
     match (expected, actual) {
         (Value::Object(want), Value::Object(got)) => {
             want.iter().find_map(|(key, value)| match got.get(key) {
-                None => Some(format!("{key} missing")),
-                Some(g) if !matches(value, g) => {
-                    Some(format!("{key}={} (got {})", compact(value), compact(g)))
-                }
+                None => Some(format!("{key} is missing")),
+                Some(g) if !matches(value, g) => Some(format!("{key} differs")),
                 Some(_) => None,
             })
         }
-        _ => Some(format!("{} (got {})", compact(expected), compact(actual))),
+        _ => Some("the arguments differ".to_owned()),
     }
 }
 

@@ -212,3 +212,51 @@ fn an_agent_that_waits_on_a_thread_is_told_to_use_real_time() {
     );
     assert_eq!(outcome.status, voice_harness::Status::Pass);
 }
+
+/// Talks to a loopback socket (tokio networking) before answering.
+struct Networked {
+    real_time: bool,
+}
+
+impl Agent for Networked {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let text = if line.step_order == 1 { "hello" } else { "bye" };
+        server.write_all(text.as_bytes()).await.unwrap();
+        drop(server);
+        let mut got = String::new();
+        client.read_to_string(&mut got).await.unwrap();
+        Ok(Reply::Say(got))
+    }
+
+    fn wall_clock(&self) -> bool {
+        self.real_time
+    }
+}
+
+#[test]
+fn an_agent_using_tokio_networking_is_told_to_use_real_time() {
+    // Before: a bare "IO is disabled" panic, with no word of the fix.
+    let case = common::two_steps();
+    let outcome = run_case(
+        &case,
+        &mut Networked { real_time: false },
+        &RunOptions::default(),
+    );
+    let details = outcome.steps[0].details.as_deref().unwrap();
+    assert!(details.starts_with("agent panicked: "), "{details}");
+    assert!(
+        details.contains("`fn wall_clock(&self) -> bool { true }`"),
+        "{details}"
+    );
+    let outcome = run_case(
+        &case,
+        &mut Networked { real_time: true },
+        &RunOptions::default(),
+    );
+    assert_eq!(outcome.status, voice_harness::Status::Pass);
+}

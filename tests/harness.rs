@@ -154,3 +154,28 @@ fn duplicate_test_ids_fail_every_file_naming_the_others() {
         .collect();
     insta::assert_snapshot!("duplicate_test_ids", messages.join("\n\n"));
 }
+
+#[test]
+fn a_missing_tool_call_reads_well() {
+    let case = r#"{
+      "test_id": "booking", "persona": "Busy Parent",
+      "tools": {"ReserveRestaurant": [{"result": {"confirmation": "K7Q2"}}]},
+      "agent": {"replay": [{"text": "You're booked at half past twelve.",
+                            "tool_calls": [{"name": "ReserveRestaurant", "arguments": {"time": "12:30", "party_size": 4}}]}]},
+      "turns": [{"step_order": 1, "user_input": "Four at eleven thirty, please.",
+                 "expected_agent_response_keywords": ["booked"],
+                 "expected_tool_calls": [{"name": "ReserveRestaurant", "arguments": {"time": "11:30", "party_size": 4}}],
+                 "expected_mentions": [{"tool": "ReserveRestaurant", "path": "confirmation"}]}]
+    }"#;
+    let (_dir, root) = project(&[("booking.json", case)]);
+    let path = Path::new(root).join("cases/booking.json");
+    let err = check_case_file(
+        &config(root),
+        &path,
+        BuiltinAgent::for_case,
+        RunOptions::default,
+        snapshots_match,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("missing_tool_call", err.to_string());
+}

@@ -252,3 +252,47 @@ fn every_bad_failure_step_is_reported_with_sensible_bounds() {
     );
     assert!(!text.contains("18446744073709551615"), "{text}");
 }
+
+#[test]
+fn every_malformed_tool_field_is_reported_with_its_path() {
+    let err = parse_case(
+        "cases/tools.json",
+        br#"{"test_id": "t", "persona": "P",
+             "tools": {
+               " ": [],
+               "Book": [{"match": {"time": "7"}, "result": {"ok": true}, "error": "busy"},
+                        {"match": "7", "result": 1},
+                        {"latency_ms": -5, "result": 1},
+                        {"match": {}}],
+               "Lookup": {"result": 1}
+             },
+             "agent": {"replay": [{"text": "ok", "tool_calls": [{"name": "", "arguments": {}}]}]},
+             "turns": [{"step_order": 1, "user_input": "Hi",
+                        "expected_tool_calls": [{"name": "Book", "arguments": [1]}, {"arguments": {}}, {"name": "Transfer"}],
+                        "forbidden_tool_calls": ["", 3],
+                        "expected_mentions": [{"tool": "Book", "path": ""}, {"tool": "Book", "path": "a..b"}, {"tool": "Nope", "path": "id"}]}]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("malformed_tool_fields", err.to_string());
+    let err = parse_case(
+        "cases/tools.json",
+        br#"{"test_id": "t", "persona": "P",
+             "transcript": [{"speaker": "user", "text": "Hi"},
+                            {"speaker": "tool", "name": "Book", "arguments": "x", "text": "no"},
+                            {"speaker": "agent", "text": "ok", "result": {}}],
+             "turns": [{"step_order": 1, "user_input": "Hi"}]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("malformed_tool_rows", err.to_string());
+    // With mocks, an expected call or a mention of a tool that has none can only fail.
+    let err = parse_case(
+        "cases/tools.json",
+        br#"{"test_id": "t", "persona": "P",
+             "tools": {"Book": [{"result": {"id": 1}}]},
+             "turns": [{"step_order": 1, "user_input": "Hi",
+                        "expected_tool_calls": [{"name": "Book"}, {"name": "Transfer"}],
+                        "expected_mentions": [{"tool": "Lookup", "path": "id"}]}]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("unmocked_tools", err.to_string());
+}

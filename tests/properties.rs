@@ -248,3 +248,82 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+const TOOLS: [&str; 3] = ["Lookup", "Book", "Cancel"];
+
+/// A valid case with tools: each turn may expect calls (with arguments the mocks answer),
+/// forbid a tool it does not call, and ask for values of the results to be said.
+fn valid_tool_case() -> impl Strategy<Value = Value> {
+    let call = (
+        0..TOOLS.len(),
+        prop::collection::btree_map(
+            "[a-z]{1,6}",
+            prop_oneof![
+                "[a-z]{1,8}".prop_map(Value::from),
+                (0u32..50).prop_map(Value::from)
+            ],
+            0..3,
+        ),
+        "[a-z]{3,8}",
+        any::<bool>(),
+    );
+    let turn_tools = prop::collection::vec(call, 0..3);
+    (valid_case(), prop::collection::vec(turn_tools, 6)).prop_map(|(mut case, tools)| {
+        let mut mocks: std::collections::BTreeMap<&str, Vec<Value>> = std::collections::BTreeMap::new();
+        let turns = case["turns"].as_array_mut().unwrap();
+        for (turn, calls) in turns.iter_mut().zip(tools) {
+            let exact = turn.get("exact_match_required") == Some(&json!(true));
+            let mut expected = Vec::new();
+            let mut mentions = Vec::new();
+            for (tool, arguments, reference, mention) in calls {
+                let name = TOOLS[tool];
+                let arguments = Value::Object(arguments.into_iter().collect());
+                let result = json!({"ref": format!("ref{reference}"), "count": arguments.as_object().unwrap().len()});
+                mocks.entry(name).or_default().push(json!({"match": arguments, "result": result}));
+                expected.push(json!({"name": name, "arguments": arguments}));
+                if mention && !exact {
+                    mentions.push(json!({"tool": name, "path": "ref"}));
+                }
+            }
+            let called: Vec<&str> = expected.iter().map(|c| c["name"].as_str().unwrap()).collect();
+            if let Some(unused) = TOOLS.iter().find(|t| !called.contains(t)) {
+                turn["forbidden_tool_calls"] = json!([unused]);
+            }
+            if !expected.is_empty() {
+                turn["expected_tool_calls"] = Value::Array(expected);
+            }
+            if !mentions.is_empty() {
+                turn["expected_mentions"] = Value::Array(mentions);
+            }
+        }
+        // Every tool has a mock, so no expected call names an unmocked tool.
+        let tools: serde_json::Map<String, Value> = TOOLS
+            .iter()
+            .map(|t| {
+                let mut list = mocks.remove(t).unwrap_or_default();
+                list.push(json!({"result": {"ref": "fallback"}}));
+                ((*t).to_owned(), Value::Array(list))
+            })
+            .collect();
+        case["tools"] = Value::Object(tools);
+        case
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// The ideal agent makes exactly the expected calls and says what the mentions ask
+    /// for, so every valid tool case passes against it; and every expected call matched.
+    #[test]
+    fn the_ideal_agent_passes_every_valid_tool_case(value in valid_tool_case()) {
+        let case = parse(&value);
+        let outcome = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        prop_assert_eq!(outcome.status, Status::Pass, "{:?}", outcome.steps.iter().map(|s| &s.details).collect::<Vec<_>>());
+        prop_assert_eq!(outcome.metrics.tool_calls_matched, outcome.metrics.tool_calls_expected);
+    }
+}

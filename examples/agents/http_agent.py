@@ -39,6 +39,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(204, None)
         if kind == "user" and call_id in CALLS:
             return self.reply(200, CALLS[call_id].answer(event["text"]))
+        if kind == "tool_result" and call_id in CALLS:
+            return self.reply(200, CALLS[call_id].tool_result(event))
         return self.reply(400, {"error": f"unexpected event {kind!r} for call {call_id!r}"})
 
     def reply(self, status, body):

@@ -5,10 +5,14 @@ to say in each scripted call. Replace `answer` with a call into your own agent.
 Standard library only.
 """
 
+import re
 import time
 
 # test_id -> one reply per caller line, in order. A reply is a string, or a dict with
-# "text" and optionally "end_call" (hang up after it) and "delay_s" (think first).
+# "text" and optionally "end_call" (hang up after it), "delay_s" (think first) and "tools"
+# (calls to make first, as [name, arguments]; the harness runs them against the case's
+# mocks and sends each result back). "{Tool.path}" in the text is replaced by that value
+# of the tool's result, so the agent says what the tool returned.
 SCRIPT = {
     "billing_inquiry_v1": [
         "Let me review your account details.",
@@ -55,18 +59,41 @@ SCRIPT = {
     "tone_marker_fails": ["Please don't get upset, I will look at the delivery."],
     "slow_agent_fails": [{"text": "Your balance is 42 dollars.", "delay_s": 1.6}],
     "agent_hangs_up_early": [{"text": "Hello! How can I help you today?", "end_call": True}],
+    # Tool calls (cases/tools/): the harness answers them from the case's mocks.
+    "tools_restaurant_booking": [
+        {"text": "Sorry, seven is full. I can do seven thirty or eight.",
+         "tools": [["CheckAvailability", {"time": "19:00", "party_size": 4}]]},
+        {"text": "You're booked for four at seven thirty. Your confirmation number is "
+                 "{ReserveRestaurant.confirmation}.",
+         "tools": [["CheckAvailability", {"time": "19:30", "party_size": 4}],
+                   ["ReserveRestaurant", {"time": "19:30", "party_size": 4, "name": "Dana"}]]},
+    ],
+    "tools_no_transfer_for_a_refund": [
+        {"text": "Your refund is on its way, reference {IssueRefund.refund_id}.",
+         "tools": [["IssueRefund", {"amount": 12.5}]]},
+    ],
+    "tools_order_lookup_unmatched": [
+        "Sure, what is the order number?",
+        {"text": "I could not find that order.", "tools": [["lookup_order", {"order_id": "5513"}]]},
+    ],
 }
 
 
 class Call:
-    """One call: remembers which test it is for and how far it got."""
+    """One call: remembers which test it is for, how far it got, and the tool calls of the
+    turn in progress."""
 
     def __init__(self, test_id):
         self.replies = SCRIPT.get(test_id, [])
         self.step = 0
+        self.pending = []
+        self.results = {}
+        self.reply = None
+        self.calls = 0
 
     def answer(self, text):
-        """The reply message (a dict) to the caller's `text`."""
+        """The first message (a dict) answering the caller's `text`: a tool call, or the
+        reply."""
         if self.step >= len(self.replies):
             return {"text": "Sorry, I did not catch that. Could you repeat it?"}
         reply = self.replies[self.step]
@@ -74,7 +101,24 @@ class Call:
         if isinstance(reply, str):
             return {"text": reply}
         time.sleep(reply.get("delay_s", 0))
-        message = {"text": reply["text"]}
-        if reply.get("end_call"):
+        self.reply, self.pending, self.results = reply, list(reply.get("tools", [])), {}
+        return self.next_message()
+
+    def tool_result(self, event):
+        """The next message after a {"event": "tool_result", ...}."""
+        self.results[event["name"]] = event["result"]
+        return self.next_message()
+
+    def next_message(self):
+        if self.pending:
+            name, arguments = self.pending.pop(0)
+            self.calls += 1
+            return {"tool_call": {"id": f"c{self.calls}", "name": name, "arguments": arguments}}
+        message = {"text": re.sub(r"\{(\w+)\.(\w+)\}", self.value, self.reply["text"])}
+        if self.reply.get("end_call"):
             message["end_call"] = True
         return message
+
+    def value(self, match):
+        result = self.results.get(match.group(1)) or {}
+        return str(result.get(match.group(2), "?"))

@@ -3,10 +3,12 @@
 
     voice-harness run cases --agent-command "python3 examples/agents/scripted_agent.py"
 
-Protocol (SPEC §9): {"event": "start", ...} once, {"event": "user", "step_order", "text"}
-per caller line (answer with {"text": ...}, optionally "end_call": true, or {"error": ...}),
-{"event": "end"} last; then stdin closes. Never print anything else to stdout: use stderr
-for logs. Standard library only.
+Protocol (docs/agent-protocol.md): {"event": "start", ...} once, {"event": "user",
+"step_order", "text"} per caller line (answer with {"text": ...}, optionally "end_call":
+true, or {"error": ...}; or first ask for a tool with {"tool_call": {"id", "name",
+"arguments"}} and get {"event": "tool_result", "id", "name", "result"}, as many times as
+needed), {"event": "end"} last; then stdin closes. Never print anything else to stdout: use
+stderr for logs. Standard library only.
 """
 
 import json
@@ -28,6 +30,8 @@ def main():
         elif kind == "user":
             reply = call.answer(event["text"]) if call else {"error": "no start event"}
             print(json.dumps(reply), flush=True)
+        elif kind == "tool_result":
+            print(json.dumps(call.tool_result(event)), flush=True)
         elif kind == "end":
             break
 

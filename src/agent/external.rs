@@ -25,7 +25,7 @@ const MAX_REPLY_LINE: usize = 8 * MAX_REPLY_BYTES;
 
 /// One harness → agent message.
 #[derive(Debug, Serialize)]
-#[serde(tag = "event", rename_all = "lowercase")]
+#[serde(tag = "event", rename_all = "snake_case")]
 enum Event<'a> {
     Start {
         call_id: &'a str,
@@ -847,6 +847,15 @@ mod tests {
         assert_eq!(
             to_json(&Event::End { call_id: "c" }),
             r#"{"event":"end","call_id":"c"}"#
+        );
+        assert_eq!(
+            to_json(&Event::ToolResult {
+                call_id: "c",
+                id: "t1",
+                name: "lookup",
+                result: &serde_json::json!({"ok": true}),
+            }),
+            r#"{"event":"tool_result","call_id":"c","id":"t1","name":"lookup","result":{"ok":true}}"#
         );
     }
 }

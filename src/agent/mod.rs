@@ -125,10 +125,11 @@ impl From<&str> for AgentError {
 /// # Which latency a reply gets
 ///
 /// On the virtual clock (the default), only tokio timers take time: computing, or blocking
-/// the thread, takes 0 ms. And when the agent waits on anything the paused clock cannot see
-/// (a thread, a blocking client, real network I/O through tokio), the runtime is idle, so
-/// the clock jumps straight to the turn timeout: the step fails with "no reply within 10 s"
-/// after a few real milliseconds, and the message says that the clock jumped. An agent that
+/// the thread, takes 0 ms. When the agent waits on anything the paused clock cannot see (a
+/// thread, a blocking client), the runtime is idle, so the clock jumps straight to the turn
+/// timeout: the step fails with "no reply within 10 s" after a few real milliseconds, and
+/// the message says that the clock jumped. Tokio networking is not enabled on the virtual
+/// clock (it panics "IO is disabled", and the step's message names the fix). An agent that
 /// does real work must run on real time: override [`wall_clock`](Agent::wall_clock) to
 /// return `true`. Its latencies are then wall time (snapshots show `[ms]`), and the turn
 /// timeout is real time too.

@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::agent::{Agent, CallStart, CallerLine, Reply, Tools};
-use crate::case::{Case, RecordedRow, Speaker, ToolCall};
+use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, Tools};
+use crate::case::{CallerAct, Case, RecordedRow, Speaker, ToolCall};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
 use crate::normalize::FILLERS;
@@ -36,6 +36,29 @@ pub struct Row {
     pub latency_ms: Option<u64>,
     /// Tool rows: the call.
     pub call: Option<ToolCall>,
+    /// Caller rows where the caller did not speak: silence or keypad tones.
+    pub event: Option<RowEvent>,
+    /// Agent rows the caller cut off (a barge-in).
+    pub cut: Option<Cut>,
+}
+
+/// What a caller row was, when the caller did not speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowEvent {
+    /// The caller said nothing for this many milliseconds.
+    Silence(u64),
+    /// The caller typed keypad tones (the row's text).
+    Dtmf,
+}
+
+/// How an agent row was cut off by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Cut {
+    /// The words of the reply the caller heard before cutting in.
+    pub heard: String,
+    /// When the caller cut in, in ms after the reply began.
+    pub at_ms: u64,
 }
 
 impl Row {
@@ -46,16 +69,15 @@ impl Row {
             step_order,
             latency_ms,
             call: None,
+            event: None,
+            cut: None,
         }
     }
 
     fn tool(call: ToolCall, step_order: u32) -> Self {
         Self {
-            speaker: Speaker::Tool,
-            text: String::new(),
-            step_order,
-            latency_ms: None,
             call: Some(call),
+            ..Self::said(Speaker::Tool, String::new(), step_order, None)
         }
     }
 }
@@ -77,6 +99,19 @@ impl Serialize for Row {
                 map.serialize_entry("step_order", &self.step_order)?;
                 if let Some(latency) = self.latency_ms {
                     map.serialize_entry("latency_ms", &latency)?;
+                }
+                match self.event {
+                    Some(RowEvent::Silence(ms)) => {
+                        map.serialize_entry("event", "silence")?;
+                        map.serialize_entry("silence_ms", &ms)?;
+                    }
+                    Some(RowEvent::Dtmf) => map.serialize_entry("event", "dtmf")?,
+                    None => {}
+                }
+                if let Some(cut) = &self.cut {
+                    map.serialize_entry("interrupted", &true)?;
+                    map.serialize_entry("heard", &cut.heard)?;
+                    map.serialize_entry("cut_at_ms", &cut.at_ms)?;
                 }
             }
         }
@@ -158,11 +193,8 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
                 previous = row.speaker;
             }
             Row {
-                speaker: row.speaker,
-                text: row.text.clone(),
-                step_order: step,
-                latency_ms: row.latency_ms,
                 call: row.call.clone(),
+                ..Row::said(row.speaker, row.text.clone(), step, row.latency_ms)
             }
         })
         .collect();
@@ -213,21 +245,39 @@ pub(crate) async fn simulate<A: Agent>(
                 convo.truncated = true;
                 break;
             }
+            // Every turn draws the same numbers, spoken or not, so a turn's caller never
+            // depends on what the turns before it were.
             let said = speak(&turn.user_input, case.disfluency_rate, &mut rng);
+            let spoken = matches!(turn.act, CallerAct::Say);
+            let said = said.filter(|_| spoken);
             convo.disfluencies_injected += u32::from(said.is_some());
             let text = said.unwrap_or_else(|| turn.user_input.clone());
+            let heard_before_cut = turn.barge_in_after_ms.and_then(|ms| {
+                barge_in(&mut convo.transcript, turn.step_order, ms, case.speech_wpm)
+            });
+            let event = match &turn.act {
+                CallerAct::Say => CallerEvent::Said(&text),
+                CallerAct::Silence(ms) => CallerEvent::Silence { ms: *ms },
+                CallerAct::Dtmf(digits) => CallerEvent::Dtmf(digits),
+            };
             let line = CallerLine {
                 step_order: turn.step_order,
                 text: &text,
+                event,
+                interrupted: heard_before_cut.as_deref(),
                 tools: &tools,
             };
             tools.begin_step(turn.step_order);
             let asked = Instant::now();
             let mut answer = guarded(agent.reply(&line), timeout, wall_clock).await;
             let latency = asked.elapsed().as_millis() as u64;
-            convo
-                .transcript
-                .push(Row::said(Speaker::User, text, turn.step_order, None));
+            let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
+            user_row.event = match turn.act {
+                CallerAct::Say => None,
+                CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),
+                CallerAct::Dtmf(_) => Some(RowEvent::Dtmf),
+            };
+            convo.transcript.push(user_row);
             let step_calls = tools.take_step();
             if step_calls.capped {
                 // However the turn ended (an error, a timeout while looping), the cap is why.
@@ -272,6 +322,8 @@ pub(crate) async fn simulate<A: Agent>(
                     break;
                 }
             };
+            // After silence or keypad tones, an empty reply is the agent staying quiet.
+            let said = said.filter(|text| spoken || !text.is_empty());
             if let Some(text) = said {
                 if convo.transcript.len() >= limits.max_rows {
                     convo.truncated = true;
@@ -292,6 +344,28 @@ pub(crate) async fn simulate<A: Agent>(
     // The agent's own clean-up may not hang the suite either.
     let _ = guarded(agent.end(), timeout, wall_clock).await;
     convo
+}
+
+/// The caller of step `step` cuts in `ms` after the agent began its previous reply: what it
+/// heard is the reply's first ⌊ms × wpm / 60,000⌋ words. Marks that reply cut and returns
+/// the words heard; `None` when there is no previous reply or the caller let it finish.
+fn barge_in(transcript: &mut [Row], step: u32, ms: u64, wpm: u32) -> Option<String> {
+    let reply = transcript
+        .iter_mut()
+        .rev()
+        .take_while(|row| row.step_order + 1 >= step)
+        .find(|row| row.speaker == Speaker::Agent && row.step_order + 1 == step)?;
+    let words: Vec<&str> = reply.text.split_whitespace().collect();
+    let heard_words = (u128::from(ms) * u128::from(wpm) / 60_000).min(words.len() as u128) as usize;
+    if heard_words >= words.len() {
+        return None;
+    }
+    let heard = words[..heard_words].join(" ");
+    reply.cut = Some(Cut {
+        heard: heard.clone(),
+        at_ms: ms,
+    });
+    Some(heard)
 }
 
 fn fault(step_order: u32, message: String) -> Fault {

@@ -340,6 +340,7 @@ pub(crate) fn transcript_cut(rows: usize) -> String {
 pub(crate) const NOT_REACHED: &str = "not reached";
 pub(crate) const MISSING_USER_INPUT: &str = "missing user input";
 pub(crate) const AGENT_NEVER_RESPONDED: &str = "agent never responded";
+pub(crate) const AGENT_STAYED_QUIET: &str = "the agent said nothing";
 pub(crate) const USER_DEVIATION: &str = "user deviation";
 pub(crate) const EXACT_MATCH_FAILED: &str = "exact match failed";
 pub(crate) const LATENCY_UNKNOWN: &str = "latency unknown";

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::call::Row;
-use crate::case::{Case, Speaker, Status};
+use crate::case::{CallerAct, Case, Speaker, Status};
 use crate::validate::StepResult;
 
 /// The numbers that describe one call (docs/case-format.md, "Metrics"). Serialized as the `metrics` object of the
@@ -42,6 +42,19 @@ pub struct Metrics {
     /// Expected tool calls that a call matched (only when the case uses tools).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls_matched: Option<u32>,
+    /// Voice events (only when the case has silence, keypad tones or barge-ins).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceMetrics>,
+}
+
+/// The metrics of a call with voice events (silence, keypad tones, barge-ins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct VoiceMetrics {
+    /// Agent replies the caller cut off.
+    pub interruptions: u32,
+    /// The slowest reply to a silence (a reprompt), when the agent answered any.
+    pub latency_ms_after_silence_max: Option<u64>,
 }
 
 impl Metrics {
@@ -101,6 +114,16 @@ impl Metrics {
             tool_calls_matched: case
                 .uses_tools()
                 .then(|| steps.iter().map(|s| s.tool_calls_matched).sum()),
+            voice: case.uses_voice_events().then(|| VoiceMetrics {
+                interruptions: transcript.iter().filter(|r| r.cut.is_some()).count() as u32,
+                latency_ms_after_silence_max: case
+                    .turns
+                    .iter()
+                    .zip(steps)
+                    .filter(|(turn, _)| matches!(turn.act, CallerAct::Silence(_)))
+                    .filter_map(|(_, step)| step.latency_ms)
+                    .max(),
+            }),
         }
     }
 }

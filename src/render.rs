@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::case::{Case, Speaker, Status};
 use crate::message;
-use crate::run::Outcome;
+use crate::run::{Outcome, RowEvent};
 use crate::tool_match;
 
 /// The transcript snapshot: a header, one line per row (step, speaker, latency, text), then
@@ -41,13 +41,32 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
             (Speaker::Agent, Some(_)) if redact_latency => "[ms]".to_owned(),
             (Speaker::Agent, Some(ms)) => format!("{ms}ms"),
         };
+        let text = match (row.event, &row.cut) {
+            (Some(RowEvent::Silence(ms)), _) => format!("(silent {})", seconds(ms)),
+            (Some(RowEvent::Dtmf), _) => format!("(keypad {})", row.text),
+            // `Sure I | can book that… (cut at 800 ms)`: heard | not heard.
+            (None, Some(cut)) => {
+                let rest: Vec<&str> = row
+                    .text
+                    .split_whitespace()
+                    .skip(cut.heard.split_whitespace().count())
+                    .collect();
+                format!(
+                    "{} | {}… (cut at {} ms)",
+                    cut.heard,
+                    rest.join(" "),
+                    cut.at_ms
+                )
+            }
+            (None, None) => row.text.clone(),
+        };
         let _ = writeln!(
             out,
             "[{}] {:<5} {:>7}  {}",
             row.step_order,
             row.speaker.as_str(),
             latency,
-            one_line(&row.text)
+            one_line(&text)
         );
     }
     if outcome.truncated {
@@ -122,6 +141,15 @@ pub(crate) fn metrics_json(outcome: &Outcome, redact_latency: bool) -> String {
         .join("\n")
 }
 
+/// `6.0 s`, `0.25 s`: a duration in seconds as people read it.
+fn seconds(ms: u64) -> String {
+    if ms % 100 == 0 {
+        format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+    } else {
+        format!("{}.{:03} s", ms / 1000, ms % 1000)
+    }
+}
+
 /// Keeps one transcript row on one line: control characters are escaped.
 fn one_line(text: &str) -> String {
     if !text.chars().any(char::is_control) {
@@ -178,6 +206,13 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
         );
         if step.user_match == Some(false) {
             let _ = writeln!(out, "    script says: {}", one_line(&turn.user_input));
+        }
+        if let Some(heard) = &step.heard {
+            let _ = writeln!(
+                out,
+                "    caller heard: {} (then cut in; the keywords were checked against this)",
+                optional(Some(heard))
+            );
         }
         let latency = step
             .latency_ms

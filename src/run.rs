@@ -5,13 +5,13 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use crate::agent::Agent;
-pub use crate::call::Row;
 use crate::call::{self, CallLimits};
+pub use crate::call::{Cut, Row, RowEvent};
 use crate::case::{Case, Status};
 use crate::limits::{EnvError, Limits};
 use crate::message;
 use crate::metrics;
-pub use crate::metrics::Metrics;
+pub use crate::metrics::{Metrics, VoiceMetrics};
 pub use crate::normalize::FILLERS;
 use crate::validate;
 pub use crate::validate::{StepResult, ToneCheck};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use crate::call::{Fault, Row};
-use crate::case::{Case, Speaker, ToolCall, Turn};
+use crate::case::{CallerAct, Case, Speaker, ToolCall, Turn};
 use crate::message;
 use crate::normalize::{contains_run, lowercase, phrase_in, split, strip_fillers};
 use crate::tool_match;
@@ -33,6 +33,10 @@ pub struct StepResult {
     pub forbidden_found: Vec<String>,
     /// The reply's latency, when there is a reply and its latency is known.
     pub latency_ms: Option<u64>,
+    /// What the caller heard of a reply it cut off (only then): the keyword rules were
+    /// checked against this.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heard: Option<String>,
     /// Why the step failed; `None` when it passed.
     pub details: Option<String>,
     /// The tool calls the agent made during the step (only when the case uses tools).
@@ -66,6 +70,10 @@ struct SpeakerRun {
     text: String,
     /// The first row's latency: the time to the first word.
     latency_ms: Option<u64>,
+    /// A caller event (silence, keypad): a run of its own.
+    event: bool,
+    /// What the caller heard of a reply it cut off (the words heard of each row).
+    heard: Option<String>,
 }
 
 /// The caller and agent runs of a transcript. Tool rows are not part of any run's text or
@@ -73,8 +81,16 @@ struct SpeakerRun {
 fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun> {
     let mut runs: Vec<SpeakerRun> = Vec::new();
     for row in transcript.iter().filter(|r| r.speaker != Speaker::Tool) {
+        let heard = row.cut.as_ref().map(|c| c.heard.as_str());
         match runs.last_mut() {
-            Some(run) if run.speaker == row.speaker => {
+            // Silence and keypad tones never merge with what is said around them.
+            Some(run) if run.speaker == row.speaker && !run.event && row.event.is_none() => {
+                if let Some(so_far) = &mut run.heard {
+                    so_far.push(' ');
+                    so_far.push_str(heard.unwrap_or(&row.text));
+                } else if let Some(heard) = heard {
+                    run.heard = Some(format!("{} {heard}", run.text));
+                }
                 run.text.push(' ');
                 run.text.push_str(&row.text);
             }
@@ -82,6 +98,8 @@ fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun> {
                 speaker: row.speaker,
                 text: row.text.clone(),
                 latency_ms: row.latency_ms,
+                event: row.event.is_some(),
+                heard: heard.map(str::to_owned),
             }),
         }
     }
@@ -101,6 +119,15 @@ pub(crate) fn validate_steps(
     // A leading agent run is a greeting: kept in the transcript, not validated.
     let skip = usize::from(runs.first().is_some_and(|r| r.speaker == Speaker::Agent));
     let runs = &runs[skip..];
+    // Each caller run with the agent run right after it, if any.
+    let mut pairs: Vec<(&SpeakerRun, Option<&SpeakerRun>)> = Vec::with_capacity(runs.len() / 2 + 1);
+    for run in runs {
+        match (run.speaker, pairs.last_mut()) {
+            (Speaker::Agent, Some((_, reply @ None))) => *reply = Some(run),
+            (Speaker::Agent, _) => {}
+            _ => pairs.push((run, None)),
+        }
+    }
     let tools_on = case.uses_tools();
     let mut calls: BTreeMap<u32, Vec<&ToolCall>> = BTreeMap::new();
     if tools_on {
@@ -116,7 +143,7 @@ pub(crate) fn validate_steps(
         if ended {
             return unanswered(turn, None, None, message::NOT_REACHED.to_owned());
         }
-        let user = runs.get(2 * i);
+        let user = pairs.get(i).map(|p| p.0);
         // An agent fault is the reason, even when it struck before the caller spoke.
         if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
             ended = true;
@@ -137,7 +164,11 @@ pub(crate) fn validate_steps(
         };
         let user_match = user_matches(&turn.user_input, &user.text);
         let deviation = (!user_match).then(|| message::USER_DEVIATION.to_owned());
-        let Some(agent) = runs.get(2 * i + 1) else {
+        let Some(agent) = pairs.get(i).and_then(|p| p.1) else {
+            if !matches!(turn.act, CallerAct::Say) && cut.is_none() {
+                // After silence or keypad tones the agent may stay quiet; the call goes on.
+                return quiet(turn, user_match, &user.text);
+            }
             ended = true;
             let missing = why_missing(message::AGENT_NEVER_RESPONDED);
             let reason = join_reasons(deviation.into_iter().chain([missing]));
@@ -272,7 +303,8 @@ pub(crate) fn user_matches(script: &str, actual: &str) -> bool {
 }
 
 fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun) -> StepResult {
-    let reply_lower = lowercase(&agent.text);
+    // A reply the caller cut off is judged by what the caller heard of it.
+    let reply_lower = lowercase(agent.heard.as_deref().unwrap_or(&agent.text));
     let reply = split(&reply_lower);
     let mut reasons = Vec::new();
     if !user_match {
@@ -322,12 +354,31 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun) 
         missing_keywords,
         forbidden_found,
         latency_ms: agent.latency_ms,
+        heard: agent.heard.clone(),
         details: (!reasons.is_empty()).then(|| reasons.join("; ")),
         tool_calls: None,
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
     }
+}
+
+/// A silent or keypad step where the agent said nothing: that passes unless the step
+/// expects words.
+fn quiet(turn: &Turn, user_match: bool, user_text: &str) -> StepResult {
+    let expects_words =
+        turn.exact_match_required || !turn.expected_agent_response_keywords.is_empty();
+    let mut step = unanswered(
+        turn,
+        Some(user_match),
+        Some(user_text.to_owned()),
+        message::AGENT_STAYED_QUIET.to_owned(),
+    );
+    if !expects_words && user_match {
+        step.passed = true;
+        step.details = None;
+    }
+    step
 }
 
 /// A step with no agent reply: every keyword is missing.
@@ -351,6 +402,7 @@ fn unanswered(
         },
         forbidden_found: Vec::new(),
         latency_ms: None,
+        heard: None,
         details: Some(reason),
         tool_calls: None,
         missing_tool_calls: None,

@@ -327,3 +327,68 @@ proptest! {
         prop_assert_eq!(outcome.metrics.tool_calls_matched, outcome.metrics.tool_calls_expected);
     }
 }
+
+/// A valid case with voice events: some turns become silence or keypad tones, some spoken
+/// turns cut the agent's previous reply off.
+fn valid_voice_case() -> impl Strategy<Value = Value> {
+    let event = prop_oneof![
+        Just(None),
+        (1u64..20_000).prop_map(|ms| Some(json!({"silence_ms": ms}))),
+        "[0-9*#A-D]{1,8}".prop_map(|d| Some(json!({"dtmf": d}))),
+        (0u64..10_000).prop_map(|ms| Some(json!({"barge_in_after_ms": ms}))),
+    ];
+    (valid_case(), prop::collection::vec(event, 6), 1u64..400).prop_map(
+        |(mut case, events, wpm)| {
+            case["speech_wpm"] = json!(wpm);
+            // The replayed agent speaks long replies, so barge-ins cut something.
+            let turns = case["turns"].as_array_mut().unwrap();
+            for (i, (turn, event)) in turns.iter_mut().zip(events).enumerate() {
+                let Some(event) = event else { continue };
+                let object = turn.as_object_mut().unwrap();
+                if event.get("barge_in_after_ms").is_some() {
+                    if i > 0 {
+                        object.insert(
+                            "barge_in_after_ms".into(),
+                            event["barge_in_after_ms"].clone(),
+                        );
+                    }
+                    continue;
+                }
+                object.remove("user_input");
+                for (k, v) in event.as_object().unwrap() {
+                    object.insert(k.clone(), v.clone());
+                }
+            }
+            case
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Silence, keypad tones and interruptions anywhere: the same case gives the same call,
+    /// byte for byte, every time.
+    #[test]
+    fn voice_events_anywhere_give_the_same_bytes(value in valid_voice_case()) {
+        let case = parse(&value);
+        let once = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        let twice = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        prop_assert_eq!(
+            serde_json::to_string(&once.transcript).unwrap(),
+            serde_json::to_string(&twice.transcript).unwrap()
+        );
+        prop_assert_eq!(&once, &twice);
+        // Every reply the ideal agent gives (it speaks its keywords) is judged; no
+        // interruption can cut more than was said.
+        for row in &once.transcript {
+            if let Some(cut) = &row.cut {
+                prop_assert!(cut.heard.split_whitespace().count() < row.text.split_whitespace().count());
+            }
+        }
+    }
+}

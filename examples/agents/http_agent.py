@@ -37,8 +37,9 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "end":
             CALLS.pop(call_id, None)
             return self.reply(204, None)
-        if kind == "user" and call_id in CALLS:
-            return self.reply(200, CALLS[call_id].answer(event["text"]))
+        if kind in ("user", "silence", "dtmf") and call_id in CALLS:
+            text = event.get("text") or event.get("digits") or ""
+            return self.reply(200, CALLS[call_id].answer(text))
         if kind == "tool_result" and call_id in CALLS:
             return self.reply(200, CALLS[call_id].tool_result(event))
         return self.reply(400, {"error": f"unexpected event {kind!r} for call {call_id!r}"})

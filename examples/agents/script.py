@@ -72,6 +72,20 @@ SCRIPT = {
         {"text": "Your refund is on its way, reference {IssueRefund.refund_id}.",
          "tools": [["IssueRefund", {"amount": 12.5}]]},
     ],
+    # Voice events (cases/voice/): silence and keypad tones are answered like lines; an
+    # empty text after them says nothing.
+    "voice_reprompt_after_silence": [
+        "Sure. Which day would you like the appointment?",
+        "Are you still there? Which day works for you?",
+        "Friday at nine it is. See you then.",
+    ],
+    "voice_never_reprompts": ["Sure. Which day would you like the appointment?", "", "Friday at nine it is."],
+    "voice_pin_by_keypad": ["Please enter your four-digit PIN, then the hash key.", "Thank you, you're verified.", ""],
+    "voice_interrupts_disclaimer": [
+        "This call is recorded for quality. Our terms of service apply to every order, and you "
+        "can ask for a copy at any time.",
+        "Of course, let me look up your order.",
+    ],
     "tools_order_lookup_unmatched": [
         "Sure, what is the order number?",
         {"text": "I could not find that order.", "tools": [["lookup_order", {"order_id": "5513"}]]},

@@ -27,8 +27,11 @@ def main():
         if kind == "start":
             call = Call(event["test_id"])
             print(f"call {event['call_id']} started", file=sys.stderr)
-        elif kind == "user":
-            reply = call.answer(event["text"]) if call else {"error": "no start event"}
+        elif kind in ("user", "silence", "dtmf"):
+            # A silence has "ms", keypad tones have "digits"; this script answers them all
+            # in order. A user event after a barge-in has "interrupted": {"heard": ...}.
+            text = event.get("text") or event.get("digits") or ""
+            reply = call.answer(text) if call else {"error": "no start event"}
             print(json.dumps(reply), flush=True)
         elif kind == "tool_result":
             print(json.dumps(call.tool_result(event)), flush=True)

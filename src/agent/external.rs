@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use crate::agent::{Agent, AgentError, CallStart, CallerLine, Reply};
+use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message::{self, quote};
 
@@ -36,6 +36,18 @@ enum Event<'a> {
         call_id: &'a str,
         step_order: u32,
         text: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        interrupted: Option<Heard<'a>>,
+    },
+    Silence {
+        call_id: &'a str,
+        step_order: u32,
+        ms: u64,
+    },
+    Dtmf {
+        call_id: &'a str,
+        step_order: u32,
+        digits: &'a str,
     },
     End {
         call_id: &'a str,
@@ -46,6 +58,34 @@ enum Event<'a> {
         name: &'a str,
         result: &'a serde_json::Value,
     },
+}
+
+/// `"interrupted": {"heard": "..."}` on the `user` event of a caller who cut in.
+#[derive(Debug, Serialize)]
+struct Heard<'a> {
+    heard: &'a str,
+}
+
+/// The event for what the caller did.
+fn caller_event<'a>(call_id: &'a str, line: &'a CallerLine<'_>) -> Event<'a> {
+    match line.event {
+        CallerEvent::Silence { ms } => Event::Silence {
+            call_id,
+            step_order: line.step_order,
+            ms,
+        },
+        CallerEvent::Dtmf(digits) => Event::Dtmf {
+            call_id,
+            step_order: line.step_order,
+            digits,
+        },
+        _ => Event::User {
+            call_id,
+            step_order: line.step_order,
+            text: line.text,
+            interrupted: line.interrupted.map(|heard| Heard { heard }),
+        },
+    }
 }
 
 /// What an agent answers to a `user` (or `tool_result`) event.
@@ -467,11 +507,7 @@ impl Agent for CommandAgent {
         let Some(call) = self.call.as_mut() else {
             return Err(AgentError::fault("agent program: the call was not started"));
         };
-        let event = to_json(&Event::User {
-            call_id: &call.call_id,
-            step_order: line.step_order,
-            text: line.text,
-        });
+        let event = to_json(&caller_event(&call.call_id, line));
         call.broken = true;
         call.send(&program, event).await?;
         let mut answer = call.answer(&program).await?;
@@ -691,11 +727,7 @@ impl Agent for HttpAgent {
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
-        let body = to_json(&Event::User {
-            call_id: &self.call_id,
-            step_order: line.step_order,
-            text: line.text,
-        });
+        let body = to_json(&caller_event(&self.call_id, line));
         let mut answer = self.post(body).await?;
         loop {
             match next_step(line, &self.call_id.clone(), &answer).await? {
@@ -839,10 +871,38 @@ mod tests {
             call_id: "c",
             step_order: 2,
             text: "Hi",
+            interrupted: None,
         });
         assert_eq!(
             user,
             r#"{"event":"user","call_id":"c","step_order":2,"text":"Hi"}"#
+        );
+        assert_eq!(
+            to_json(&Event::User {
+                call_id: "c",
+                step_order: 3,
+                text: "No wait",
+                interrupted: Some(Heard {
+                    heard: "Your total"
+                }),
+            }),
+            r#"{"event":"user","call_id":"c","step_order":3,"text":"No wait","interrupted":{"heard":"Your total"}}"#
+        );
+        assert_eq!(
+            to_json(&Event::Silence {
+                call_id: "c",
+                step_order: 2,
+                ms: 6000
+            }),
+            r#"{"event":"silence","call_id":"c","step_order":2,"ms":6000}"#
+        );
+        assert_eq!(
+            to_json(&Event::Dtmf {
+                call_id: "c",
+                step_order: 2,
+                digits: "4521#"
+            }),
+            r#"{"event":"dtmf","call_id":"c","step_order":2,"digits":"4521#"}"#
         );
         assert_eq!(
             to_json(&Event::End { call_id: "c" }),

@@ -29,14 +29,35 @@ pub struct CallStart<'a> {
     pub tools: &'a Tools,
 }
 
-/// One caller line the agent must answer.
+/// What the caller did, for the agent to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallerEvent<'a> {
+    /// The caller said this (fillers included).
+    Said(&'a str),
+    /// The caller said nothing for this many milliseconds. The agent may reprompt, or say
+    /// nothing: an empty reply ([`Reply::Say`] of `""`) stays quiet.
+    Silence {
+        /// How long the caller was quiet.
+        ms: u64,
+    },
+    /// The caller typed these keypad tones (`0-9 * # A-D`). An empty reply stays quiet.
+    Dtmf(&'a str),
+}
+
+/// One caller line (or silence, or keypad tones) the agent must answer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CallerLine<'a> {
     /// The step this line belongs to (1-based).
     pub step_order: u32,
-    /// What the caller said, fillers included.
+    /// What the caller said, fillers included; the digits of keypad tones; empty for a
+    /// silence. [`CallerLine::event`] says which.
     pub text: &'a str,
+    /// What the caller did.
+    pub event: CallerEvent<'a>,
+    /// The caller cut the agent's previous reply off: the words the caller heard of it.
+    pub interrupted: Option<&'a str>,
     /// The call's tools (the same handle as [`CallStart::tools`]).
     pub tools: &'a Tools,
 }

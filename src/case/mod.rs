@@ -47,6 +47,9 @@ pub struct Case {
     pub(crate) turns: Vec<Turn>,
     /// Tool mocks (`tools`), by tool name.
     pub(crate) tools: Option<BTreeMap<String, Vec<Mock>>>,
+    /// How fast the agent speaks, in words per minute (`speech_wpm`, default 150): what a
+    /// caller who barges in has heard.
+    pub(crate) speech_wpm: u32,
 }
 
 impl Case {
@@ -105,6 +108,19 @@ impl Case {
         self.tools.as_ref()
     }
 
+    /// How fast the agent speaks, in words per minute (`speech_wpm`, default 150).
+    pub fn speech_wpm(&self) -> u32 {
+        self.speech_wpm
+    }
+
+    /// Whether the case has voice events: silence, keypad tones or a caller who barges in.
+    /// Only such cases show the voice metrics, so older snapshots never change.
+    pub fn uses_voice_events(&self) -> bool {
+        self.turns
+            .iter()
+            .any(|t| !matches!(t.act, CallerAct::Say) || t.barge_in_after_ms.is_some())
+    }
+
     /// Whether the case says anything about tool calls (mocks, expected or forbidden calls,
     /// mentions, replayed or recorded calls). Only such cases show tool fields in their
     /// steps and metrics, so the snapshots of cases without tools never change.
@@ -135,8 +151,13 @@ impl Case {
 pub struct Turn {
     /// 1, 2, 3, … in file order.
     pub(crate) step_order: u32,
-    /// What the caller says.
+    /// What the caller does: speaks, stays silent, or types on the keypad.
+    pub(crate) act: CallerAct,
+    /// What the caller says; the digits of a keypad turn; empty for a silent turn.
     pub(crate) user_input: String,
+    /// The caller starts this turn this long after the agent began its previous reply,
+    /// cutting it off (`barge_in_after_ms`).
+    pub(crate) barge_in_after_ms: Option<u64>,
     /// Phrases that must all appear in the reply (non-exact steps).
     pub(crate) expected_agent_response_keywords: Vec<String>,
     /// When `true` the reply's tokens must equal [`Turn::expected_phrase`]'s.
@@ -156,6 +177,16 @@ pub struct Turn {
 }
 
 impl Turn {
+    /// What the caller does at this step.
+    pub fn act(&self) -> &CallerAct {
+        &self.act
+    }
+
+    /// When the caller cuts the agent's previous reply off, in ms after it began.
+    pub fn barge_in_after_ms(&self) -> Option<u64> {
+        self.barge_in_after_ms
+    }
+
     /// Calls the agent must make during the step, in this order (others may come between).
     pub fn expected_tool_calls(&self) -> &[ExpectedCall] {
         &self.expected_tool_calls
@@ -437,4 +468,15 @@ impl Mention {
     pub fn path(&self) -> &str {
         &self.path
     }
+}
+
+/// What the caller does at a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerAct {
+    /// Says `user_input`.
+    Say,
+    /// Says nothing for this many milliseconds (`silence_ms`).
+    Silence(u64),
+    /// Types these keypad digits (`dtmf`: `0-9 * # A-D`).
+    Dtmf(String),
 }

@@ -20,6 +20,7 @@ const CASE_FIELDS: &[&str] = &[
     "expect",
     "turns",
     "tools",
+    "speech_wpm",
 ];
 const CALLER_FIELDS: &[&str] = &["disfluency_rate"];
 const AGENT_FIELDS: &[&str] = &["replay"];
@@ -71,6 +72,20 @@ impl Checker {
             .get("tone_markers")
             .map(|n| self.phrases(n, &root.at("tone_markers")));
         let tools = root.get("tools").map(|n| self.tools(n, &root.at("tools")));
+        let wpm = root.get("speech_wpm").map(|n| {
+            let at = root.at("speech_wpm");
+            match self.u64(n, &at)? {
+                wpm @ 1..=1000 => Some(wpm as u32),
+                other => {
+                    self.rule(
+                        &at,
+                        format!("expected words per minute from 1 to 1000, found {other}"),
+                        Some("conversational speech is about 150"),
+                    );
+                    None
+                }
+            }
+        });
         let turns = self
             .required(&root, "turns", "the scripted steps of the call")
             .and_then(|n| self.turns(n, &root.at("turns")));
@@ -118,6 +133,7 @@ impl Checker {
             expect: expect.checked()?,
             turns: turns?,
             tools: tools.checked()?,
+            speech_wpm: wpm.checked()?.unwrap_or(150),
         })
     }
 

@@ -165,7 +165,7 @@ impl Checker {
         match node {
             Node::Number(n) if n.as_u64().is_some() => n.as_u64(),
             other => {
-                self.wrong_type(path, "a whole number from 0 to 18446744073709551615", other);
+                self.wrong_type(path, "a whole number (0 or more)", other);
                 None
             }
         }

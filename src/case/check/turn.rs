@@ -1,8 +1,9 @@
 //! The script: `turns`.
 
-use super::{Checked, Checker};
-use crate::case::Turn;
+use super::{Checked, Checker, Fields};
 use crate::case::json::{JsonPath, Node};
+use crate::case::{CallerAct, Turn};
+use crate::message;
 use crate::normalize::has_token;
 
 const TURN_FIELDS: &[&str] = &[
@@ -16,6 +17,9 @@ const TURN_FIELDS: &[&str] = &[
     "expected_tool_calls",
     "forbidden_tool_calls",
     "expected_mentions",
+    "silence_ms",
+    "dtmf",
+    "barge_in_after_ms",
 ];
 
 impl Checker {
@@ -65,9 +69,26 @@ impl Checker {
                 }
                 Some(expected_step as u32)
             });
-        let user_input = self
-            .required(&fields, "user_input", "what the caller says")
-            .and_then(|n| self.words(n, &fields.at("user_input")));
+        let act = self.act(&fields);
+        let barge_in = fields
+            .get("barge_in_after_ms")
+            .map(|n| self.u64(n, &fields.at("barge_in_after_ms")));
+        if let Some(Some(_)) = barge_in {
+            let problem = if index == 0 {
+                Some("the first turn has no agent reply before it to cut off")
+            } else if !matches!(act, Some((CallerAct::Say, _)) | None) {
+                Some("only a turn where the caller speaks (`user_input`) can cut the agent off")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                self.rule(
+                    &fields.at("barge_in_after_ms"),
+                    problem,
+                    Some("remove `barge_in_after_ms`, or move it to a later spoken turn"),
+                );
+            }
+        }
         let keywords = fields
             .get("expected_agent_response_keywords")
             .map(|n| self.phrases(n, &fields.at("expected_agent_response_keywords")));
@@ -95,12 +116,15 @@ impl Checker {
             .get("expected_mentions")
             .map(|n| self.mentions(n, &fields.at("expected_mentions")));
 
+        let (act, user_input) = act?;
         let turn = Turn {
+            act,
+            barge_in_after_ms: barge_in.checked()?,
             expected_tool_calls: expected_calls.checked()?.unwrap_or_default(),
             forbidden_tool_calls: forbidden_calls.checked()?.unwrap_or_default(),
             expected_mentions: mentions.checked()?.unwrap_or_default(),
             step_order: step_order?,
-            user_input: user_input?,
+            user_input,
             expected_agent_response_keywords: keywords.checked()?.unwrap_or_default(),
             exact_match_required: exact.checked()?.unwrap_or(false),
             expected_agent_response: expected_response.checked()?,
@@ -115,6 +139,76 @@ impl Checker {
             );
             return None;
         }
+        if turn.barge_in_after_ms.is_some() && (index == 0 || !matches!(turn.act, CallerAct::Say)) {
+            return None;
+        }
         Some(turn)
+    }
+
+    /// Exactly one of `user_input`, `silence_ms`, `dtmf`: what the caller does, and the
+    /// script's text for it (the digits of a keypad turn, nothing for a silent one).
+    fn act(&mut self, fields: &Fields<'_, '_>) -> Option<(CallerAct, String)> {
+        let given: Vec<&str> = ["user_input", "silence_ms", "dtmf"]
+            .into_iter()
+            .filter(|f| fields.get(f).is_some())
+            .collect();
+        match given.as_slice() {
+            [] => {
+                self.push(
+                    message::missing_field(
+                        &fields.path.to_string(),
+                        "user_input",
+                        "what the caller says",
+                    )
+                    .help("or `silence_ms` (the caller stays quiet) or `dtmf` (keypad tones)"),
+                );
+                None
+            }
+            ["user_input"] => {
+                let text = self.words(fields.get("user_input")?, &fields.at("user_input"))?;
+                Some((CallerAct::Say, text))
+            }
+            ["silence_ms"] => {
+                let at = fields.at("silence_ms");
+                let ms = self.u64(fields.get("silence_ms")?, &at)?;
+                if ms == 0 {
+                    self.rule(&at, "expected at least 1 ms of silence, found 0", None);
+                    return None;
+                }
+                Some((CallerAct::Silence(ms), String::new()))
+            }
+            ["dtmf"] => {
+                let at = fields.at("dtmf");
+                let digits = self.string(fields.get("dtmf")?, &at)?;
+                let bad = digits
+                    .chars()
+                    .find(|c| !matches!(c, '0'..='9' | '*' | '#' | 'A'..='D'));
+                if digits.is_empty() || bad.is_some() {
+                    let found = match bad {
+                        Some(c) => format!("{c:?} in {}", message::quote(digits)),
+                        None => "an empty string".to_owned(),
+                    };
+                    self.rule(
+                        &at,
+                        format!("expected keypad tones 0-9 * # A-D, found {found}"),
+                        Some("e.g. \"4521#\""),
+                    );
+                    return None;
+                }
+                Some((CallerAct::Dtmf(digits.to_owned()), digits.to_owned()))
+            }
+            several => {
+                let list: Vec<String> = several.iter().map(|f| format!("`{f}`")).collect();
+                self.rule(
+                    &fields.path,
+                    format!(
+                        "a turn is one thing the caller does: expected one of `user_input`, `silence_ms`, `dtmf`, found {}",
+                        list.join(" and ")
+                    ),
+                    Some("split it into one turn per thing the caller does"),
+                );
+                None
+            }
+        }
     }
 }

@@ -148,3 +148,18 @@ fn pipeline_with_tools(bencher: Bencher) {
         run_case(&case, &mut BuiltinAgent::for_case(&case), &options)
     });
 }
+
+/// `case_json(6, 3)` with recognition noise (wer 0.1) and spoken-number matching: the
+/// issue #14 target is within 2x of `pipeline(6)`.
+#[divan::bench]
+fn pipeline_with_hearing(bencher: Bencher) {
+    let mut case: serde_json::Value = serde_json::from_str(&case_json(6, 3)).unwrap();
+    case["caller"]["asr"] = serde_json::json!({"wer": 0.1});
+    case["matching"] = serde_json::json!({"numbers": "spoken"});
+    let json = case.to_string();
+    let options = RunOptions::default();
+    bencher.bench(|| {
+        let case = parse_case("bench.json", black_box(json.as_bytes())).unwrap();
+        run_case(&case, &mut BuiltinAgent::for_case(&case), &options)
+    });
+}

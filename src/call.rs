@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, Tools};
 use crate::case::{CallerAct, Case, RecordedRow, Speaker, ToolCall};
+use crate::hearing;
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
 use crate::normalize::FILLERS;
@@ -40,6 +41,9 @@ pub struct Row {
     pub event: Option<RowEvent>,
     /// Agent rows the caller cut off (a barge-in).
     pub cut: Option<Cut>,
+    /// Caller rows: what the agent heard, when it is not what was said (recognition
+    /// noise, or a pinned `heard`).
+    pub heard: Option<String>,
 }
 
 /// What a caller row was, when the caller did not speak.
@@ -71,6 +75,7 @@ impl Row {
             call: None,
             event: None,
             cut: None,
+            heard: None,
         }
     }
 
@@ -99,6 +104,9 @@ impl Serialize for Row {
                 map.serialize_entry("step_order", &self.step_order)?;
                 if let Some(latency) = self.latency_ms {
                     map.serialize_entry("latency_ms", &latency)?;
+                }
+                if let Some(heard) = &self.heard {
+                    map.serialize_entry("heard", heard)?;
                 }
                 match self.event {
                     Some(RowEvent::Silence(ms)) => {
@@ -130,6 +138,8 @@ pub(crate) struct Conversation {
     pub(crate) truncated: bool,
     /// Why tool calls fail their step (a call no mock answers, the per-turn cap).
     pub(crate) tool_problems: Vec<(u32, String)>,
+    /// Word errors between what the caller said and what the agent heard, and words said.
+    pub(crate) asr: (usize, usize),
 }
 
 /// An agent failure that ended the call.
@@ -204,6 +214,7 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
         fault: None,
         truncated: rows.len() > max_rows,
         tool_problems: Vec::new(),
+        asr: (0, 0),
     }
 }
 
@@ -225,6 +236,7 @@ pub(crate) async fn simulate<A: Agent>(
         fault: None,
         truncated: false,
         tool_problems: Vec::new(),
+        asr: (0, 0),
     };
     let tools = Tools::new(case.tools.clone());
     let first_step = case.turns.first().map_or(1, |t| t.step_order);
@@ -249,20 +261,38 @@ pub(crate) async fn simulate<A: Agent>(
             // depends on what the turns before it were.
             let said = speak(&turn.user_input, case.disfluency_rate, &mut rng);
             let spoken = matches!(turn.act, CallerAct::Say);
-            let said = said.filter(|_| spoken);
+            // A pinned line (`said` / `heard`) is said and heard exactly as written.
+            let pinned = turn.said.is_some() || turn.heard.is_some();
+            let said = said.filter(|_| spoken && !pinned);
             convo.disfluencies_injected += u32::from(said.is_some());
-            let text = said.unwrap_or_else(|| turn.user_input.clone());
+            let text = match &turn.said {
+                Some(pinned) => pinned.clone(),
+                None => said.unwrap_or_else(|| turn.user_input.clone()),
+            };
+            let heard = match (&turn.heard, case.asr_wer) {
+                (Some(heard), _) => heard.clone(),
+                (None, Some(wer)) if spoken && !pinned => {
+                    let mut noise = SplitMix64::new(hearing::turn_seed(seed, turn.step_order));
+                    hearing::mishear(&text, wer, &mut noise)
+                }
+                _ => text.clone(),
+            };
+            if spoken && case.asr_wer.is_some() {
+                let (errors, words) = hearing::word_errors(&text, &heard);
+                convo.asr.0 += errors;
+                convo.asr.1 += words;
+            }
             let heard_before_cut = turn.barge_in_after_ms.and_then(|ms| {
                 barge_in(&mut convo.transcript, turn.step_order, ms, case.speech_wpm)
             });
             let event = match &turn.act {
-                CallerAct::Say => CallerEvent::Said(&text),
+                CallerAct::Say => CallerEvent::Said(&heard),
                 CallerAct::Silence(ms) => CallerEvent::Silence { ms: *ms },
                 CallerAct::Dtmf(digits) => CallerEvent::Dtmf(digits),
             };
             let line = CallerLine {
                 step_order: turn.step_order,
-                text: &text,
+                text: &heard,
                 event,
                 interrupted: heard_before_cut.as_deref(),
                 tools: &tools,
@@ -272,6 +302,7 @@ pub(crate) async fn simulate<A: Agent>(
             let mut answer = guarded(agent.reply(&line), timeout, wall_clock).await;
             let latency = asked.elapsed().as_millis() as u64;
             let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
+            user_row.heard = (heard != user_row.text).then_some(heard);
             user_row.event = match turn.act {
                 CallerAct::Say => None,
                 CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),

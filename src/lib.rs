@@ -8,10 +8,12 @@ pub mod case;
 #[cfg(feature = "fuzz")]
 mod fuzz;
 mod harness;
+mod hearing;
 pub mod limits;
 mod message;
 mod metrics;
 mod normalize;
+mod numbers;
 mod prepare;
 mod render;
 #[cfg(feature = "cli")]

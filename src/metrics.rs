@@ -42,6 +42,10 @@ pub struct Metrics {
     /// Expected tool calls that a call matched (only when the case uses tools).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_calls_matched: Option<u32>,
+    /// The measured word error rate of what the agent heard (only when the case has
+    /// `caller.asr`): word errors over words said, over the call's spoken lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asr_wer: Option<f64>,
     /// Voice events (only when the case has silence, keypad tones or barge-ins).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceMetrics>,
@@ -114,6 +118,7 @@ impl Metrics {
             tool_calls_matched: case
                 .uses_tools()
                 .then(|| steps.iter().map(|s| s.tool_calls_matched).sum()),
+            asr_wer: None,
             voice: case.uses_voice_events().then(|| VoiceMetrics {
                 interruptions: transcript.iter().filter(|r| r.cut.is_some()).count() as u32,
                 latency_ms_after_silence_max: case

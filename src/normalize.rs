@@ -6,6 +6,9 @@
 //! contiguous run of the text's tokens, so `hi` does not appear in `"this"`.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
+
+use crate::case::Keyword;
 
 /// The caller fillers the simulator may insert, as written into the transcript.
 pub const FILLERS: [&str; 5] = ["um", "uh", "you know", "I mean", "like"];
@@ -82,6 +85,65 @@ pub(crate) fn phrase_in(haystack: &[&str], phrase: &str) -> bool {
 pub fn appears_in(phrase: &str, text: &str) -> bool {
     let lower = lowercase(text);
     phrase_in(&split(&lower), phrase)
+}
+
+/// The words of a text as matching sees them: lowercased and split (see the module docs),
+/// and with `numbers` ("spoken" matching), numbers in words and digits read as digits.
+pub(crate) struct Words<'a> {
+    words: Vec<Cow<'a, str>>,
+    /// The words joined by single spaces, for regular expressions; built when needed.
+    joined: OnceCell<String>,
+    numbers: bool,
+}
+
+impl<'a> Words<'a> {
+    /// The words of an already lowercased text.
+    pub(crate) fn new(lower: &'a str, numbers: bool) -> Self {
+        Self::from_tokens(split(lower), numbers)
+    }
+
+    /// Words from tokens (e.g. with fillers already removed).
+    pub(crate) fn from_tokens(tokens: Vec<&'a str>, numbers: bool) -> Self {
+        let words: Vec<Cow<'a, str>> = tokens.into_iter().map(Cow::Borrowed).collect();
+        Self {
+            words: if numbers {
+                crate::numbers::read(&words)
+            } else {
+                words
+            },
+            joined: OnceCell::new(),
+            numbers,
+        }
+    }
+
+    /// Whether `phrase`'s words occur as a contiguous run of these words.
+    pub(crate) fn has(&self, phrase: &str) -> bool {
+        let lower = lowercase(phrase);
+        let phrase = Words::new(&lower, self.numbers);
+        contains_run(&self.words, &phrase.words)
+    }
+
+    /// Whether these words contain `other`'s as a contiguous run.
+    pub(crate) fn contains(&self, other: &Words<'_>) -> bool {
+        contains_run(&self.words, &other.words)
+    }
+
+    /// Whether the words are the same as `other`'s.
+    pub(crate) fn same(&self, other: &Words<'_>) -> bool {
+        self.words == other.words
+    }
+
+    /// Whether the keyword is met: a phrase appears, one of the alternatives appears, or the
+    /// regular expression matches the words joined by single spaces.
+    pub(crate) fn meets(&self, keyword: &Keyword) -> bool {
+        match keyword {
+            Keyword::Phrase(phrase) => self.has(phrase),
+            Keyword::AnyOf(phrases) => phrases.iter().any(|p| self.has(p)),
+            Keyword::Regex(r) => r
+                .regex
+                .is_match(self.joined.get_or_init(|| self.words.join(" "))),
+        }
+    }
 }
 
 /// Removes filler phrases from a token list, down to a normal form: tokens are pushed on a

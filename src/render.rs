@@ -58,7 +58,10 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                     cut.at_ms
                 )
             }
-            (None, None) => row.text.clone(),
+            (None, None) => match &row.heard {
+                Some(heard) => format!("{}  (heard: {heard})", row.text),
+                None => row.text.clone(),
+            },
         };
         let _ = writeln!(
             out,
@@ -204,6 +207,9 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
             "    caller said: {}",
             optional(step.actual_user_input.as_deref())
         );
+        if let Some(heard) = &step.agent_heard {
+            let _ = writeln!(out, "    agent heard: {}", one_line(heard));
+        }
         if step.user_match == Some(false) {
             let _ = writeln!(out, "    script says: {}", one_line(&turn.user_input));
         }
@@ -245,7 +251,11 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
             let _ = writeln!(
                 out,
                 "    expected keywords: {}",
-                turn.expected_agent_response_keywords.join(", ")
+                turn.expected_agent_response_keywords
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }

@@ -8,6 +8,7 @@ use crate::agent::Agent;
 use crate::call::{self, CallLimits};
 pub use crate::call::{Cut, Row, RowEvent};
 use crate::case::{Case, Status};
+pub use crate::hearing::{CONFUSIONS, NOISE_WORDS};
 use crate::limits::{EnvError, Limits};
 use crate::message;
 use crate::metrics;
@@ -199,8 +200,17 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
         cut,
         &convo.tool_problems,
     );
-    let tone = validate::tone_check(&case.tone_markers, &convo.transcript);
-    let metrics = Metrics::compute(case, &steps, &convo.transcript, convo.disfluencies_injected);
+    let tone = validate::tone_check(&case.tone_markers, &convo.transcript, case.spoken_numbers);
+    let mut metrics =
+        Metrics::compute(case, &steps, &convo.transcript, convo.disfluencies_injected);
+    if case.asr_wer.is_some() {
+        let (errors, words) = convo.asr;
+        metrics.asr_wer = Some(if words == 0 {
+            0.0
+        } else {
+            errors as f64 / words as f64
+        });
+    }
     let status = metrics::status(&steps, tone.passed);
     let as_expected = match &case.expect {
         None => status == Status::Pass,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::call::{Fault, Row};
 use crate::case::{CallerAct, Case, Speaker, ToolCall, Turn};
 use crate::message;
-use crate::normalize::{contains_run, lowercase, phrase_in, split, strip_fillers};
+use crate::normalize::{Words, lowercase, split, strip_fillers};
 use crate::tool_match;
 
 /// The verdict on one step.
@@ -33,6 +33,10 @@ pub struct StepResult {
     pub forbidden_found: Vec<String>,
     /// The reply's latency, when there is a reply and its latency is known.
     pub latency_ms: Option<u64>,
+    /// What the agent heard of the caller's line, when it is not what was said (recognition
+    /// noise, or a pinned `heard`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent_heard: Option<String>,
     /// What the caller heard of a reply it cut off (only then): the keyword rules were
     /// checked against this.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -74,6 +78,8 @@ struct SpeakerRun {
     event: bool,
     /// What the caller heard of a reply it cut off (the words heard of each row).
     heard: Option<String>,
+    /// What the agent heard of a caller run, when it is not what was said.
+    agent_heard: Option<String>,
 }
 
 /// The caller and agent runs of a transcript. Tool rows are not part of any run's text or
@@ -85,6 +91,11 @@ fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun> {
         match runs.last_mut() {
             // Silence and keypad tones never merge with what is said around them.
             Some(run) if run.speaker == row.speaker && !run.event && row.event.is_none() => {
+                if row.heard.is_some() || run.agent_heard.is_some() {
+                    let so_far = run.agent_heard.take().unwrap_or_else(|| run.text.clone());
+                    let this = row.heard.as_deref().unwrap_or(&row.text);
+                    run.agent_heard = Some(format!("{so_far} {this}"));
+                }
                 if let Some(so_far) = &mut run.heard {
                     so_far.push(' ');
                     so_far.push_str(heard.unwrap_or(&row.text));
@@ -100,6 +111,7 @@ fn speaker_runs(transcript: &[Row]) -> Vec<SpeakerRun> {
                 latency_ms: row.latency_ms,
                 event: row.event.is_some(),
                 heard: heard.map(str::to_owned),
+                agent_heard: row.heard.clone(),
             }),
         }
     }
@@ -129,6 +141,7 @@ pub(crate) fn validate_steps(
         }
     }
     let tools_on = case.uses_tools();
+    let numbers = case.spoken_numbers;
     let mut calls: BTreeMap<u32, Vec<&ToolCall>> = BTreeMap::new();
     if tools_on {
         for row in transcript {
@@ -147,7 +160,7 @@ pub(crate) fn validate_steps(
         // An agent fault is the reason, even when it struck before the caller spoke.
         if let Some(fault) = fault.filter(|f| f.step_order == turn.step_order) {
             ended = true;
-            let user_match = user.map(|u| user_matches(&turn.user_input, &u.text));
+            let user_match = user.map(|u| user_matches(&turn.user_input, &u.text, numbers));
             let deviation = (user_match == Some(false)).then(|| message::USER_DEVIATION.to_owned());
             let reason = join_reasons(deviation.into_iter().chain([fault.message.clone()]));
             return unanswered(turn, user_match, user.map(|u| u.text.clone()), reason);
@@ -162,7 +175,7 @@ pub(crate) fn validate_steps(
             let reason = why_missing(message::MISSING_USER_INPUT);
             return unanswered(turn, None, None, reason);
         };
-        let user_match = user_matches(&turn.user_input, &user.text);
+        let user_match = user_matches(&turn.user_input, &user.text, numbers);
         let deviation = (!user_match).then(|| message::USER_DEVIATION.to_owned());
         let Some(agent) = pairs.get(i).and_then(|p| p.1) else {
             if !matches!(turn.act, CallerAct::Say) && cut.is_none() {
@@ -174,7 +187,9 @@ pub(crate) fn validate_steps(
             let reason = join_reasons(deviation.into_iter().chain([missing]));
             return unanswered(turn, Some(user_match), Some(user.text.clone()), reason);
         };
-        answered(turn, user_match, &user.text, agent)
+        let mut step = answered(turn, user_match, &user.text, agent, numbers);
+        step.agent_heard = user.agent_heard.clone();
+        step
     });
     if !tools_on {
         return steps.collect();
@@ -188,7 +203,7 @@ pub(crate) fn validate_steps(
                 .iter()
                 .filter(|(s, _)| *s == order)
                 .map(|(_, p)| p.clone());
-            check_tools(&mut step, turn, made, problems);
+            check_tools(&mut step, turn, made, problems, numbers);
             step
         })
         .collect()
@@ -202,6 +217,7 @@ fn check_tools(
     turn: &Turn,
     made: &[&ToolCall],
     problems: impl Iterator<Item = String>,
+    numbers: bool,
 ) {
     let mut reasons: Vec<String> = problems.collect();
     // Greedy earliest match is the right one for a subsequence: a later match never leaves
@@ -259,7 +275,7 @@ fn check_tools(
     }
     if let Some(reply) = &step.agent_response {
         let lower = lowercase(reply);
-        let words = split(&lower);
+        let words = Words::new(&lower, numbers);
         for mention in &turn.expected_mentions {
             let calls: Vec<&&ToolCall> = made.iter().filter(|c| c.name == mention.tool).collect();
             if calls.is_empty() {
@@ -274,9 +290,11 @@ fn check_tools(
                 .and_then(tool_match::spoken);
             match value {
                 None => reasons.push(message::mention_without_value(&mention.tool, &mention.path)),
-                Some(value) if !phrase_in(&words, &value) => reasons.push(
-                    message::mention_missing(&mention.tool, &mention.path, &value),
-                ),
+                Some(value) if !words.has(&value) => reasons.push(message::mention_missing(
+                    &mention.tool,
+                    &mention.path,
+                    &value,
+                )),
                 Some(_) => {}
             }
         }
@@ -294,33 +312,39 @@ fn check_tools(
 
 /// `user_match` (docs/case-format.md, "Validation"): the script's tokens, fillers removed, occur as a contiguous run in
 /// the actual line's tokens, fillers removed.
-pub(crate) fn user_matches(script: &str, actual: &str) -> bool {
+pub(crate) fn user_matches(script: &str, actual: &str, numbers: bool) -> bool {
     let (actual, script) = (lowercase(actual), lowercase(script));
-    contains_run(
-        &strip_fillers(split(&actual)),
-        &strip_fillers(split(&script)),
-    )
+    let actual = Words::from_tokens(strip_fillers(split(&actual)), numbers);
+    let script = Words::from_tokens(strip_fillers(split(&script)), numbers);
+    actual.contains(&script)
 }
 
-fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun) -> StepResult {
+fn answered(
+    turn: &Turn,
+    user_match: bool,
+    user_text: &str,
+    agent: &SpeakerRun,
+    numbers: bool,
+) -> StepResult {
     // A reply the caller cut off is judged by what the caller heard of it.
     let reply_lower = lowercase(agent.heard.as_deref().unwrap_or(&agent.text));
-    let reply = split(&reply_lower);
+    let reply = Words::new(&reply_lower, numbers);
     let mut reasons = Vec::new();
     if !user_match {
         reasons.push(message::USER_DEVIATION.to_owned());
     }
     let missing_keywords: Vec<String> = if turn.exact_match_required {
         let expected = turn.expected_phrase();
-        if reply != split(&lowercase(&expected)) {
+        let expected = lowercase(&expected);
+        if !reply.same(&Words::new(&expected, numbers)) {
             reasons.push(message::EXACT_MATCH_FAILED.to_owned());
         }
         Vec::new()
     } else {
         turn.expected_agent_response_keywords
             .iter()
-            .filter(|k| !phrase_in(&reply, k))
-            .cloned()
+            .filter(|k| !reply.meets(k))
+            .map(ToString::to_string)
             .collect()
     };
     if !missing_keywords.is_empty() {
@@ -329,8 +353,8 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun) 
     let forbidden_found: Vec<String> = turn
         .forbidden_keywords
         .iter()
-        .filter(|k| phrase_in(&reply, k))
-        .cloned()
+        .filter(|k| reply.meets(k))
+        .map(ToString::to_string)
         .collect();
     if !forbidden_found.is_empty() {
         reasons.push(message::forbidden_keywords(&forbidden_found));
@@ -354,6 +378,7 @@ fn answered(turn: &Turn, user_match: bool, user_text: &str, agent: &SpeakerRun) 
         missing_keywords,
         forbidden_found,
         latency_ms: agent.latency_ms,
+        agent_heard: None,
         heard: agent.heard.clone(),
         details: (!reasons.is_empty()).then(|| reasons.join("; ")),
         tool_calls: None,
@@ -398,10 +423,14 @@ fn unanswered(
         missing_keywords: if turn.exact_match_required {
             Vec::new()
         } else {
-            turn.expected_agent_response_keywords.clone()
+            turn.expected_agent_response_keywords
+                .iter()
+                .map(ToString::to_string)
+                .collect()
         },
         forbidden_found: Vec::new(),
         latency_ms: None,
+        agent_heard: None,
         heard: None,
         details: Some(reason),
         tool_calls: None,
@@ -416,21 +445,15 @@ fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
 }
 
 /// The tone check (docs/case-format.md, "Validation"): fails when any tone marker appears in any agent line.
-pub(crate) fn tone_check(markers: &[String], transcript: &[Row]) -> ToneCheck {
-    let lowered: Vec<_> = markers.iter().map(|m| lowercase(m)).collect();
-    let markers: Vec<(&String, Vec<&str>)> = markers
-        .iter()
-        .zip(&lowered)
-        .map(|(m, l)| (m, split(l)))
-        .collect();
+pub(crate) fn tone_check(markers: &[String], transcript: &[Row], numbers: bool) -> ToneCheck {
     let mut found = Vec::new();
     if !markers.is_empty() {
         for row in transcript.iter().filter(|r| r.speaker == Speaker::Agent) {
             let lower = lowercase(&row.text);
-            let said = split(&lower);
-            for (marker, marker_tokens) in &markers {
-                if contains_run(&said, marker_tokens) {
-                    found.push((row.step_order, (*marker).clone()));
+            let said = Words::new(&lower, numbers);
+            for marker in markers {
+                if said.has(marker) {
+                    found.push((row.step_order, marker.clone()));
                 }
             }
         }

@@ -179,3 +179,25 @@ fn a_missing_tool_call_reads_well() {
     .unwrap_err();
     insta::assert_snapshot!("missing_tool_call", err.to_string());
 }
+
+#[test]
+fn a_misheard_line_shows_what_was_said_and_what_was_heard() {
+    let case = r#"{
+      "test_id": "misheard", "persona": "Caller on a Bad Line",
+      "agent": {"replay": ["Booked: a table for four at seven."]},
+      "turns": [{"step_order": 1, "user_input": "A table for two at seven.",
+                 "said": "A table for two at seven.", "heard": "a table four two at seven",
+                 "expected_agent_response_keywords": [["for two", "for 2"]]}]
+    }"#;
+    let (_dir, root) = project(&[("misheard.json", case)]);
+    let path = Path::new(root).join("cases/misheard.json");
+    let err = check_case_file(
+        &config(root),
+        &path,
+        BuiltinAgent::for_case,
+        RunOptions::default,
+        snapshots_match,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("misheard_line", err.to_string());
+}

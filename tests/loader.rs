@@ -318,3 +318,28 @@ fn every_malformed_voice_field_is_reported_with_its_path() {
     .unwrap_err();
     insta::assert_snapshot!("malformed_voice_fields", err.to_string());
 }
+
+#[test]
+fn every_malformed_hearing_field_is_reported_with_its_path() {
+    let err = parse_case(
+        "cases/hearing.json",
+        br#"{"test_id": "t", "persona": "P",
+             "caller": {"asr": {"wer": 1.5}},
+             "matching": {"numbers": "roman"},
+             "turns": [
+               {"step_order": 1, "user_input": "Hi",
+                "expected_agent_response_keywords": [[], ["ok", "  "], {"regex": "(unclosed"}, {"regexp": "x"}],
+                "forbidden_keywords": [{"regex": 3}]},
+               {"step_order": 2, "silence_ms": 100, "heard": "hello"},
+               {"step_order": 3, "user_input": "Hi", "said": "", "heard": " "},
+               {"step_order": 4, "user_input": "Hi", "exact_match_required": true, "expected_agent_response_keywords": [["a", "b"]]}
+             ]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("malformed_hearing_fields", err.to_string());
+    let err = parse_case("cases/hearing.json", br#"{"test_id": "t", "persona": "P", "caller": {"asr": {}}, "turns": [{"step_order": 1, "user_input": "Hi"}]}"#).unwrap_err();
+    assert_eq!(
+        err.problems()[0].message,
+        "missing required field `wer` (the word error rate of the recognition noise, e.g. 0.1)"
+    );
+}

@@ -392,3 +392,37 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// With `wer: 0` the call is the same as without `asr`: same transcript, same steps.
+    #[test]
+    fn no_recognition_noise_at_rate_zero(value in valid_case()) {
+        let plain = parse(&value);
+        let mut noisy = value.clone();
+        noisy["caller"]["asr"] = json!({"wer": 0.0});
+        let noisy = parse(&noisy);
+        let a = run_case(&plain, &mut IdealAgent::new(&plain), &RunOptions::default());
+        let b = run_case(&noisy, &mut IdealAgent::new(&noisy), &RunOptions::default());
+        prop_assert_eq!(serde_json::to_string(&a.transcript).unwrap(), serde_json::to_string(&b.transcript).unwrap());
+        prop_assert_eq!(&a.steps, &b.steps);
+        prop_assert_eq!(b.metrics.asr_wer, Some(0.0));
+    }
+
+    /// Fillers and recognition noise, at any rates, never count as a caller deviation: the
+    /// script is compared with what was said.
+    #[test]
+    fn fillers_and_noise_are_never_a_deviation(value in valid_case(), wer in 0.0f64..=1.0) {
+        let mut value = value;
+        value["caller"]["asr"] = json!({"wer": wer});
+        let case = parse(&value);
+        let outcome = run_case(&case, &mut IdealAgent::new(&case), &RunOptions::default());
+        prop_assert!(outcome.steps.iter().all(|s| s.user_match != Some(false)), "{:?}", outcome.steps);
+        prop_assert!(!outcome.metrics.user_deviation_detected);
+    }
+}

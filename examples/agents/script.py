@@ -86,6 +86,19 @@ SCRIPT = {
         "can ask for a copy at any time.",
         "Of course, let me look up your order.",
     ],
+    # Hearing (cases/hearing/): what the agent hears may differ from what was said.
+    "hearing_noisy_line": ["Sure, for how many people?", "A table for two at seven. Booked!"],
+    "hearing_spoken_numbers": [
+        "Order five five one two shipped yesterday.",
+        "Your delivery window starts at eleven thirty, and the total was twelve hundred and "
+        "forty dollars.",
+        "Your callback number is four oh eight, five five five, oh one double oh.",
+    ],
+    "hearing_keyword_alternatives": [
+        "You're booked for nine in the morning on Tuesday.",
+        "Your reference is AB-4471.",
+    ],
+    "hearing_pinned_line": ["Booked: a table for four at seven."],
     "tools_order_lookup_unmatched": [
         "Sure, what is the order number?",
         {"text": "I could not find that order.", "tools": [["lookup_order", {"order_id": "5513"}]]},

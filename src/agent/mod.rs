@@ -223,7 +223,11 @@ impl IdealAgent {
                 text: if turn.exact_match_required {
                     turn.expected_phrase()
                 } else {
-                    turn.expected_agent_response_keywords.join(" ")
+                    turn.expected_agent_response_keywords
+                        .iter()
+                        .filter_map(crate::case::Keyword::first_phrase)
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 },
                 calls: turn.expected_tool_calls.clone(),
                 mentions: if turn.exact_match_required {

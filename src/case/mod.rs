@@ -41,6 +41,10 @@ pub struct Case {
     pub(crate) transcript: Option<Vec<RecordedRow>>,
     /// Phrases whose presence in any agent line fails the tone check.
     pub(crate) tone_markers: Vec<String>,
+    /// Recognition noise on the caller's lines (`caller.asr.wer`).
+    pub(crate) asr_wer: Option<f64>,
+    /// Numbers in words and in digits match (`"matching": {"numbers": "spoken"}`).
+    pub(crate) spoken_numbers: bool,
     /// The expected outcome, for negative tests.
     pub(crate) expect: Option<Expect>,
     /// The script, in `step_order`.
@@ -108,6 +112,17 @@ impl Case {
         self.tools.as_ref()
     }
 
+    /// The expected word error rate of the recognition noise (`caller.asr.wer`), if any.
+    pub fn asr_wer(&self) -> Option<f64> {
+        self.asr_wer
+    }
+
+    /// Whether numbers in words and in digits are read as the same digits
+    /// (`"matching": {"numbers": "spoken"}`).
+    pub fn spoken_numbers(&self) -> bool {
+        self.spoken_numbers
+    }
+
     /// How fast the agent speaks, in words per minute (`speech_wpm`, default 150).
     pub fn speech_wpm(&self) -> u32 {
         self.speech_wpm
@@ -158,14 +173,18 @@ pub struct Turn {
     /// The caller starts this turn this long after the agent began its previous reply,
     /// cutting it off (`barge_in_after_ms`).
     pub(crate) barge_in_after_ms: Option<u64>,
-    /// Phrases that must all appear in the reply (non-exact steps).
-    pub(crate) expected_agent_response_keywords: Vec<String>,
+    /// Keywords that must all be met by the reply (non-exact steps).
+    pub(crate) expected_agent_response_keywords: Vec<Keyword>,
     /// When `true` the reply's tokens must equal [`Turn::expected_phrase`]'s.
     pub(crate) exact_match_required: bool,
     /// The expected phrase for exact steps, when given explicitly.
     pub(crate) expected_agent_response: Option<String>,
-    /// Phrases that must not appear in the reply.
-    pub(crate) forbidden_keywords: Vec<String>,
+    /// Keywords that the reply must not meet.
+    pub(crate) forbidden_keywords: Vec<Keyword>,
+    /// Pins the caller's line exactly: says this (no filler, no recognition noise).
+    pub(crate) said: Option<String>,
+    /// Pins what the agent hears of the line.
+    pub(crate) heard: Option<String>,
     /// Budget for the reply's latency, in simulated milliseconds.
     pub(crate) max_latency_ms: Option<u64>,
     /// Calls the agent must make during the step, in this order (others may come between).
@@ -219,7 +238,7 @@ impl Turn {
     }
 
     /// Phrases that must all appear in the reply (non-exact steps).
-    pub fn expected_agent_response_keywords(&self) -> &[String] {
+    pub fn expected_agent_response_keywords(&self) -> &[Keyword] {
         &self.expected_agent_response_keywords
     }
 
@@ -234,8 +253,18 @@ impl Turn {
     }
 
     /// Phrases that must not appear in the reply.
-    pub fn forbidden_keywords(&self) -> &[String] {
+    pub fn forbidden_keywords(&self) -> &[Keyword] {
         &self.forbidden_keywords
+    }
+
+    /// The caller's line, pinned (`said`).
+    pub fn said(&self) -> Option<&str> {
+        self.said.as_deref()
+    }
+
+    /// What the agent hears of the line, pinned (`heard`).
+    pub fn heard(&self) -> Option<&str> {
+        self.heard.as_deref()
     }
 
     /// Budget for the reply's latency, in simulated milliseconds.
@@ -248,7 +277,12 @@ impl Turn {
     pub fn expected_phrase(&self) -> String {
         match &self.expected_agent_response {
             Some(text) => text.clone(),
-            None => self.expected_agent_response_keywords.join(" "),
+            None => self
+                .expected_agent_response_keywords
+                .iter()
+                .filter_map(Keyword::first_phrase)
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }
@@ -479,4 +513,66 @@ pub enum CallerAct {
     Silence(u64),
     /// Types these keypad digits (`dtmf`: `0-9 * # A-D`).
     Dtmf(String),
+}
+
+/// A keyword of `expected_agent_response_keywords` or `forbidden_keywords`.
+#[derive(Debug, Clone)]
+pub enum Keyword {
+    /// A phrase that must appear (docs/case-format.md, "Matching").
+    Phrase(String),
+    /// Any of these phrases (a list in the file).
+    AnyOf(Vec<String>),
+    /// A regular expression that must match the reply's normalized text (its words joined
+    /// by single spaces): `{"regex": "..."}`.
+    Regex(KeywordRegex),
+}
+
+/// A compiled `{"regex": "..."}` keyword (linear-time matching).
+#[derive(Debug, Clone)]
+pub struct KeywordRegex {
+    pub(crate) pattern: String,
+    pub(crate) regex: regex::Regex,
+}
+
+impl KeywordRegex {
+    /// The pattern as written in the case.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+}
+
+impl PartialEq for Keyword {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Keyword::Phrase(a), Keyword::Phrase(b)) => a == b,
+            (Keyword::AnyOf(a), Keyword::AnyOf(b)) => a == b,
+            (Keyword::Regex(a), Keyword::Regex(b)) => a.pattern == b.pattern,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Keyword {}
+
+impl Keyword {
+    /// The phrase a reply that meets it could say: the phrase, or the first alternative;
+    /// `None` for a regular expression.
+    pub fn first_phrase(&self) -> Option<&str> {
+        match self {
+            Keyword::Phrase(p) => Some(p),
+            Keyword::AnyOf(alternatives) => alternatives.first().map(String::as_str),
+            Keyword::Regex(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Keyword {
+    /// `overage`; `9 am | 9:00 am | nine in the morning`; `/\d+ am/`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Keyword::Phrase(p) => f.write_str(p),
+            Keyword::AnyOf(alternatives) => f.write_str(&alternatives.join(" | ")),
+            Keyword::Regex(r) => write!(f, "/{}/", r.pattern),
+        }
+    }
 }

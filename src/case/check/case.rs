@@ -21,8 +21,11 @@ const CASE_FIELDS: &[&str] = &[
     "turns",
     "tools",
     "speech_wpm",
+    "matching",
 ];
-const CALLER_FIELDS: &[&str] = &["disfluency_rate"];
+const CALLER_FIELDS: &[&str] = &["disfluency_rate", "asr"];
+const ASR_FIELDS: &[&str] = &["wer"];
+const MATCHING_FIELDS: &[&str] = &["numbers"];
 const AGENT_FIELDS: &[&str] = &["replay"];
 const REPLAY_FIELDS: &[&str] = &["text", "latency_ms", "tool_calls"];
 // `step_order` is accepted so that a transcript copied from a report loads as it is; it is
@@ -72,6 +75,9 @@ impl Checker {
             .get("tone_markers")
             .map(|n| self.phrases(n, &root.at("tone_markers")));
         let tools = root.get("tools").map(|n| self.tools(n, &root.at("tools")));
+        let matching = root
+            .get("matching")
+            .map(|n| self.matching(n, root.at("matching")));
         let wpm = root.get("speech_wpm").map(|n| {
             let at = root.at("speech_wpm");
             match self.u64(n, &at)? {
@@ -118,13 +124,19 @@ impl Checker {
             );
         }
 
+        let (disfluency_rate, asr_wer) = match disfluency_rate.checked()? {
+            Some((rate, wer)) => (rate, wer),
+            None => (None, None),
+        };
         Some(Case {
+            asr_wer,
+            spoken_numbers: matching.checked()?.unwrap_or(false),
             test_id: test_id?,
             persona: persona?,
             description: description.checked()?,
             tags: tags.checked()?.unwrap_or_default(),
             seed_override: seed.checked()?,
-            disfluency_rate: disfluency_rate.checked()?.flatten().unwrap_or(0.0),
+            disfluency_rate: disfluency_rate.unwrap_or(0.0),
             replay: replay.checked()?.flatten(),
             transcript: transcript.checked()?,
             tone_markers: tone_markers
@@ -174,22 +186,64 @@ impl Checker {
         tags.into_iter().collect()
     }
 
-    fn caller(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Option<f64>> {
+    /// `caller`: the filler rate and the recognition noise (each `None` when absent).
+    fn caller(
+        &mut self,
+        node: &Node<'_>,
+        path: JsonPath<'_>,
+    ) -> Option<(Option<f64>, Option<f64>)> {
         let fields = self.object(node, path, CALLER_FIELDS)?;
-        let Some(rate_node) = fields.get("disfluency_rate") else {
-            return Some(None);
-        };
-        let path = fields.at("disfluency_rate");
-        let rate = self.f64(rate_node, &path)?;
-        if !(0.0..=1.0).contains(&rate) {
+        let rate = fields.get("disfluency_rate").map(|n| {
+            self.fraction(
+                n,
+                &fields.at("disfluency_rate"),
+                "it is the chance per caller line of inserting a filler: 0.15 means 15%",
+            )
+        });
+        let wer = fields.get("asr").map(|n| {
+            let asr = self.object(n, fields.at("asr"), ASR_FIELDS)?;
+            let Some(wer) = asr.get("wer") else {
+                self.push(message::missing_field(
+                    &asr.path.to_string(),
+                    "wer",
+                    "the word error rate of the recognition noise, e.g. 0.1",
+                ));
+                return None;
+            };
+            self.fraction(
+                wer,
+                &asr.at("wer"),
+                "it is the expected share of words misheard: 0.1 means one word in ten",
+            )
+        });
+        Some((rate.checked()?, wer.checked()?))
+    }
+
+    /// A number from 0.0 to 1.0.
+    fn fraction(&mut self, node: &Node<'_>, path: &JsonPath<'_>, help: &str) -> Option<f64> {
+        let value = self.f64(node, path)?;
+        if !(0.0..=1.0).contains(&value) {
             self.rule(
-                &path,
-                format!("expected a number from 0.0 to 1.0, found {rate}"),
-                Some("it is the chance per caller line of inserting a filler: 0.15 means 15%"),
+                path,
+                format!("expected a number from 0.0 to 1.0, found {value}"),
+                Some(help),
             );
             return None;
         }
-        Some(Some(rate))
+        Some(value)
+    }
+
+    /// `matching`: whether numbers are read as spoken.
+    fn matching(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<bool> {
+        let fields = self.object(node, path, MATCHING_FIELDS)?;
+        match fields.get("numbers") {
+            None => Some(false),
+            Some(n) => self.choice(
+                n,
+                &fields.at("numbers"),
+                &[("literal", false), ("spoken", true)],
+            ),
+        }
     }
 
     fn agent(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Option<Vec<ReplayReply>>> {

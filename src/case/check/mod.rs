@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use super::json::{JsonPath, Node};
+use super::{Keyword, KeywordRegex};
 use crate::message::{self, Problem};
 use crate::normalize::has_token;
 
@@ -194,6 +195,95 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// A list of keywords: phrases, lists of alternative phrases, or `{"regex": "..."}`.
+    fn keywords(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<Keyword>> {
+        let items = self.array(node, path, "a list of keywords")?;
+        let keywords: Vec<Option<Keyword>> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| self.keyword(item, &path.index(i)))
+            .collect();
+        keywords.into_iter().collect()
+    }
+
+    fn keyword(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Keyword> {
+        match node {
+            Node::String(_) => self.phrase(node, path).map(Keyword::Phrase),
+            Node::Array(items) => {
+                if items.is_empty() {
+                    self.rule(
+                        path,
+                        "expected at least one alternative phrase, found an empty list",
+                        Some("a list means \"any of these phrases\"; give one or more"),
+                    );
+                    return None;
+                }
+                let phrases: Vec<Option<String>> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.phrase(item, &path.index(i)))
+                    .collect();
+                phrases
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .map(Keyword::AnyOf)
+            }
+            Node::Object(entries) if entries.len() == 1 && entries[0].0 == "regex" => {
+                let at = path.field("regex");
+                let pattern = self.string(&entries[0].1, &at)?;
+                // Linear-time matching (the `regex` crate) with a bound on the compiled
+                // size: no pattern can hang or bloat a run.
+                match regex::RegexBuilder::new(pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                {
+                    Ok(regex) => Some(Keyword::Regex(KeywordRegex {
+                        pattern: pattern.to_owned(),
+                        regex,
+                    })),
+                    Err(err) => {
+                        let why = err.to_string();
+                        let why = why.lines().last().unwrap_or_default().trim();
+                        self.rule(
+                            &at,
+                            format!(
+                                "the regular expression {} does not compile: {why}",
+                                message::quote(pattern)
+                            ),
+                            Some("it is matched against the reply's words, lowercased and joined by single spaces"),
+                        );
+                        None
+                    }
+                }
+            }
+            other => {
+                self.wrong_type(
+                    path,
+                    "a phrase, a list of alternative phrases, or {\"regex\": \"...\"}",
+                    other,
+                );
+                None
+            }
+        }
+    }
+
+    /// A phrase: a string with at least one letter or digit.
+    fn phrase(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
+        let text = self.string(node, path)?;
+        if !has_token(text) {
+            self.rule(
+                path,
+                format!(
+                    "expected a phrase with at least one letter or digit, found {}",
+                    message::quote(text)
+                ),
+                Some("phrases are matched as words; punctuation alone never matches"),
+            );
+            return None;
+        }
+        Some(text.to_owned())
     }
 
     /// A list of phrases, each of which must contain at least one token.

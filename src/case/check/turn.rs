@@ -20,6 +20,8 @@ const TURN_FIELDS: &[&str] = &[
     "silence_ms",
     "dtmf",
     "barge_in_after_ms",
+    "said",
+    "heard",
 ];
 
 impl Checker {
@@ -91,7 +93,7 @@ impl Checker {
         }
         let keywords = fields
             .get("expected_agent_response_keywords")
-            .map(|n| self.phrases(n, &fields.at("expected_agent_response_keywords")));
+            .map(|n| self.keywords(n, &fields.at("expected_agent_response_keywords")));
         let exact = fields
             .get("exact_match_required")
             .map(|n| self.bool(n, &fields.at("exact_match_required")));
@@ -101,7 +103,24 @@ impl Checker {
         });
         let forbidden = fields
             .get("forbidden_keywords")
-            .map(|n| self.phrases(n, &fields.at("forbidden_keywords")));
+            .map(|n| self.keywords(n, &fields.at("forbidden_keywords")));
+        let said = fields
+            .get("said")
+            .map(|n| self.words(n, &fields.at("said")));
+        let heard = fields
+            .get("heard")
+            .map(|n| self.not_blank(n, &fields.at("heard")));
+        if let Some((CallerAct::Silence(_) | CallerAct::Dtmf(_), _)) = &act {
+            for pin in ["said", "heard"] {
+                if fields.get(pin).is_some() {
+                    self.rule(
+                        &fields.at(pin),
+                        format!("`{pin}` pins a spoken line; this turn is silence or keypad tones, not speech"),
+                        Some("remove it, or make the turn a spoken one with `user_input`"),
+                    );
+                }
+            }
+        }
         let max_latency = fields
             .get("max_latency_ms")
             .map(|n| self.u64(n, &fields.at("max_latency_ms")));
@@ -117,6 +136,11 @@ impl Checker {
             .map(|n| self.mentions(n, &fields.at("expected_mentions")));
 
         let (act, user_input) = act?;
+        if !matches!(act, CallerAct::Say)
+            && (fields.get("said").is_some() || fields.get("heard").is_some())
+        {
+            return None;
+        }
         let turn = Turn {
             act,
             barge_in_after_ms: barge_in.checked()?,
@@ -129,8 +153,24 @@ impl Checker {
             exact_match_required: exact.checked()?.unwrap_or(false),
             expected_agent_response: expected_response.checked()?,
             forbidden_keywords: forbidden.checked()?.unwrap_or_default(),
+            said: said.checked()?,
+            heard: heard.checked()?,
             max_latency_ms: max_latency.checked()?,
         };
+        if turn.exact_match_required
+            && turn.expected_agent_response.is_none()
+            && turn
+                .expected_agent_response_keywords
+                .iter()
+                .any(|k| !matches!(k, crate::case::Keyword::Phrase(_)))
+        {
+            self.rule(
+                &fields.path,
+                "an exact step needs one expected phrase: alternatives and regular expressions cannot be joined into one",
+                Some("set `expected_agent_response` to the exact reply"),
+            );
+            return None;
+        }
         if turn.exact_match_required && !has_token(&turn.expected_phrase()) {
             self.rule(
                 &fields.path,

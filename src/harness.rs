@@ -17,6 +17,7 @@ use crate::prepare::{self, CaseFile, Ids, Namer};
 use crate::render;
 use crate::run::RunOptions;
 use crate::store::Store;
+use crate::sweep::{self, SweepOptions};
 
 pub use crate::message::HARNESS_NOT_FALSE;
 
@@ -119,7 +120,7 @@ pub fn check_root(config: &HarnessConfig) -> Result<(), String> {
 pub fn check_case_file<A: Agent>(
     config: &HarnessConfig,
     path: &Path,
-    make_agent: impl FnOnce(&Case) -> A,
+    make_agent: impl Fn(&Case) -> A,
     make_options: impl FnOnce() -> RunOptions,
     assert_snapshot: fn(&str, &str),
 ) -> Result<(), CaseFailure> {
@@ -154,7 +155,7 @@ pub fn check_case_file<A: Agent>(
     if let Err(err) = prepare::unique(&case, &file, &ids_of(config)) {
         return fail(err.to_string());
     }
-    let ran = match prepare::run(&case, make_agent, &options) {
+    let ran = match prepare::run(&case, &make_agent, &options) {
         Ok(ran) => ran,
         Err(err) => return fail(err),
     };
@@ -164,8 +165,13 @@ pub fn check_case_file<A: Agent>(
     let snapshot_dir = manifest
         .join(config.snapshots)
         .join(within_root.with_extension(""));
+    // A case with `sweep` runs its seeds too; its metrics snapshot records the pass count.
+    let swept = case.sweep.map(|s| {
+        let sweep = SweepOptions::new(s.seeds).with_min_pass_rate(s.min_pass_rate);
+        sweep::sweep_case(&case, &make_agent, &options, &sweep, &|| {}).0
+    });
     let transcript = render::transcript_text(&case, &outcome, ran.redact);
-    let metrics = render::metrics_json(&outcome, ran.redact);
+    let metrics = render::metrics_json(&outcome, ran.redact, swept.as_ref());
     let changed: Vec<String> = [("transcript", &transcript), ("metrics", &metrics)]
         .into_iter()
         .filter_map(|(name, contents)| {
@@ -174,6 +180,9 @@ pub fn check_case_file<A: Agent>(
         .collect();
 
     let mut text = Vec::new();
+    if let Some(swept) = swept.as_ref().filter(|s| !s.ok) {
+        text.push(message::sweep_failed(&file.shown, swept));
+    }
     if !outcome.as_expected {
         text.push(
             render::failure_text(&case, &outcome, &file.shown)

@@ -21,6 +21,7 @@ pub mod report;
 mod rng;
 pub mod run;
 pub mod store;
+pub mod sweep;
 mod tool_match;
 mod validate;
 

@@ -443,6 +443,44 @@ pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
     )
 }
 
+/// A swept case under its bound: the failing seeds and how to shrink one.
+pub(crate) fn sweep_failed(file: &str, swept: &crate::sweep::SweepResult) -> String {
+    let bound = match swept.min_pass_rate {
+        Some(rate) => format!(
+            "the 95% lower bound {:.2} is under min_pass_rate {rate}",
+            swept.wilson_lower
+        ),
+        None => "every seed must pass".to_owned(),
+    };
+    let seeds: Vec<String> = swept
+        .failing_seeds
+        .iter()
+        .take(20)
+        .map(u64::to_string)
+        .collect();
+    let more = if swept.failing_seeds.len() > 20 {
+        ", …"
+    } else {
+        ""
+    };
+    let first = swept
+        .first_failure
+        .as_ref()
+        .map(|f| format!("\n  first failing seed {}: {}", f.seed, f.reason))
+        .unwrap_or_default();
+    format!(
+        "sweep of {file}: {}/{} seeds passed; {bound}\n  failing seeds: {}{more}{first}\n  \
+         shrink one to a minimal case: voice-harness sweep {file} --from {} --seeds {} --shrink shrunk/",
+        swept.passes,
+        swept.runs,
+        seeds.join(", "),
+        swept.from,
+        swept.seeds
+    )
+}
+
+pub(crate) const NOT_SHRUNK: &str = "not shrunk: the failing seed's fillers and misheard lines, written down, did not fail the same way (the agent varies between runs?)";
+
 pub(crate) fn agent_not_built(panic: &str) -> String {
     format!("the agent could not be built for this case: it panicked: {panic}")
 }

@@ -125,8 +125,38 @@ fn expectation(case: &Case, outcome: &Outcome) -> String {
 
 /// The metrics snapshot: pretty JSON of [`crate::Metrics`], fields in declaration order
 /// (the order of docs/case-format.md, "Metrics"). With `redact_latency`, known latency figures read `"[ms]"`.
-pub(crate) fn metrics_json(outcome: &Outcome, redact_latency: bool) -> String {
-    let json = serde_json::to_string_pretty(&outcome.metrics).expect("metrics are plain data");
+pub(crate) fn metrics_json(
+    outcome: &Outcome,
+    redact_latency: bool,
+    swept: Option<&crate::sweep::SweepResult>,
+) -> String {
+    let json = match swept {
+        None => serde_json::to_string_pretty(&outcome.metrics).expect("metrics are plain data"),
+        Some(swept) => {
+            // A swept case's pass count, after its own call's metrics (same field order).
+            #[derive(serde::Serialize)]
+            struct Sweep<'a> {
+                seeds: u64,
+                runs: u64,
+                passes: u64,
+                wilson_lower: f64,
+                failing_seeds: &'a [u64],
+            }
+            let metrics =
+                serde_json::to_string_pretty(&outcome.metrics).expect("metrics are plain data");
+            let sweep = serde_json::to_string_pretty(&Sweep {
+                seeds: swept.seeds,
+                runs: swept.runs,
+                passes: swept.passes,
+                wilson_lower: (swept.wilson_lower * 10_000.0).round() / 10_000.0,
+                failing_seeds: &swept.failing_seeds,
+            })
+            .expect("plain data")
+            .replace('\n', "\n  ");
+            let body = metrics.trim_end().trim_end_matches('}').trim_end();
+            format!("{body},\n  \"sweep\": {sweep}\n}}")
+        }
+    };
     if !redact_latency {
         return json;
     }

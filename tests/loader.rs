@@ -343,3 +343,19 @@ fn every_malformed_hearing_field_is_reported_with_its_path() {
         "missing required field `wer` (the word error rate of the recognition noise, e.g. 0.1)"
     );
 }
+
+#[test]
+fn sweep_fields_of_the_wrong_type_are_reported() {
+    let err = parse_case(
+        "cases/sweep.json",
+        br#"{"test_id": "t", "persona": "P", "sweep": {"seeds": 0, "min_pass_rate": "high", "runs": 3},
+             "turns": [{"step_order": 1, "user_input": "Hi"}]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("malformed_sweep_fields", err.to_string());
+    let err = parse_case("cases/sweep.json", br#"{"test_id": "t", "persona": "P", "sweep": 50, "turns": [{"step_order": 1, "user_input": "Hi"}]}"#).unwrap_err();
+    assert_eq!(
+        err.problems()[0].message,
+        "expected an object, found the number 50"
+    );
+}

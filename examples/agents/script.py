@@ -99,6 +99,10 @@ SCRIPT = {
         "Your reference is AB-4471.",
     ],
     "hearing_pinned_line": ["Booked: a table for four at seven."],
+    "sweep_disfluent_callers": [
+        "Sure, let's move your appointment. Which day?",
+        "Thursday afternoon works. Done.",
+    ],
     "tools_order_lookup_unmatched": [
         "Sure, what is the order number?",
         {"text": "I could not find that order.", "tools": [["lookup_order", {"order_id": "5513"}]]},

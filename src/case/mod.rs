@@ -45,6 +45,8 @@ pub struct Case {
     pub(crate) asr_wer: Option<f64>,
     /// Numbers in words and in digits match (`"matching": {"numbers": "spoken"}`).
     pub(crate) spoken_numbers: bool,
+    /// `sweep`: the generated cargo test runs this many seeds, held to this pass rate.
+    pub(crate) sweep: Option<CaseSweep>,
     /// The expected outcome, for negative tests.
     pub(crate) expect: Option<Expect>,
     /// The script, in `step_order`.
@@ -110,6 +112,11 @@ impl Case {
     /// The tool mocks (`tools`), by tool name; `None` when the case has none.
     pub fn tools(&self) -> Option<&BTreeMap<String, Vec<Mock>>> {
         self.tools.as_ref()
+    }
+
+    /// The case's `sweep`, if any: its generated test runs many seeds.
+    pub fn sweep(&self) -> Option<&CaseSweep> {
+        self.sweep.as_ref()
     }
 
     /// The expected word error rate of the recognition noise (`caller.asr.wer`), if any.
@@ -575,4 +582,15 @@ impl std::fmt::Display for Keyword {
             Keyword::Regex(r) => write!(f, "/{}/", r.pattern),
         }
     }
+}
+
+/// A case's `sweep`: its generated test runs `seeds` seeds and fails when the Wilson lower
+/// bound of its pass rate is under `min_pass_rate` (absent: when any seed fails).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct CaseSweep {
+    /// Seeds to run, from the case's own.
+    pub seeds: u64,
+    /// The bound, 0.0–1.0.
+    pub min_pass_rate: Option<f64>,
 }

@@ -72,6 +72,13 @@ pub struct CaseReport {
     pub metrics: Option<Metrics>,
     /// The tone check passed.
     pub tone_passed: Option<bool>,
+    /// A sweep's findings (only from `voice-harness sweep`); the rest of the entry is the
+    /// first failing run's, or the first run's when none failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<crate::sweep::SweepResult>,
+    /// Where the minimal failing case was written (`sweep --shrink`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<String>,
     /// Why the case is not as expected, on one line (not part of the JSON report).
     #[serde(skip)]
     reason: Option<String>,
@@ -96,6 +103,8 @@ impl CaseReport {
             steps: outcome.steps,
             metrics: Some(outcome.metrics),
             tone_passed: Some(outcome.tone.passed),
+            sweep: None,
+            shrunk: None,
         }
     }
 
@@ -114,6 +123,8 @@ impl CaseReport {
             failures: Vec::new(),
             metrics: None,
             tone_passed: None,
+            sweep: None,
+            shrunk: None,
         }
     }
 
@@ -227,59 +238,52 @@ pub fn run_suite<A, F>(
     files: &CaseFiles,
     options: &SuiteOptions,
     make_agent: F,
-    mut on_progress: impl FnMut(),
-    mut on_case: impl FnMut(CaseReport),
+    on_progress: impl FnMut(),
+    on_case: impl FnMut(CaseReport),
 ) -> Summary
 where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
     let ids = Ids::scan(&files.0);
+    let job = |file: &CaseFile| run_file(file, options, &ids, &make_agent);
+    in_parallel(files, options.jobs, &job, on_progress, on_case)
+}
+
+/// Runs `job` for every file on `jobs` threads, handing reports on in file order (see
+/// [`run_suite`]), and adds them up.
+fn in_parallel(
+    files: &CaseFiles,
+    jobs: Option<std::num::NonZeroUsize>,
+    job: &(dyn Fn(&CaseFile) -> Option<CaseReport> + Sync),
+    mut on_progress: impl FnMut(),
+    mut on_case: impl FnMut(CaseReport),
+) -> Summary {
     let mut summary = Summary::default();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.jobs.map_or(0, std::num::NonZeroUsize::get))
+        .num_threads(jobs.map_or(0, std::num::NonZeroUsize::get))
         .build();
     let mut hand_on = |report: CaseReport| {
         summary.add(&report);
         on_case(report);
     };
-    let (files, ids, make_agent) = (&files.0, &ids, &make_agent);
+    let files = &files.0;
     match &pool {
         // The scope's body (the loop that hands results on) runs on this thread, so the
         // pool's threads all run calls.
-        Ok(pool) => pool.in_place_scope(|scope| {
-            run_batches(
-                scope,
-                files,
-                options,
-                ids,
-                make_agent,
-                &mut on_progress,
-                &mut hand_on,
-            )
-        }),
+        Ok(pool) => pool
+            .in_place_scope(|scope| run_batches(scope, files, job, &mut on_progress, &mut hand_on)),
         Err(_) => rayon::in_place_scope(|scope| {
-            run_batches(
-                scope,
-                files,
-                options,
-                ids,
-                make_agent,
-                &mut on_progress,
-                &mut hand_on,
-            )
+            run_batches(scope, files, job, &mut on_progress, &mut hand_on)
         }),
     }
     summary
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_batches<'s, A: Agent, F: Fn(&Case) -> A + Sync>(
+fn run_batches<'s>(
     scope: &rayon::Scope<'s>,
     files: &'s [CaseFile],
-    options: &'s SuiteOptions,
-    ids: &'s Ids,
-    make_agent: &'s F,
+    job: &'s (dyn Fn(&CaseFile) -> Option<CaseReport> + Sync),
     on_progress: &mut impl FnMut(),
     on_case: &mut impl FnMut(CaseReport),
 ) {
@@ -288,7 +292,7 @@ fn run_batches<'s, A: Agent, F: Fn(&Case) -> A + Sync>(
         for (i, file) in batch.iter().enumerate() {
             let done = done.clone();
             scope.spawn(move |_| {
-                let _ = done.send((i, run_file(file, options, ids, make_agent)));
+                let _ = done.send((i, job(file)));
             });
         }
         drop(done);
@@ -305,6 +309,109 @@ fn run_batches<'s, A: Agent, F: Fn(&Case) -> A + Sync>(
                 }
             }
         }
+    }
+}
+
+/// Where a sweep writes minimal failing cases (`--shrink DIR`).
+#[derive(Debug, Clone)]
+pub struct ShrinkTo(pub PathBuf);
+
+/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs `sweep.seeds`
+/// seeds (`sweep.repeat` times each), cases in parallel on `options.jobs` threads, reports
+/// in file order with a `sweep` object each; a recorded transcript runs once. `on_call` is
+/// called after every call, from any thread (for a progress bar). With `shrink`, each case
+/// with a failing seed gets a minimal failing case file there.
+pub fn sweep_suite<A, F>(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    sweep: &crate::sweep::SweepOptions,
+    shrink: Option<&ShrinkTo>,
+    make_agent: F,
+    on_call: &(dyn Fn() + Sync),
+    on_case: impl FnMut(CaseReport),
+) -> Summary
+where
+    A: Agent,
+    F: Fn(&Case) -> A + Sync,
+{
+    let ids = Ids::scan(&files.0);
+    let job =
+        |file: &CaseFile| sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call);
+    in_parallel(files, options.jobs, &job, || {}, on_case)
+}
+
+fn sweep_file<A: Agent>(
+    file: &CaseFile,
+    options: &SuiteOptions,
+    sweep: &crate::sweep::SweepOptions,
+    shrink: Option<&ShrinkTo>,
+    ids: &Ids,
+    make_agent: &impl Fn(&Case) -> A,
+    on_call: &(dyn Fn() + Sync),
+) -> Option<CaseReport> {
+    let case = match prepare::load(file) {
+        Ok(case) => case,
+        Err(_) => return run_file(file, options, ids, make_agent),
+    };
+    if !selected(&case, &file.shown, options) {
+        return None;
+    }
+    if prepare::unique(&case, file, ids).is_err() || case.transcript.is_some() {
+        // Errors as in a run; a recorded transcript has no caller to vary: it runs once.
+        let report = run_file(file, options, ids, make_agent);
+        on_call();
+        return report.map(|mut r| {
+            if r.status != ReportStatus::Error {
+                let once = crate::sweep::SweepOptions::new(1).with_from(r.seed);
+                let passes = u64::from(r.as_expected);
+                r.sweep = Some(crate::sweep::SweepResult::once(
+                    &once,
+                    passes,
+                    r.reason.clone(),
+                ));
+            }
+            r
+        });
+    }
+    let (result, failing, first) =
+        crate::sweep::sweep_case(&case, make_agent, &options.run, sweep, on_call);
+    let outcome = failing.clone().or(first)?;
+    let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome);
+    report.as_expected = result.ok;
+    if !result.ok {
+        report.reason = Some(result.to_string());
+    }
+    if let (Some(ShrinkTo(dir)), Some(failing)) = (shrink, &failing) {
+        report.shrunk = shrink_one(dir, file, &case, failing, make_agent, &options.run);
+    }
+    report.sweep = Some(result);
+    Some(report)
+}
+
+/// Writes the minimal failing case of `failing` into `dir`; its path, or why not.
+fn shrink_one<A: Agent>(
+    dir: &std::path::Path,
+    file: &CaseFile,
+    case: &Case,
+    failing: &Outcome,
+    make_agent: &impl Fn(&Case) -> A,
+    run: &RunOptions,
+) -> Option<String> {
+    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&file.path).ok()?).ok()?;
+    let Some(shrunk) = crate::sweep::shrink(&raw, case, failing, make_agent, run, &file.shown)
+    else {
+        return Some(crate::message::NOT_SHRUNK.to_owned());
+    };
+    let name = format!(
+        "{}.json",
+        crate::sweep::shrunk_id(&case.test_id, failing.seed)
+    );
+    let path = dir.join(name);
+    let mut text = serde_json::to_string_pretty(&shrunk).ok()?;
+    text.push('\n');
+    match std::fs::write(&path, text) {
+        Ok(()) => Some(crate::case::discover::display_path(&path)),
+        Err(e) => Some(format!("could not write {}: {e}", path.display())),
     }
 }
 

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::report::{
-    CaseFiles, CaseReport, JsonReportWriter, JunitReport, ReportStatus, SuiteOptions, Summary,
-    run_suite,
+    CaseFiles, CaseReport, JsonReportWriter, JunitReport, ReportStatus, ShrinkTo, SuiteOptions,
+    Summary, run_suite, sweep_suite,
 };
+use voice_harness::sweep::SweepOptions;
 use voice_harness::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, Reply,
     RunOptions,
@@ -37,6 +38,105 @@ struct Cli {
 enum Command {
     /// Run case files, and every .json file under folders, in sorted order.
     Run(RunArgs),
+    /// Run each case under many callers (seeds): pass rates, their 95% lower bounds, and
+    /// minimal failing cases (see docs/sweeps.md).
+    Sweep(SweepArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    #[command(flatten)]
+    run: RunArgs,
+
+    /// Seeds (callers) per case.
+    #[arg(long, value_name = "N", value_parser = parse_seeds)]
+    seeds: u64,
+
+    /// The first seed [default: each case's own seed].
+    #[arg(long, value_name = "S", value_parser = parse_seed)]
+    from: Option<u64>,
+
+    /// Exit 1 when a case's 95% lower bound of its pass rate is under R [default: when any
+    /// run is not as expected].
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    min_pass_rate: Option<f64>,
+
+    /// Run each (case, seed) K times, for agents that are not deterministic: reports
+    /// pass^K and marks a case flaky when one seed gives different verdicts.
+    #[arg(long, value_name = "K", default_value = "1", value_parser = parse_repeat)]
+    repeat: u32,
+
+    /// Write a minimal failing case for each case with a failing seed into DIR.
+    #[arg(long, value_name = "DIR")]
+    shrink: Option<PathBuf>,
+}
+
+fn parse_seeds(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of at least 1 (seeds per case), found {text:?}"
+        )),
+    }
+}
+
+fn parse_repeat(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of at least 1 (runs per seed), found {text:?}"
+        )),
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "expected a pass rate from 0.0 to 1.0, found {text:?}"
+        )),
+    }
+}
+
+/// What `sweep` adds to a run.
+struct SweepPlan {
+    options: SweepOptions,
+    shrink: Option<ShrinkTo>,
+}
+
+impl SweepArgs {
+    fn plan(&self) -> Result<SweepPlan, Usage> {
+        if let Some(from) = self.from {
+            if from.checked_add(self.seeds - 1).is_none() {
+                return Err(Usage(format!(
+                    "--from {from} --seeds {}: the seeds would pass {} (the largest seed)",
+                    self.seeds,
+                    u64::MAX
+                )));
+            }
+        }
+        if let Some(dir) = &self.shrink {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| {
+                    let probe = dir.join(".voice-harness-write-test");
+                    std::fs::write(&probe, b"")?;
+                    std::fs::remove_file(probe)
+                })
+                .map_err(|e| {
+                    Usage(format!(
+                        "--shrink {}: cannot write there: {e}",
+                        dir.display()
+                    ))
+                })?;
+        }
+        Ok(SweepPlan {
+            options: SweepOptions::new(self.seeds)
+                .with_from(self.from)
+                .with_repeat(self.repeat)
+                .with_min_pass_rate(self.min_pass_rate),
+            shrink: self.shrink.clone().map(ShrinkTo),
+        })
+    }
 }
 
 #[derive(Args)]
@@ -154,8 +254,11 @@ impl Agent for RunAgent {
 struct Usage(String);
 
 fn main() -> ExitCode {
-    let Command::Run(args) = Cli::parse().command;
-    match run(&args) {
+    let result = match Cli::parse().command {
+        Command::Run(args) => run(&args, None),
+        Command::Sweep(args) => args.plan().and_then(|plan| run(&args.run, Some(&plan))),
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(Usage(message)) => {
@@ -269,7 +372,7 @@ fn same_file(a: &Option<PathBuf>, b: &Option<PathBuf>) -> bool {
     full(a) == full(b)
 }
 
-fn run(args: &RunArgs) -> Result<bool, Usage> {
+fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     let started = Instant::now();
     // The environment's limits, read the same way as under `cargo test`; a bad value is a
     // usage error, before any case runs.
@@ -321,9 +424,11 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
     let style = Style {
         colour: to_terminal && !plain,
     };
+    let calls_per_case = sweep.map_or(1, |s| s.options.seeds * u64::from(s.options.repeat));
     let progress = Progress::new(
-        files.len(),
+        files.len() as u64 * calls_per_case,
         io::stderr().is_terminal() && !plain && !args.quiet,
+        if sweep.is_some() { "calls" } else { "cases" },
     );
 
     let mut options = SuiteOptions::default();
@@ -346,27 +451,47 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
     let mut junit = junit_sink.as_ref().map(|_| JunitReport::new());
     let mut write_error: Option<String> = None;
 
-    let summary = run_suite(
-        &files,
-        &options,
-        make_agent,
-        || progress.tick(),
-        // In file order, as soon as the files before are done: a line for each case that is
-        // not as expected, and the reports.
-        |case| {
-            if !args.quiet && (args.verbose || !case.as_expected) {
-                progress.println(&mut out, &style.line(&case, args.verbose));
+    let mut swept: Vec<CaseReport> = Vec::new();
+    let mut report = |case: CaseReport| {
+        if let Some(json) = &mut json {
+            if let Err(e) = json.case(&case) {
+                write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
             }
-            if let Some(json) = &mut json {
-                if let Err(e) = json.case(&case) {
-                    write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
+        }
+        if let Some(junit) = &mut junit {
+            junit.case(&case);
+        }
+    };
+    let summary = match sweep {
+        None => run_suite(
+            &files,
+            &options,
+            make_agent,
+            || progress.tick(),
+            // In file order, as soon as the files before are done: a line for each case
+            // that is not as expected, and the reports.
+            |case| {
+                if !args.quiet && (args.verbose || !case.as_expected) {
+                    progress.println(&mut out, &style.line(&case, args.verbose));
                 }
-            }
-            if let Some(junit) = &mut junit {
-                junit.case(&case);
-            }
-        },
-    );
+                report(case);
+            },
+        ),
+        Some(plan) => sweep_suite(
+            &files,
+            &options,
+            &plan.options,
+            plan.shrink.as_ref(),
+            make_agent,
+            &|| progress.tick(),
+            |case| {
+                if !args.quiet {
+                    swept.push(case.clone());
+                }
+                report(case);
+            },
+        ),
+    };
     progress.finish();
 
     if let Some(json) = json {
@@ -388,6 +513,20 @@ fn run(args: &RunArgs) -> Result<bool, Usage> {
             files.len()
         )));
     }
+    if sweep.is_some() {
+        // Worst first: the lowest bound, then by file.
+        swept.sort_by(|a, b| {
+            let bound = |r: &CaseReport| r.sweep.as_ref().map_or(-1.0, |s| s.wilson_lower);
+            (a.as_expected, bound(a))
+                .partial_cmp(&(b.as_expected, bound(b)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then_with(|| a.file.cmp(&b.file))
+        });
+        let _ = writeln!(out, "{}", sweep_header());
+        for case in &swept {
+            let _ = writeln!(out, "{}", style.sweep_line(case));
+        }
+    }
     let _ = writeln!(out, "{}", style.summary(&summary, started.elapsed()));
     for (what, path) in [("JSON report", json_path), ("JUnit report", junit_path)] {
         if let (Some(path), false) = (path, args.quiet) {
@@ -401,7 +540,62 @@ struct Style {
     colour: bool,
 }
 
+/// The sweep table's header.
+fn sweep_header() -> String {
+    format!(
+        "{:>11} {:>6} {:>7} {:>6}  case",
+        "passes", "lower", "pass^k", "flaky"
+    )
+}
+
 impl Style {
+    /// One row of the sweep table.
+    fn sweep_line(&self, case: &CaseReport) -> String {
+        let id = case
+            .test_id
+            .as_deref()
+            .map(|id| format!(" ({id})"))
+            .unwrap_or_default();
+        let Some(sweep) = &case.sweep else {
+            let reason = case.reason().unwrap_or("error");
+            return format!(
+                "{:>11} {:>6} {:>7} {:>6}  {}{id}: {}",
+                "-",
+                "-",
+                "-",
+                "-",
+                case.file,
+                self.paint(reason, "31")
+            );
+        };
+        let pass_k = sweep
+            .pass_hat_k
+            .map_or_else(|| "-".to_owned(), |k| format!("{k:.2}"));
+        let mut line = format!(
+            "{:>11} {:>6.2} {:>7} {:>6}  {}{id}",
+            format!("{}/{}", sweep.passes, sweep.runs),
+            sweep.wilson_lower,
+            pass_k,
+            if sweep.flaky { "yes" } else { "no" },
+            case.file
+        );
+        if sweep.recorded {
+            line.push_str(" (recorded: not swept, run once)");
+        }
+        if let Some(first) = &sweep.first_failure {
+            let text = format!(": first failing seed {}: {}", first.seed, first.reason);
+            line.push_str(&if case.as_expected {
+                text
+            } else {
+                self.paint(&text, "31")
+            });
+        }
+        if let Some(shrunk) = &case.shrunk {
+            line.push_str(&format!("\n{:>33}shrunk: {shrunk}", ""));
+        }
+        line
+    }
+
     fn paint(&self, text: &str, code: &str) -> String {
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -463,11 +657,10 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(len: usize, enabled: bool) -> Self {
-        let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::hidden());
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {pos}/{len} cases  {elapsed}  eta {eta}")
-        {
+    fn new(len: u64, enabled: bool, unit: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+        let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}  {{elapsed}}  eta {{eta}}");
+        if let Ok(style) = ProgressStyle::with_template(&template) {
             bar.set_style(style);
         }
         Self {

@@ -2,7 +2,9 @@
 
 use super::{Checked, Checker};
 use crate::case::json::{JsonPath, Node};
-use crate::case::{Case, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status};
+use crate::case::{
+    Case, CaseSweep, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status,
+};
 use crate::message;
 
 const TEST_ID_MAX: usize = 128;
@@ -22,7 +24,9 @@ const CASE_FIELDS: &[&str] = &[
     "tools",
     "speech_wpm",
     "matching",
+    "sweep",
 ];
+const SWEEP_FIELDS: &[&str] = &["seeds", "min_pass_rate"];
 const CALLER_FIELDS: &[&str] = &["disfluency_rate", "asr"];
 const ASR_FIELDS: &[&str] = &["wer"];
 const MATCHING_FIELDS: &[&str] = &["numbers"];
@@ -78,6 +82,7 @@ impl Checker {
         let matching = root
             .get("matching")
             .map(|n| self.matching(n, root.at("matching")));
+        let sweep = root.get("sweep").map(|n| self.sweep(n, root.at("sweep")));
         let wpm = root.get("speech_wpm").map(|n| {
             let at = root.at("speech_wpm");
             match self.u64(n, &at)? {
@@ -131,6 +136,7 @@ impl Checker {
         Some(Case {
             asr_wer,
             spoken_numbers: matching.checked()?.unwrap_or(false),
+            sweep: sweep.checked()?,
             test_id: test_id?,
             persona: persona?,
             description: description.checked()?,
@@ -231,6 +237,46 @@ impl Checker {
             return None;
         }
         Some(value)
+    }
+
+    /// `sweep`: `{"seeds": N, "min_pass_rate": R}`.
+    fn sweep(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<CaseSweep> {
+        let fields = self.object(node, path, SWEEP_FIELDS)?;
+        let seeds = self
+            .required(
+                &fields,
+                "seeds",
+                "how many seeds (callers) the test runs, e.g. 50",
+            )
+            .and_then(|n| {
+                let at = fields.at("seeds");
+                match self.u64(n, &at)? {
+                    0 => {
+                        self.rule(&at, "expected at least 1 seed, found 0", None);
+                        None
+                    }
+                    n if n > 100_000 => {
+                        self.rule(
+                            &at,
+                            format!("expected at most 100000 seeds for one test, found {n}"),
+                            Some("run a larger sweep with `voice-harness sweep --seeds N`"),
+                        );
+                        None
+                    }
+                    n => Some(n),
+                }
+            });
+        let rate = fields.get("min_pass_rate").map(|n| {
+            self.fraction(
+                n,
+                &fields.at("min_pass_rate"),
+                "the lowest acceptable pass rate: the test fails when the 95% lower bound is under it",
+            )
+        });
+        Some(CaseSweep {
+            seeds: seeds?,
+            min_pass_rate: rate.checked()?,
+        })
     }
 
     /// `matching`: whether numbers are read as spoken.

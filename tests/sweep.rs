@@ -1,0 +1,387 @@
+//! Sweeps (docs/sweeps.md): pass rates over many seeds, pass^k, flakiness, and shrinking a
+//! failing seed to a minimal case; through the library and the command line.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+use voice_harness::report::{CaseFiles, ShrinkTo, SuiteOptions, sweep_suite};
+use voice_harness::sweep::SweepOptions;
+use voice_harness::{Agent, AgentError, CallerLine, Case, Reply, RunOptions, Status, run_case};
+
+const BIN: &str = env!("CARGO_BIN_EXE_voice-harness");
+
+/// Books when it understands; a filler ("um", "uh", …) or a misheard word confuses it.
+struct Literal;
+
+impl Agent for Literal {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        let words: Vec<String> = voice_harness::tokens(line.text);
+        let confused = words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "um" | "uh" | "like" | "the" | "a" | "and" | "it" | "in"
+            )
+        });
+        Ok(Reply::Say(if confused {
+            "Sorry?".into()
+        } else {
+            "Booked.".into()
+        }))
+    }
+}
+
+fn case_value() -> Value {
+    json!({
+        "test_id": "booking", "persona": "Nervous Caller",
+        "caller": {"disfluency_rate": 0.3, "asr": {"wer": 0.1}},
+        "turns": [
+            {"step_order": 1, "user_input": "Table for two tonight", "expected_agent_response_keywords": ["booked"]},
+            {"step_order": 2, "user_input": "Seven works for us", "expected_agent_response_keywords": ["booked"]},
+            {"step_order": 3, "user_input": "Thanks bye", "expected_agent_response_keywords": ["booked"]}
+        ]
+    })
+}
+
+fn suite(value: &Value) -> (tempfile::TempDir, CaseFiles) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("cases/booking.json"), value.to_string()).unwrap();
+    let files = CaseFiles::find(&[dir.path().join("cases")]).unwrap();
+    (dir, files)
+}
+
+fn sweep(
+    value: &Value,
+    options: &SweepOptions,
+    shrink: Option<&ShrinkTo>,
+) -> voice_harness::report::CaseReport {
+    let (_dir, files) = suite(value);
+    let calls = AtomicU64::new(0);
+    let mut reports = Vec::new();
+    sweep_suite(
+        &files,
+        &SuiteOptions::default(),
+        options,
+        shrink,
+        |_: &Case| Literal,
+        &|| {
+            calls.fetch_add(1, Ordering::Relaxed);
+        },
+        |r| reports.push(r),
+    );
+    assert_eq!(
+        calls.load(Ordering::Relaxed),
+        options.seeds * u64::from(options.repeat),
+        "one progress tick per call"
+    );
+    reports.pop().unwrap()
+}
+
+#[test]
+fn a_sweep_measures_how_often_disfluent_callers_get_through() {
+    let report = sweep(
+        &case_value(),
+        &SweepOptions::new(200).with_from(Some(1000)),
+        None,
+    );
+    let s = report.sweep.as_ref().unwrap();
+    assert_eq!(s.runs, 200);
+    assert!(
+        s.passes > 0 && s.passes < 200,
+        "neither 0 nor 1: {}",
+        s.passes
+    );
+    assert!((s.wilson_lower - voice_harness::sweep::wilson_lower(s.passes, 200)).abs() < 1e-12);
+    assert!(!s.ok, "any failure fails without --min-pass-rate");
+    assert!(!s.flaky, "a deterministic agent is never flaky");
+    let first = s.first_failure.as_ref().unwrap();
+    assert_eq!(s.failing_seeds[0], first.seed);
+    assert!(first.seed >= 1000 && first.seed < 1200);
+    // The report's entry is the first failing run.
+    assert_eq!(report.seed, Some(first.seed));
+    assert_eq!(report.status, voice_harness::report::ReportStatus::Fail);
+    // A bound under the measured rate passes.
+    let lenient = sweep(
+        &case_value(),
+        &SweepOptions::new(200)
+            .with_from(Some(1000))
+            .with_min_pass_rate(Some(0.01)),
+        None,
+    );
+    assert!(lenient.sweep.unwrap().ok);
+}
+
+#[test]
+fn pass_hat_k_and_repeats() {
+    let report = sweep(
+        &case_value(),
+        &SweepOptions::new(50).with_from(Some(7)).with_repeat(3),
+        None,
+    );
+    let s = report.sweep.unwrap();
+    assert_eq!(s.runs, 150);
+    // Every seed repeats its verdict: passes come in threes, and it is not flaky.
+    assert_eq!(s.passes % 3, 0);
+    assert!(!s.flaky);
+    let expected = voice_harness::sweep::pass_hat_k(s.passes, 150, 3);
+    assert_eq!(s.pass_hat_k, Some(expected));
+}
+
+/// Whether `case` fails against `Literal`, under `seed`.
+fn fails(case: &Value, seed: u64) -> bool {
+    let case = common::case(case.clone());
+    let out = run_case(
+        &case,
+        &mut Literal,
+        &RunOptions::default().with_seed(Some(seed)),
+    );
+    out.status == Status::Fail
+}
+
+#[test]
+fn a_shrunk_case_fails_alone_under_any_seed_and_needs_every_pin() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let report = sweep(
+        &case_value(),
+        &SweepOptions::new(100).with_from(Some(1)),
+        Some(&ShrinkTo(out_dir.path().to_owned())),
+    );
+    let seed = report
+        .sweep
+        .as_ref()
+        .unwrap()
+        .first_failure
+        .as_ref()
+        .unwrap()
+        .seed;
+    let path = report.shrunk.as_deref().unwrap();
+    assert!(
+        path.ends_with(&format!("booking_seed{seed}.json")),
+        "{path}"
+    );
+    let shrunk: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(shrunk["test_id"], format!("booking_seed{seed}"));
+    assert!(
+        shrunk["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("at seed {seed}"))
+    );
+    assert!(
+        shrunk.get("caller").is_none(),
+        "no random perturbation is left"
+    );
+    // Fails alone, under any seed.
+    for any in [0, 1, seed, u64::MAX] {
+        assert!(fails(&shrunk, any), "seed {any}");
+    }
+    // Every pin is needed: without any one of them it passes.
+    let turns = shrunk["turns"].as_array().unwrap();
+    let pins: Vec<(usize, &str)> = turns
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            ["said", "heard"]
+                .into_iter()
+                .filter(move |k| t.get(*k).is_some())
+                .map(move |k| (i, k))
+        })
+        .collect();
+    assert!(
+        !pins.is_empty(),
+        "the failure came from the seed's perturbations"
+    );
+    for (i, key) in pins {
+        let mut without = shrunk.clone();
+        without["turns"][i].as_object_mut().unwrap().remove(key);
+        assert!(
+            !fails(&without, 0),
+            "the pin {key} of turn {i} is not needed"
+        );
+    }
+}
+
+fn run_cli(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_same_sweep_gives_the_same_report_for_any_number_of_jobs() {
+    let (dir, _files) = suite(&case_value());
+    let mut value = case_value();
+    value["test_id"] = json!("second");
+    std::fs::write(dir.path().join("cases/second.json"), value.to_string()).unwrap();
+    for jobs in ["1", "4"] {
+        let out = run_cli(
+            dir.path(),
+            &[
+                "sweep",
+                "cases",
+                "--seeds",
+                "30",
+                "--json",
+                &format!("r{jobs}.json"),
+                "-j",
+                jobs,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    assert_eq!(read("r1.json"), read("r4.json"));
+    let report: Value = serde_json::from_slice(&read("r1.json")).unwrap();
+    assert_eq!(report["cases"][0]["sweep"]["runs"], 30);
+}
+
+#[test]
+fn a_program_agent_is_swept_and_shrunk_too() {
+    let (dir, _files) = suite(&case_value());
+    // The same agent in Python: confused by fillers.
+    let agent = "import sys, json\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        words = e['text'].lower().replace(',', ' ').split()\n        bad = any(w in ('um', 'uh', 'like') for w in words)\n        print(json.dumps({'text': 'Sorry?' if bad else 'Booked.'}), flush=True)\n";
+    std::fs::write(dir.path().join("agent.py"), agent).unwrap();
+    let mut value = case_value();
+    value["caller"] = json!({"disfluency_rate": 0.3});
+    std::fs::write(dir.path().join("cases/booking.json"), value.to_string()).unwrap();
+    let out = run_cli(
+        dir.path(),
+        &[
+            "sweep",
+            "cases",
+            "--seeds",
+            "40",
+            "--from",
+            "3",
+            "--agent-command",
+            "python3 agent.py",
+            "--shrink",
+            "shrunk",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("shrunk: shrunk/booking_seed"), "{stdout}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let s = &report["cases"][0]["sweep"];
+    let passes = s["passes"].as_u64().unwrap();
+    assert!(passes > 0 && passes < 40, "{s}");
+    let shrunk_path = report["cases"][0]["shrunk"].as_str().unwrap();
+    let shrunk_file = dir.path().join(shrunk_path);
+    // The shrunk case fails on its own, through the runner, under another seed.
+    let again = run_cli(
+        dir.path(),
+        &[
+            "run",
+            shrunk_file.to_str().unwrap(),
+            "--seed",
+            "99",
+            "--agent-command",
+            "python3 agent.py",
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
+}
+
+#[test]
+fn sweep_usage_errors_exit_2() {
+    let (dir, _files) = suite(&case_value());
+    std::fs::write(dir.path().join("a_file"), "").unwrap();
+    for (args, message) in [
+        (
+            vec!["sweep", "cases", "--seeds", "0"],
+            "error: invalid value '0' for '--seeds <N>': expected a whole number of at least 1 (seeds per case), found \"0\"",
+        ),
+        (
+            vec![
+                "sweep",
+                "cases",
+                "--seeds",
+                "10",
+                "--from",
+                "18446744073709551610",
+            ],
+            "error: --from 18446744073709551610 --seeds 10: the seeds would pass 18446744073709551615 (the largest seed)",
+        ),
+        (
+            vec!["sweep", "cases", "--seeds", "10", "--min-pass-rate", "1.5"],
+            "error: invalid value '1.5' for '--min-pass-rate <R>': expected a pass rate from 0.0 to 1.0, found \"1.5\"",
+        ),
+        (
+            vec!["sweep", "cases", "--seeds", "10", "--repeat", "0"],
+            "error: invalid value '0' for '--repeat <K>': expected a whole number of at least 1 (runs per seed), found \"0\"",
+        ),
+        (
+            vec!["sweep", "cases", "--seeds", "10", "--shrink", "a_file/sub"],
+            "error: --shrink a_file/sub: cannot write there: ",
+        ),
+    ] {
+        let out = run_cli(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_case_sweep_below_its_bound_fails_its_cargo_test_with_the_seeds_and_the_shrink_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut value = case_value();
+    value["sweep"] = json!({"seeds": 40, "min_pass_rate": 0.95});
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("cases/booking.json"), value.to_string()).unwrap();
+    let root: &'static str = Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
+    let config = voice_harness::__private::HarnessConfig {
+        manifest_dir: root,
+        root: "cases",
+        snapshots: "snapshots",
+        source_file: "tests/cases.rs",
+        crate_name: "cases",
+        test_fn: "case",
+        target_tmpdir: None,
+    };
+    fn no_snapshots(_: &str, _: &str) {}
+    let err = voice_harness::__private::check_case_file(
+        &config,
+        &dir.path().join("cases/booking.json"),
+        |_: &Case| Literal,
+        RunOptions::default,
+        no_snapshots,
+    )
+    .unwrap_err()
+    .to_string();
+    let first = err.lines().next().unwrap();
+    assert!(first.starts_with("sweep of cases/booking.json: "), "{err}");
+    assert!(first.contains("is under min_pass_rate 0.95"), "{err}");
+    assert!(err.contains("failing seeds: "), "{err}");
+    assert!(
+        err.contains(
+            "shrink one to a minimal case: voice-harness sweep cases/booking.json --from "
+        ),
+        "{err}"
+    );
+}

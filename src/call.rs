@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, Tools};
-use crate::case::{CallerAct, Case, RecordedRow, Speaker, ToolCall};
+use crate::case::{CallerAct, Case, EndedBy, RecordedRow, Speaker, ToolCall};
 use crate::hearing;
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
@@ -44,6 +44,9 @@ pub struct Row {
     /// Caller rows: what the agent heard, when it is not what was said (recognition
     /// noise, or a pinned `heard`).
     pub heard: Option<String>,
+    /// Caller rows of a rule-following caller: what produced the line (`opening`,
+    /// `rule 2: "what time"`, `otherwise`).
+    pub rule: Option<String>,
 }
 
 /// What a caller row was, when the caller did not speak.
@@ -76,6 +79,7 @@ impl Row {
             event: None,
             cut: None,
             heard: None,
+            rule: None,
         }
     }
 
@@ -107,6 +111,9 @@ impl Serialize for Row {
                 }
                 if let Some(heard) = &self.heard {
                     map.serialize_entry("heard", heard)?;
+                }
+                if let Some(rule) = &self.rule {
+                    map.serialize_entry("rule", rule)?;
                 }
                 match self.event {
                     Some(RowEvent::Silence(ms)) => {
@@ -140,6 +147,17 @@ pub(crate) struct Conversation {
     pub(crate) tool_problems: Vec<(u32, String)>,
     /// Word errors between what the caller said and what the agent heard, and words said.
     pub(crate) asr: (usize, usize),
+    /// How a rule-following call went.
+    pub(crate) rules: Option<RulesRun>,
+}
+
+/// How a rule-following call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RulesRun {
+    pub(crate) ended_by: EndedBy,
+    pub(crate) caller_turns: u32,
+    pub(crate) rules_fired: u32,
+    pub(crate) otherwise_lines: u32,
 }
 
 /// An agent failure that ended the call.
@@ -215,6 +233,7 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
         truncated: rows.len() > max_rows,
         tool_problems: Vec::new(),
         asr: (0, 0),
+        rules: None,
     }
 }
 
@@ -237,6 +256,7 @@ pub(crate) async fn simulate<A: Agent>(
         truncated: false,
         tool_problems: Vec::new(),
         asr: (0, 0),
+        rules: None,
     };
     let tools = Tools::new(case.tools.clone());
     let first_step = case.turns.first().map_or(1, |t| t.step_order);
@@ -251,7 +271,12 @@ pub(crate) async fn simulate<A: Agent>(
         Ok(Err(err)) => convo.fault = Some(fault(first_step, format!("{err} (at call start)"))),
         Err(message) => convo.fault = Some(fault(first_step, format!("{message} (at call start)"))),
     }
-    if convo.fault.is_none() {
+    if convo.fault.is_none() && case.rules.is_some() {
+        rule_following(
+            case, seed, agent, limits, &tools, &mut convo, &mut rng, timeout,
+        )
+        .await;
+    } else if convo.fault.is_none() {
         for turn in &case.turns {
             if convo.transcript.len() >= limits.max_rows {
                 convo.truncated = true;
@@ -375,6 +400,163 @@ pub(crate) async fn simulate<A: Agent>(
     // The agent's own clean-up may not hang the suite either.
     let _ = guarded(agent.end(), timeout, wall_clock).await;
     convo
+}
+
+/// A caller that follows rules (docs/rules.md): says its opening, then answers each reply
+/// with the first rule whose `when` the reply meets, `otherwise` when none does; hangs up
+/// after a rule with `then: "hang_up"` or `max_retries` confused lines in a row; stops at
+/// `max_turns` lines. Fillers, recognition noise, tools and the clock work as for a script.
+#[allow(clippy::too_many_arguments)]
+async fn rule_following<A: Agent>(
+    case: &Case,
+    seed: u64,
+    agent: &mut A,
+    limits: CallLimits,
+    tools: &Tools,
+    convo: &mut Conversation,
+    rng: &mut SplitMix64,
+    timeout: Option<Duration>,
+) {
+    let rules = case.rules.as_ref().expect("a rule-following case");
+    let wall_clock = agent.wall_clock();
+    let mut run = RulesRun {
+        ended_by: EndedBy::MaxTurns,
+        caller_turns: 0,
+        rules_fired: 0,
+        otherwise_lines: 0,
+    };
+    let mut fired = vec![false; rules.rules.len()];
+    let mut confused_in_a_row = 0;
+    let mut next = (rules.opening.clone(), "opening".to_owned(), false);
+    for n in 1..=rules.max_turns {
+        let (script, label, hang_up) = std::mem::take(&mut next);
+        let said = speak(&script, case.disfluency_rate, rng);
+        convo.disfluencies_injected += u32::from(said.is_some());
+        let text = said.unwrap_or(script);
+        let heard = match case.asr_wer {
+            Some(wer) => {
+                let mut noise = SplitMix64::new(hearing::turn_seed(seed, n));
+                let heard = hearing::mishear(&text, wer, &mut noise);
+                let (errors, words) = hearing::word_errors(&text, &heard);
+                convo.asr.0 += errors;
+                convo.asr.1 += words;
+                heard
+            }
+            None => text.clone(),
+        };
+        if convo.transcript.len() >= limits.max_rows {
+            convo.truncated = true;
+            break;
+        }
+        // Count the line as it is said (a line chosen when `max_turns` ran out is not).
+        run.caller_turns = n;
+        if label.starts_with("rule ") {
+            run.rules_fired += 1;
+        } else if label == "otherwise" {
+            run.otherwise_lines += 1;
+        }
+        let mut row = Row::said(Speaker::User, text, n, None);
+        row.heard = (heard != row.text).then(|| heard.clone());
+        row.rule = Some(label);
+        convo.transcript.push(row);
+        if hang_up {
+            // The caller says its last line and hangs up.
+            run.ended_by = EndedBy::Caller;
+            break;
+        }
+        let line = CallerLine {
+            step_order: n,
+            text: &heard,
+            event: CallerEvent::Said(&heard),
+            interrupted: None,
+            tools,
+        };
+        tools.begin_step(n);
+        let asked = Instant::now();
+        let answer = guarded(agent.reply(&line), timeout, wall_clock).await;
+        let latency = asked.elapsed().as_millis() as u64;
+        let step_calls = tools.take_step();
+        let answer = if step_calls.capped {
+            Err(crate::message::tool_cap(n))
+        } else {
+            answer
+        };
+        convo
+            .tool_problems
+            .extend(step_calls.problems.into_iter().map(|p| (n, p)));
+        for call in step_calls.calls {
+            if convo.transcript.len() >= limits.max_rows {
+                convo.truncated = true;
+                break;
+            }
+            convo.transcript.push(Row::tool(call, n));
+        }
+        let (reply, agent_hung_up) = match answer {
+            Ok(Ok(Reply::Say(text))) => (text, false),
+            Ok(Ok(Reply::SayAndHangUp(text))) => (text, true),
+            Ok(Ok(Reply::HangUp)) => (String::new(), true),
+            Ok(Err(err)) => {
+                convo.fault = Some(fault(n, err.to_string()));
+                run.ended_by = EndedBy::Agent;
+                break;
+            }
+            Err(message) => {
+                convo.fault = Some(fault(n, message));
+                run.ended_by = EndedBy::Agent;
+                break;
+            }
+        };
+        if reply.len() > MAX_REPLY_BYTES {
+            convo.fault = Some(fault(n, message::reply_too_long(reply.len())));
+            run.ended_by = EndedBy::Agent;
+            break;
+        }
+        if !reply.is_empty() {
+            if convo.transcript.len() >= limits.max_rows || convo.truncated {
+                convo.truncated = true;
+                break;
+            }
+            convo
+                .transcript
+                .push(Row::said(Speaker::Agent, reply.clone(), n, Some(latency)));
+        }
+        if agent_hung_up {
+            run.ended_by = EndedBy::Agent;
+            break;
+        }
+        // The caller's answer: the first rule whose `when` the reply meets.
+        let lower = crate::normalize::lowercase(&reply);
+        let words = crate::normalize::Words::new(&lower, case.spoken_numbers);
+        let matched = rules.rules.iter().enumerate().find_map(|(i, rule)| {
+            if rule.once && fired[i] {
+                return None;
+            }
+            let when = rule.when.iter().find(|k| words.meets(k))?;
+            Some((i, when))
+        });
+        match matched {
+            Some((i, when)) => {
+                fired[i] = true;
+                confused_in_a_row = 0;
+                let rule = &rules.rules[i];
+                next = (
+                    rule.say.clone(),
+                    format!("rule {}: {:?}", i + 1, when.to_string()),
+                    rule.hang_up,
+                );
+            }
+            None if confused_in_a_row >= rules.max_retries => {
+                // Confused too often in a row: the caller gives up.
+                run.ended_by = EndedBy::Caller;
+                break;
+            }
+            None => {
+                confused_in_a_row += 1;
+                next = (rules.otherwise.clone(), "otherwise".to_owned(), false);
+            }
+        }
+    }
+    convo.rules = Some(run);
 }
 
 /// The caller of step `step` cuts in `ms` after the agent began its previous reply: what it

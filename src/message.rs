@@ -374,6 +374,11 @@ pub(crate) fn step_failed(step: u32, details: &str) -> String {
     format!("step {step} failed: {details}")
 }
 
+/// A failed outcome check of a rule-following call, where people read it.
+pub(crate) fn check_failed(check: u32, label: &str, details: &str) -> String {
+    format!("outcome check {check} failed ({label}): {details}")
+}
+
 /// A tone finding where people read it.
 pub(crate) fn tone_failed(step: u32, marker: &str) -> String {
     format!("tone check failed: the agent said \"{marker}\" (step {step})")
@@ -476,6 +481,16 @@ pub(crate) fn sweep_failed(file: &str, swept: &crate::sweep::SweepResult) -> Str
         seeds.join(", "),
         swept.from,
         swept.seeds
+    )
+}
+
+/// A rule-following call that reached its `max_turns` without ending.
+pub(crate) fn call_looped(max_turns: u32, last_rule: Option<&str>) -> String {
+    let last = last_rule
+        .map(|r| format!(" (the caller's last line came from {r})"))
+        .unwrap_or_default();
+    format!(
+        "the call reached caller.max_turns ({max_turns} caller lines) without ending: the agent and the caller's rules went round in a loop{last}"
     )
 }
 

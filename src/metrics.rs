@@ -46,9 +46,26 @@ pub struct Metrics {
     /// `caller.asr`): word errors over words said, over the call's spoken lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asr_wer: Option<f64>,
+    /// How a rule-following caller's call went (only for such cases).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RulesMetrics>,
     /// Voice events (only when the case has silence, keypad tones or barge-ins).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub voice: Option<VoiceMetrics>,
+}
+
+/// The metrics of a rule-following caller's call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RulesMetrics {
+    /// Who ended the call: `caller`, `agent`, or `max_turns` (a loop).
+    pub ended_by: crate::case::EndedBy,
+    /// Lines the caller said (the opening included).
+    pub caller_turns: u32,
+    /// Caller lines that came from a rule.
+    pub rules_fired: u32,
+    /// Caller lines that were `otherwise` (no rule matched).
+    pub otherwise_lines: u32,
 }
 
 /// The metrics of a call with voice events (silence, keypad tones, barge-ins).
@@ -109,16 +126,19 @@ impl Metrics {
             latency_ms_p50: nearest_rank(&latencies, 50),
             latency_ms_p95: nearest_rank(&latencies, 95),
             latency_ms_max: latencies.last().copied(),
-            tool_calls_expected: case.uses_tools().then(|| {
-                case.turns
+            tool_calls_expected: case.uses_tools().then(|| match &case.rules {
+                Some(rules) => rules.outcome.tool_calls.len() as u32,
+                None => case
+                    .turns
                     .iter()
                     .map(|t| t.expected_tool_calls.len() as u32)
-                    .sum()
+                    .sum(),
             }),
             tool_calls_matched: case
                 .uses_tools()
                 .then(|| steps.iter().map(|s| s.tool_calls_matched).sum()),
             asr_wer: None,
+            rules: None,
             voice: case.uses_voice_events().then(|| VoiceMetrics {
                 interruptions: transcript.iter().filter(|r| r.cut.is_some()).count() as u32,
                 latency_ms_after_silence_max: case

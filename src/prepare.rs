@@ -195,7 +195,14 @@ pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
         .steps
         .iter()
         .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
-        .map(|s| message::step_failed(s.step_order, s.details.as_deref().unwrap_or("failed")))
+        .map(|s| {
+            let details = s.details.as_deref().unwrap_or("failed");
+            if case.rules.is_some() {
+                message::check_failed(s.step_order, &s.expected_user_input, details)
+            } else {
+                message::step_failed(s.step_order, details)
+            }
+        })
         .chain(
             outcome
                 .tone

@@ -63,6 +63,11 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                 None => row.text.clone(),
             },
         };
+        // `[3] user           (rule 2: "what time")  Seven pm.`
+        let text = match &row.rule {
+            Some(rule) => format!("({rule})  {text}"),
+            None => text,
+        };
         let _ = writeln!(
             out,
             "[{}] {:<5} {:>7}  {}",
@@ -81,12 +86,22 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
     }
     out.push('\n');
     for step in &outcome.steps {
+        // A rule-following call's steps are its outcome checks.
+        let what = if case.rules.is_some() {
+            format!(
+                "check {} ({})",
+                step.step_order,
+                one_line(&step.expected_user_input)
+            )
+        } else {
+            format!("step {}", step.step_order)
+        };
         match &step.details {
             None => {
-                let _ = writeln!(out, "step {}: pass", step.step_order);
+                let _ = writeln!(out, "{what}: pass");
             }
             Some(details) => {
-                let _ = writeln!(out, "step {}: FAIL: {}", step.step_order, one_line(details));
+                let _ = writeln!(out, "{what}: FAIL: {}", one_line(details));
             }
         }
     }
@@ -222,6 +237,17 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
     let _ = writeln!(out, "case {} ({file}) did not go as expected", case.test_id);
     let _ = writeln!(out, "  expected: {wanted}");
     let _ = writeln!(out, "  got:      {got}");
+    if case.rules.is_some() {
+        for step in outcome.steps.iter().filter(|s| !s.passed) {
+            let _ = writeln!(
+                out,
+                "\n  outcome check {} failed ({}):\n    {}",
+                step.step_order,
+                one_line(&step.expected_user_input),
+                one_line(step.details.as_deref().unwrap_or("failed"))
+            );
+        }
+    }
     for (turn, step) in case.turns.iter().zip(&outcome.steps) {
         let Some(details) = &step.details else {
             continue;

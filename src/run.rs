@@ -193,16 +193,34 @@ pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> O
 
 fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
     let cut = convo.truncated.then_some(convo.transcript.len());
-    let steps = validate::validate_steps(
-        case,
-        &convo.transcript,
-        convo.fault.as_ref(),
-        cut,
-        &convo.tool_problems,
-    );
+    let steps = match &convo.rules {
+        Some(run) => validate::validate_outcome(
+            case,
+            &convo.transcript,
+            convo.fault.as_ref(),
+            &convo.tool_problems,
+            run,
+            cut,
+        ),
+        None => validate::validate_steps(
+            case,
+            &convo.transcript,
+            convo.fault.as_ref(),
+            cut,
+            &convo.tool_problems,
+        ),
+    };
     let tone = validate::tone_check(&case.tone_markers, &convo.transcript, case.spoken_numbers);
     let mut metrics =
         Metrics::compute(case, &steps, &convo.transcript, convo.disfluencies_injected);
+    if let Some(run) = &convo.rules {
+        metrics.rules = Some(crate::metrics::RulesMetrics {
+            ended_by: run.ended_by,
+            caller_turns: run.caller_turns,
+            rules_fired: run.rules_fired,
+            otherwise_lines: run.otherwise_lines,
+        });
+    }
     if case.asr_wer.is_some() {
         let (errors, words) = convo.asr;
         metrics.asr_wer = Some(if words == 0 {

@@ -359,3 +359,34 @@ fn sweep_fields_of_the_wrong_type_are_reported() {
         "expected an object, found the number 50"
     );
 }
+
+#[test]
+fn every_malformed_rules_field_is_reported_with_its_path() {
+    let err = parse_case(
+        "cases/rules.json",
+        br#"{"test_id": "t", "persona": "P",
+             "caller": {"opening": "Hi", "max_turns": 0, "rules": [
+               {"say": "Four"},
+               {"when": ["how many"]},
+               {"when": [""], "say": "Four"},
+               {"when": ["x"], "say": "Bye", "then": "transfer"},
+               {"when": [], "say": "x"}
+             ]},
+             "turns": [{"step_order": 1, "user_input": "Hi"}],
+             "outcome": {"ended_by": "nobody", "max_turns": "many", "mentions": "booked", "tool_calls": [{"name": ""}]}}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("malformed_rules_fields", err.to_string());
+    let err = parse_case(
+        "cases/rules.json",
+        br#"{"test_id": "t", "persona": "P", "outcome": {"ended_by": "caller"}, "turns": [{"step_order": 1, "user_input": "Hi"}]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("outcome_without_rules", err.to_string());
+    let err = parse_case(
+        "cases/rules.json",
+        br#"{"test_id": "t", "persona": "P", "caller": {"opening": "Hi", "rules": [{"when": "x", "say": "y"}]}}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("rules_without_outcome", err.to_string());
+}

@@ -426,3 +426,41 @@ proptest! {
         prop_assert!(!outcome.metrics.user_deviation_detected);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 128,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// A rule-following caller's call, against any replayed agent, is byte-identical for
+    /// the same seed.
+    #[test]
+    fn a_rule_following_call_is_the_same_for_the_same_seed(
+        seed in any::<u64>(),
+        rate in 0.0f64..=1.0,
+        wer in 0.0f64..=0.5,
+        replies in prop::collection::vec(prop::sample::select(vec![
+            "How many people?", "What time?", "Anything else?", "Pardon?", "Your name please?", "",
+        ]), 1..12),
+    ) {
+        let value = json!({
+            "test_id": "r", "persona": "P", "seed": seed,
+            "caller": {"disfluency_rate": rate, "asr": {"wer": wer}, "opening": "A table please",
+                       "rules": [{"when": ["how many"], "say": "Four"}, {"when": ["what time"], "say": "Seven", "once": true},
+                                 {"when": ["name"], "say": "Dana"}, {"when": ["anything else"], "say": "No", "then": "hang_up"}],
+                       "max_turns": 10},
+            "agent": {"replay": replies},
+            "outcome": {"ended_by": "caller"}
+        });
+        let case = parse(&value);
+        let once = run_case(&case, &mut voice_harness::BuiltinAgent::for_case(&case), &RunOptions::default());
+        let twice = run_case(&case, &mut voice_harness::BuiltinAgent::for_case(&case), &RunOptions::default());
+        prop_assert_eq!(serde_json::to_string(&once.transcript).unwrap(), serde_json::to_string(&twice.transcript).unwrap());
+        prop_assert_eq!(&once, &twice);
+        let rules = once.metrics.rules.as_ref().unwrap();
+        prop_assert!(rules.caller_turns <= 10);
+        prop_assert_eq!(rules.caller_turns, rules.rules_fired + rules.otherwise_lines + 1);
+    }
+}

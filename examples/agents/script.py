@@ -103,6 +103,19 @@ SCRIPT = {
         "Sure, let's move your appointment. Which day?",
         "Thursday afternoon works. Done.",
     ],
+    # Callers that follow rules (cases/rules/): this agent asks in its own order.
+    "rules_booking_in_any_order": [
+        "Happy to help. What time would you like?",
+        "And how many people will there be?",
+        {"text": "You're booked for four at seven, confirmation {ReserveRestaurant.confirmation}. "
+                 "Anything else?",
+         "tools": [["ReserveRestaurant", {"party_size": 4, "time": "19:00"}]]},
+    ],
+    "rules_hangs_up_after_confusion": [
+        "Please read me your account number.",
+        "I need your account number first.",
+        "Your account number, please?",
+    ],
     "tools_order_lookup_unmatched": [
         "Sure, what is the order number?",
         {"text": "I could not find that order.", "tools": [["lookup_order", {"order_id": "5513"}]]},

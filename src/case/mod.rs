@@ -47,6 +47,9 @@ pub struct Case {
     pub(crate) spoken_numbers: bool,
     /// `sweep`: the generated cargo test runs this many seeds, held to this pass rate.
     pub(crate) sweep: Option<CaseSweep>,
+    /// A caller that follows rules instead of a script (`caller.rules`), and the checks on
+    /// the whole call (`outcome`).
+    pub(crate) rules: Option<Rules>,
     /// The expected outcome, for negative tests.
     pub(crate) expect: Option<Expect>,
     /// The script, in `step_order`.
@@ -112,6 +115,12 @@ impl Case {
     /// The tool mocks (`tools`), by tool name; `None` when the case has none.
     pub fn tools(&self) -> Option<&BTreeMap<String, Vec<Mock>>> {
         self.tools.as_ref()
+    }
+
+    /// The caller's rules and the call's outcome checks, when the caller follows rules
+    /// instead of a script (then `turns` is empty).
+    pub fn rules(&self) -> Option<&Rules> {
+        self.rules.as_ref()
     }
 
     /// The case's `sweep`, if any: its generated test runs many seeds.
@@ -593,4 +602,78 @@ pub struct CaseSweep {
     pub seeds: u64,
     /// The bound, 0.0–1.0.
     pub min_pass_rate: Option<f64>,
+}
+
+/// A caller that follows rules (`caller.opening`, `caller.rules`, …) and the checks on the
+/// whole call (`outcome`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Rules {
+    /// The caller's first line.
+    pub opening: String,
+    /// The rules, in order: the first whose `when` matches the agent's reply speaks.
+    pub rules: Vec<Rule>,
+    /// What the caller says when no rule matches.
+    pub otherwise: String,
+    /// `otherwise` lines in a row before the caller hangs up.
+    pub max_retries: u32,
+    /// Caller lines before the call is ended as a loop.
+    pub max_turns: u32,
+    /// The checks on the whole call.
+    pub outcome: OutcomeChecks,
+}
+
+/// One rule of a rule-following caller.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Rule {
+    /// Keywords, any of which in the agent's reply makes the rule match.
+    pub when: Vec<Keyword>,
+    /// What the caller says.
+    pub say: String,
+    /// The rule fires at most once.
+    pub once: bool,
+    /// The caller hangs up after saying it.
+    pub hang_up: bool,
+}
+
+/// Who ended a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndedBy {
+    /// The caller hung up (`then: "hang_up"`, or after `max_retries` confused lines).
+    Caller,
+    /// The agent hung up.
+    Agent,
+    /// The call reached the caller's `max_turns` lines without ending: a loop.
+    MaxTurns,
+}
+
+impl EndedBy {
+    /// `caller`, `agent` or `max_turns`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndedBy::Caller => "caller",
+            EndedBy::Agent => "agent",
+            EndedBy::MaxTurns => "max_turns",
+        }
+    }
+}
+
+/// The `outcome` checks of a rule-following call; each is optional.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct OutcomeChecks {
+    /// Calls that must be made during the call, in order (other calls may come between).
+    pub tool_calls: Vec<ExpectedCall>,
+    /// Tools that must not be called.
+    pub forbidden_tool_calls: Vec<String>,
+    /// Keywords each of which must be met by some agent line.
+    pub mentions: Vec<Keyword>,
+    /// Keywords no agent line may meet.
+    pub forbidden_keywords: Vec<Keyword>,
+    /// Who must end the call.
+    pub ended_by: Option<EndedBy>,
+    /// The call may take at most this many caller lines.
+    pub max_turns: Option<u32>,
 }

@@ -1,5 +1,6 @@
 //! The top-level sections of a case file.
 
+use super::rules::{self, RulesPart};
 use super::{Checked, Checker};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{
@@ -25,9 +26,18 @@ const CASE_FIELDS: &[&str] = &[
     "speech_wpm",
     "matching",
     "sweep",
+    "outcome",
 ];
 const SWEEP_FIELDS: &[&str] = &["seeds", "min_pass_rate"];
-const CALLER_FIELDS: &[&str] = &["disfluency_rate", "asr"];
+const CALLER_FIELDS: &[&str] = &[
+    "disfluency_rate",
+    "asr",
+    "opening",
+    "rules",
+    "otherwise",
+    "max_retries",
+    "max_turns",
+];
 const ASR_FIELDS: &[&str] = &["wer"];
 const MATCHING_FIELDS: &[&str] = &["numbers"];
 const AGENT_FIELDS: &[&str] = &["replay"];
@@ -97,9 +107,38 @@ impl Checker {
                 }
             }
         });
-        let turns = self
-            .required(&root, "turns", "the scripted steps of the call")
-            .and_then(|n| self.turns(n, &root.at("turns")));
+        let follows_rules = matches!(&disfluency_rate, Some(Some((_, _, Some(_)))))
+            || root.get("caller").is_some_and(
+                |c| matches!(c, Node::Object(e) if e.iter().any(|(k, _)| k == "rules")),
+            );
+        let outcome = root
+            .get("outcome")
+            .map(|n| self.outcome(n, root.at("outcome")));
+        let turns = match (root.get("turns"), follows_rules) {
+            (Some(_), true) => {
+                let (message, help) = rules::rules_with_turns();
+                self.rule(&root.at("turns"), message, Some(help));
+                None
+            }
+            (None, true) => Some(Vec::new()),
+            _ => self
+                .required(&root, "turns", "the scripted steps of the call")
+                .and_then(|n| self.turns(n, &root.at("turns"))),
+        };
+        if root.get("outcome").is_some() && !follows_rules {
+            let (message, help) = rules::outcome_without_rules();
+            self.rule(&root.at("outcome"), message, Some(help));
+        }
+        if follows_rules && root.get("outcome").is_none() {
+            self.push(
+                message::missing_field(
+                    "",
+                    "outcome",
+                    "the checks on the whole call, for a caller that follows rules",
+                )
+                .help("e.g. \"outcome\": {\"tool_calls\": [{\"name\": \"ReserveRestaurant\"}], \"ended_by\": \"caller\"}"),
+            );
+        }
         if let (Some(Some(tools)), Some(turns)) = (&tools, &turns) {
             let turns_path = root.at("turns");
             for (i, turn) in turns.iter().enumerate() {
@@ -116,9 +155,12 @@ impl Checker {
                 }
             }
         }
-        let expect = root
-            .get("expect")
-            .map(|n| self.expect(n, root.at("expect"), turns.as_ref().map(Vec::len)));
+        // The steps of a rule-following call are its outcome checks: their number is not
+        // known here.
+        let expect = root.get("expect").map(|n| {
+            let steps = turns.as_ref().filter(|_| !follows_rules).map(Vec::len);
+            self.expect(n, root.at("expect"), steps)
+        });
 
         if root.get("agent").is_some() && root.get("transcript").is_some() {
             self.rule(
@@ -129,14 +171,20 @@ impl Checker {
             );
         }
 
-        let (disfluency_rate, asr_wer) = match disfluency_rate.checked()? {
-            Some((rate, wer)) => (rate, wer),
-            None => (None, None),
+        let (disfluency_rate, asr_wer, rules) = match disfluency_rate.checked()? {
+            Some((rate, wer, rules)) => (rate, wer, rules),
+            None => (None, None, None),
         };
+        let outcome = outcome.checked()?;
+        if rules.is_some() && outcome.is_none() {
+            return None;
+        }
+        let rules = rules.zip(outcome).map(|(part, outcome)| part.with(outcome));
         Some(Case {
             asr_wer,
             spoken_numbers: matching.checked()?.unwrap_or(false),
             sweep: sweep.checked()?,
+            rules,
             test_id: test_id?,
             persona: persona?,
             description: description.checked()?,
@@ -197,8 +245,9 @@ impl Checker {
         &mut self,
         node: &Node<'_>,
         path: JsonPath<'_>,
-    ) -> Option<(Option<f64>, Option<f64>)> {
+    ) -> Option<(Option<f64>, Option<f64>, Option<RulesPart>)> {
         let fields = self.object(node, path, CALLER_FIELDS)?;
+        let rules = self.caller_rules(&fields);
         let rate = fields.get("disfluency_rate").map(|n| {
             self.fraction(
                 n,
@@ -222,7 +271,7 @@ impl Checker {
                 "it is the expected share of words misheard: 0.1 means one word in ten",
             )
         });
-        Some((rate.checked()?, wer.checked()?))
+        Some((rate.checked()?, wer.checked()?, rules?))
     }
 
     /// A number from 0.0 to 1.0.

@@ -11,6 +11,7 @@ use crate::message::{self, Problem};
 use crate::normalize::has_token;
 
 mod case;
+mod rules;
 mod tools;
 mod turn;
 

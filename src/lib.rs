@@ -33,6 +33,7 @@ pub use agent::{
 };
 pub use case::{Case, LoadError, Status, load_case, parse_case};
 pub use normalize::{appears_in, tokens};
+pub use prepare::Shard;
 pub use run::{Outcome, RunOptions, run_case};
 
 /// Generates a `main` that makes one test per `.json` file under the cases folder.

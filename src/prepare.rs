@@ -20,6 +20,9 @@ pub(crate) struct CaseFile {
     pub(crate) path: PathBuf,
     /// Its name in messages and reports (`/` separators, no `./`).
     pub(crate) shown: String,
+    /// Its path within the folder it was found in (its name, for a file named directly):
+    /// what shards hash, the same for the runner and `cargo test`.
+    pub(crate) within: String,
 }
 
 /// A path named to the runner that does not exist or cannot be listed.
@@ -63,23 +66,30 @@ impl Namer {
 /// whatever its extension), sorted by name, each file once however it was named:
 /// `cases/a.json` and `./cases/a.json` are one file.
 pub(crate) fn find(paths: &[PathBuf], namer: &Namer) -> Result<Vec<CaseFile>, FindError> {
-    let mut found = Vec::new();
+    let mut files: Vec<CaseFile> = Vec::new();
     for path in paths {
         if path.is_dir() {
-            found.extend(discover::case_files(path).map_err(FindError::Unreadable)?);
+            for file in discover::case_files(path).map_err(FindError::Unreadable)? {
+                let within = display_path(file.strip_prefix(path).unwrap_or(&file));
+                files.push(CaseFile {
+                    shown: namer.name(&file),
+                    path: file,
+                    within,
+                });
+            }
         } else if path.is_file() {
-            found.push(path.clone());
+            let within = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            files.push(CaseFile {
+                shown: namer.name(path),
+                path: path.clone(),
+                within,
+            });
         } else {
             return Err(FindError::Missing(path.clone()));
         }
     }
-    let mut files: Vec<CaseFile> = found
-        .into_iter()
-        .map(|path| CaseFile {
-            shown: namer.name(&path),
-            path,
-        })
-        .collect();
     files.sort_by(|a, b| a.shown.cmp(&b.shown));
     files.dedup_by(|a, b| a.shown == b.shown);
     // One folder cannot name a file twice (links are not followed); several paths can.
@@ -228,4 +238,53 @@ pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
             }
         }
     })
+}
+
+/// One of N shards of a suite (`--shard K/N`, `VOICE_HARNESS_SHARD=K/N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, 1-based.
+    pub k: u64,
+    /// How many shards.
+    pub n: u64,
+}
+
+impl Shard {
+    /// Reads `K/N`; what is wrong with it, for a message.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad =
+            || format!("expected K/N with 1 <= K <= N, such as 2/4 (shard 2 of 4), found {text:?}");
+        let (k, n) = text.trim().split_once('/').ok_or_else(bad)?;
+        let (k, n) = (
+            k.trim().parse::<u64>().map_err(|_| bad())?,
+            n.trim().parse::<u64>().map_err(|_| bad())?,
+        );
+        if n == 0 || k == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Self { k, n })
+    }
+
+    /// Whether the case file at `within` (its path within its cases folder) is in this
+    /// shard: by the FNV-1a hash of that path, so every file is in exactly one shard, the
+    /// shards are about even, and adding a file never moves another.
+    pub fn holds(&self, within: &str) -> bool {
+        crate::rng::seed_for_test_id(within) % self.n == self.k - 1
+    }
+
+    /// The shard `VOICE_HARNESS_SHARD` names, if it is set.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        match std::env::var("VOICE_HARNESS_SHARD") {
+            Err(_) => Ok(None),
+            Ok(text) => Self::parse(&text)
+                .map(Some)
+                .map_err(|e| format!("environment variable VOICE_HARNESS_SHARD: {e}")),
+        }
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
 }

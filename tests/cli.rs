@@ -169,6 +169,7 @@ fn a_mixed_suite_reports_every_case_and_exits_1() {
         "failures",
         "metrics",
         "tone_passed",
+        "reason",
     ];
     expected.sort_unstable(); // serde_json::Value sorts keys
     assert_eq!(keys, expected);

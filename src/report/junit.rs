@@ -23,6 +23,10 @@ impl JunitReport {
 
     /// Adds one case.
     pub fn case(&mut self, case: &CaseReport) {
+        self.add(&JunitCase::from(case));
+    }
+
+    pub(crate) fn add(&mut self, case: &JunitCase) {
         self.cases.push(test_case(case));
     }
 
@@ -36,7 +40,33 @@ impl JunitReport {
     }
 }
 
-fn test_case(case: &CaseReport) -> TestCase {
+/// What JUnit needs of a case (from a run, or from a report being merged).
+#[derive(Debug)]
+pub(crate) struct JunitCase {
+    pub(crate) file: String,
+    pub(crate) test_id: Option<String>,
+    pub(crate) status: ReportStatus,
+    pub(crate) as_expected: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) failures: Vec<String>,
+    pub(crate) reason: Option<String>,
+}
+
+impl From<&CaseReport> for JunitCase {
+    fn from(case: &CaseReport) -> Self {
+        Self {
+            file: case.file.clone(),
+            test_id: case.test_id.clone(),
+            status: case.status,
+            as_expected: case.as_expected,
+            error: case.error.clone(),
+            failures: case.failures.clone(),
+            reason: case.reason().map(str::to_owned),
+        }
+    }
+}
+
+fn test_case(case: &JunitCase) -> TestCase {
     let status = if case.as_expected {
         TestCaseStatus::success()
     } else {
@@ -46,7 +76,7 @@ fn test_case(case: &CaseReport) -> TestCase {
             NonSuccessKind::Failure
         };
         let mut status = TestCaseStatus::non_success(kind);
-        status.set_message(case.reason().unwrap_or_default());
+        status.set_message(case.reason.as_deref().unwrap_or_default());
         let description = match &case.error {
             Some(error) => error.clone(),
             None if case.failures.is_empty() => message::PASSED_BUT_EXPECTED_TO_FAIL.to_owned(),

@@ -15,8 +15,11 @@ use crate::prepare::{self, CaseFile, FindError, Ids, Namer};
 use crate::run::{Metrics, Outcome, Row, RunOptions, StepResult};
 
 mod junit;
+mod merge;
 
+pub use crate::prepare::Shard;
 pub use junit::JunitReport;
+pub use merge::{MergeError, Merged, merge};
 
 /// How a suite is selected and run.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +36,7 @@ pub struct SuiteOptions {
 }
 
 /// A case's verdict in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportStatus {
     /// The call passed.
@@ -79,8 +82,8 @@ pub struct CaseReport {
     /// Where the minimal failing case was written (`sweep --shrink`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shrunk: Option<String>,
-    /// Why the case is not as expected, on one line (not part of the JSON report).
-    #[serde(skip)]
+    /// Why the case is not as expected, on one line (the runner's line, JUnit's message);
+    /// `null` when it is.
     reason: Option<String>,
 }
 
@@ -221,6 +224,38 @@ impl CaseFiles {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Only the files of `shard` (see [`Shard::holds`]).
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.0.retain(|f| shard.holds(&f.within));
+        self
+    }
+
+    /// What the report says of the run: the crate's version, the shard, and the whole
+    /// suite (its files before sharding), so `merge` can tell the shards of one run.
+    pub fn meta(&self, shard: Option<Shard>) -> ReportMeta {
+        let names: Vec<&str> = self.0.iter().map(|f| f.shown.as_str()).collect();
+        ReportMeta {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            shard: shard.map(|s| s.to_string()),
+            files: self.0.len(),
+            suite: format!("{:016x}", crate::rng::seed_for_test_id(&names.join("\n"))),
+        }
+    }
+}
+
+/// The report's `run` object: which run of which suite it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ReportMeta {
+    /// The version of voice-harness that wrote it.
+    pub version: String,
+    /// `K/N` for a shard, `null` for a whole run.
+    pub shard: Option<String>,
+    /// Case files in the whole suite (every shard's).
+    pub files: usize,
+    /// A hash of the whole suite's file names: shards of one suite share it.
+    pub suite: String,
 }
 
 /// Files handled per parallel batch: reports are handed on in file order after each batch,
@@ -490,10 +525,21 @@ impl<W: Write> JsonReportWriter<W> {
         serde_json::to_writer(&mut self.out, case).map_err(io::Error::other)
     }
 
-    /// Ends the report with its summary and flushes it; returns the writer.
-    pub fn finish(mut self, summary: &Summary) -> io::Result<W> {
+    /// Appends one case already written as JSON on one line (from another report).
+    pub(crate) fn raw_case(&mut self, line: &str) -> io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        self.out.write_all(line.as_bytes())
+    }
+
+    /// Ends the report with its summary and what run it was, and flushes it; returns the
+    /// writer.
+    pub fn finish(mut self, summary: &Summary, meta: &ReportMeta) -> io::Result<W> {
         self.out.write_all(b"\n],\n\"summary\": ")?;
         serde_json::to_writer(&mut self.out, summary).map_err(io::Error::other)?;
+        self.out.write_all(b",\n\"run\": ")?;
+        serde_json::to_writer(&mut self.out, meta).map_err(io::Error::other)?;
         self.out.write_all(b"}\n")?;
         self.out.flush()?;
         Ok(self.out)

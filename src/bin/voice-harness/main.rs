@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use voice_harness::Shard;
 use voice_harness::report::{
     CaseFiles, CaseReport, JsonReportWriter, JunitReport, ReportStatus, ShrinkTo, SuiteOptions,
     Summary, run_suite, sweep_suite,
@@ -41,6 +42,52 @@ enum Command {
     /// Run each case under many callers (seeds): pass rates, their 95% lower bounds, and
     /// minimal failing cases (see docs/sweeps.md).
     Sweep(SweepArgs),
+    /// Join the JSON reports of a suite's shards (`--shard K/N`) into the report of the whole
+    /// run, byte for byte; write JUnit too with --junit.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shards' JSON reports.
+    #[arg(required = true, value_name = "REPORT")]
+    reports: Vec<PathBuf>,
+
+    /// Write the merged JSON report to FILE [default: standard output].
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+
+    /// Write the merged JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+}
+
+fn merge(args: &MergeArgs) -> Result<bool, Usage> {
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        let bytes = std::fs::read(path)
+            .map_err(|e| Usage(format!("cannot read {}: {e}", path.display())))?;
+        reports.push((path.display().to_string(), bytes));
+    }
+    let merged = voice_harness::report::merge(&reports).map_err(|e| Usage(e.to_string()))?;
+    let open = |path: &PathBuf| {
+        File::create(path)
+            .map(BufWriter::new)
+            .map_err(|e| Usage(format!("cannot write {}: {e}", path.display())))
+    };
+    match &args.json {
+        Some(path) => merged.write_json(open(path)?),
+        None => merged.write_json(BufWriter::new(io::stdout())),
+    }
+    .map_err(|e| Usage(format!("cannot write the merged JSON report: {e}")))?;
+    if let Some(path) = &args.junit {
+        merged
+            .write_junit(open(path)?)
+            .map_err(|e| Usage(format!("cannot write the merged JUnit report: {e}")))?;
+    }
+    let s = &merged.summary;
+    eprintln!("merged {} reports: {}", args.reports.len(), s.counts());
+    Ok(s.as_expected == s.total)
 }
 
 #[derive(Args)]
@@ -190,6 +237,11 @@ struct RunArgs {
     /// Print only the summary line.
     #[arg(long, short = 'q')]
     quiet: bool,
+
+    /// Run only shard K of N (a CI matrix): the cases whose path within its folder hashes
+    /// to it. Join the shards' JSON reports with `voice-harness merge`.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
 }
 
 fn parse_seed(text: &str) -> Result<u64, String> {
@@ -257,6 +309,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Run(args) => run(&args, None),
         Command::Sweep(args) => args.plan().and_then(|plan| run(&args.run, Some(&plan))),
+        Command::Merge(args) => merge(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -387,6 +440,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         ));
     }
     let files = CaseFiles::find(&args.paths).map_err(|e| Usage(e.to_string()))?;
+    let meta = files.meta(args.shard);
     if files.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Usage(format!(
@@ -394,6 +448,11 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             paths.join(", ")
         )));
     }
+    let all = files.len();
+    let files = match args.shard {
+        Some(shard) => files.shard(shard),
+        None => files,
+    };
     let json_sink = open_sink(&args.json, "JSON")?;
     let junit_sink = open_sink(&args.junit, "JUnit")?;
     if matches!(
@@ -495,7 +554,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     progress.finish();
 
     if let Some(json) = json {
-        if let Err(e) = json.finish(&summary) {
+        if let Err(e) = json.finish(&summary, &meta) {
             write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
         }
     }
@@ -506,6 +565,14 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     }
     if let Some(message) = write_error {
         return Err(Usage(message));
+    }
+    if let (Some(shard), true) = (args.shard, files.is_empty()) {
+        // Not an error: a small suite on a wide matrix leaves some shards empty.
+        let _ = writeln!(
+            out,
+            "shard {shard} holds none of the {all} case files: nothing to run here"
+        );
+        return Ok(true);
     }
     if summary.total == 0 {
         return Err(Usage(format!(

@@ -173,6 +173,19 @@ pub(crate) fn run<A: Agent>(
     Ok(Ran { outcome, redact })
 }
 
+/// Like [`run`], on the current runtime (see `run::run_case_here`).
+pub(crate) async fn run_here<A: Agent>(
+    case: &Case,
+    make_agent: impl FnOnce(&Case) -> A,
+    options: &RunOptions,
+) -> Result<Ran, String> {
+    let mut agent = panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
+        .map_err(|p| message::agent_not_built(&crate::call::panic_message(&*p)))?;
+    let redact = agent.wall_clock() && case.transcript.is_none();
+    let outcome = crate::run::run_case_here(case, &mut agent, options).await;
+    Ok(Ran { outcome, redact })
+}
+
 /// `pass`, or `fail, failing steps [2, 3]`: what a case expects.
 pub(crate) fn expected_verdict(expect: Option<&Expect>) -> String {
     match expect {

@@ -191,6 +191,26 @@ pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> O
     judge(case, seed, conversation)
 }
 
+/// Like [`run_case`], on the tokio runtime the caller is already on, which must have real
+/// time and I/O enabled: how the runner keeps many calls to agents in another process in
+/// flight on one thread.
+pub(crate) async fn run_case_here<A: Agent>(
+    case: &Case,
+    agent: &mut A,
+    options: &RunOptions,
+) -> Outcome {
+    let limits = CallLimits {
+        turn_timeout: options.turn_timeout,
+        max_rows: options.limits.max_transcript_rows,
+    };
+    let seed = options.seed.unwrap_or_else(|| case.seed());
+    let conversation = match &case.transcript {
+        Some(rows) => call::recorded(rows, limits.max_rows),
+        None => call::simulate(case, seed, agent, limits).await,
+    };
+    judge(case, seed, conversation)
+}
+
 fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
     let cut = convo.truncated.then_some(convo.transcript.len());
     let steps = match &convo.rules {

@@ -274,6 +274,10 @@ fn the_example_program_agent_passes_the_sample_suite() {
             "cases",
             "--agent-command",
             "python3 examples/agents/scripted_agent.py",
+            // A latency budget case measures the program's first reply, start included:
+            // keep the starts from crowding the machine's cores while other tests run.
+            "--concurrency",
+            "2",
             "--json",
             "-",
         ])

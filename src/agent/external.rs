@@ -573,7 +573,9 @@ impl Agent for CommandAgent {
 /// An agent that runs as an HTTP service: one `POST` per event to one URL, with the event as
 /// a JSON body. A `user` event's response is the reply; `start` and `end` need any 2xx.
 ///
-/// Plain `http://` only (no TLS), which is what a test on loopback needs.
+/// Plain `http://` only (no TLS), which is what a test on loopback needs. Requests are
+/// asynchronous (no thread per call) over keep-alive connections: give the agents of a run
+/// one [`HttpPool`] ([`HttpAgent::with_pool`]) to share connections across calls.
 ///
 /// ```no_run
 /// use voice_harness::HttpAgent;
@@ -584,22 +586,56 @@ pub struct HttpAgent {
     url: String,
     timeout: Duration,
     call_id: String,
-    /// One client per agent, so a call's events reuse the connection.
-    client: ureq::Agent,
+    /// The connections; made on first use (in the call's runtime) unless a pool is given.
+    pool: Option<HttpPool>,
     /// A request was cut short by the turn timeout: the agent is not answering, so the
     /// `end` event is not sent (it would only wait a second time).
     stalled: bool,
 }
 
+type HttpClient = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<hyper::body::Bytes>,
+>;
+
+/// Keep-alive HTTP connections shared by the [`HttpAgent`]s of a run. Use one pool per
+/// tokio runtime (a connection belongs to the runtime that opened it): the runner makes one
+/// for its calls in flight.
+#[derive(Clone)]
+pub struct HttpPool(HttpClient);
+
+impl HttpPool {
+    /// An empty pool.
+    pub fn new() -> Self {
+        let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        connector.set_nodelay(true);
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build(connector);
+        Self(client)
+    }
+}
+
+impl Default for HttpPool {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for HttpPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpPool")
+    }
+}
+
 impl HttpAgent {
     /// An agent at `url`. Requests time out after 10 s (see [`HttpAgent::with_timeout`]).
     pub fn new(url: impl Into<String>) -> Self {
-        let timeout = Duration::from_secs(10);
         Self {
             url: url.into(),
-            timeout,
+            timeout: Duration::from_secs(10),
             call_id: String::new(),
-            client: client(timeout),
+            pool: None,
             stalled: false,
         }
     }
@@ -607,7 +643,12 @@ impl HttpAgent {
     /// Sets how long one request may take; keep it at or below the run's per-turn timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
-        self.client = client(timeout);
+        self
+    }
+
+    /// Uses `pool`'s connections (shared with the other agents of a run).
+    pub fn with_pool(mut self, pool: HttpPool) -> Self {
+        self.pool = Some(pool);
         self
     }
 
@@ -617,72 +658,73 @@ impl HttpAgent {
 
     /// One POST; the flag says the connection was reset before anything was answered.
     async fn post_once(&mut self, body: String) -> Result<String, (AgentError, bool)> {
-        let (client, url, timeout) = (self.client.clone(), self.url.clone(), self.timeout);
+        let client = self.pool.get_or_insert_with(HttpPool::new).0.clone();
         // Set until the answer is in: if the turn timeout drops this future, it stays set.
         self.stalled = true;
-        // ureq is blocking and small; a blocking thread keeps the runtime free meanwhile.
-        let task = tokio::task::spawn_blocking(move || post_blocking(&client, &url, timeout, body));
-        let answer = task.await.map_err(|e| {
-            (
-                AgentError::fault(format!("HTTP request to the agent failed: {e}")),
-                false,
-            )
-        })?;
-        self.stalled = false;
+        let url = self.url.clone();
+        let answer = tokio::time::timeout(self.timeout, post_async(client, &url, body))
+            .await
+            .unwrap_or_else(|_| {
+                Err((
+                    AgentError::fault(format!(
+                        "cannot reach the agent at {url}: no response within {}",
+                        message::human_duration(self.timeout)
+                    )),
+                    false,
+                ))
+            });
+        if answer.is_ok() {
+            self.stalled = false;
+        }
         answer
     }
 }
 
-fn client(timeout: Duration) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build();
-    ureq::Agent::new_with_config(config)
-}
-
-fn post_blocking(
-    client: &ureq::Agent,
+/// One POST of `body` to `url`: the response's text, or the fault (and whether the
+/// connection was reset before anything was answered).
+async fn post_async(
+    client: HttpClient,
     url: &str,
-    timeout: Duration,
     body: String,
 ) -> Result<String, (AgentError, bool)> {
-    let response = client
-        .post(url)
+    use http_body_util::BodyExt;
+    let unreachable = |why: String, reset: bool| {
+        (
+            AgentError::fault(format!("cannot reach the agent at {url}: {why}")),
+            reset,
+        )
+    };
+    let request = hyper::Request::post(url)
         .header("content-type", "application/json")
-        .send(body)
-        .map_err(|e| {
-            let reset = matches!(&e, ureq::Error::Io(io)
-                if matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted));
-            let why = match &e {
-                ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    "connection refused".to_owned()
-                }
-                ureq::Error::ConnectionFailed => "connection refused".to_owned(),
-                ureq::Error::Timeout(_) => format!(
-                    "no response within {}",
-                    message::human_duration(timeout)
-                ),
-                other => other.to_string(),
-            };
-            (
-                AgentError::fault(format!("cannot reach the agent at {url}: {why}")),
-                reset,
-            )
-        })?;
+        .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
+        .map_err(|e| unreachable(format!("not a URL ({e})"), false))?;
+    let response = client.request(request).await.map_err(|e| {
+        let io = io_error(&e);
+        match io.map(std::io::Error::kind) {
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                unreachable("connection refused".into(), false)
+            }
+            Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => {
+                unreachable("the connection was reset".into(), true)
+            }
+            _ => unreachable(
+                io.map_or_else(|| e.to_string(), std::io::Error::to_string),
+                false,
+            ),
+        }
+    })?;
     let status = response.status();
-    let mut response = response;
-    let text = match response
-        .body_mut()
-        .with_config()
-        .limit(MAX_REPLY_LINE as u64)
-        .read_to_string()
-    {
-        Ok(text) => text,
-        Err(ureq::Error::BodyExceedsLimit(limit)) => {
+    // Bounded before it is buffered.
+    let limited = http_body_util::Limited::new(response.into_body(), MAX_REPLY_LINE);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             return Err((
-                AgentError::fault(message::http_body_too_long(url, status.as_u16(), limit)),
+                AgentError::fault(message::http_body_too_long(
+                    url,
+                    status.as_u16(),
+                    MAX_REPLY_LINE as u64,
+                )),
                 false,
             ));
         }
@@ -695,6 +737,7 @@ fn post_blocking(
             ));
         }
     };
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     if !status.is_success() {
         let body = if text.trim().is_empty() {
             String::new()
@@ -707,6 +750,18 @@ fn post_blocking(
         ));
     }
     Ok(text)
+}
+
+/// The I/O error under a client error, if there is one.
+fn io_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e std::io::Error> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cause = e.source();
+    }
+    None
 }
 
 impl Agent for HttpAgent {

@@ -12,7 +12,7 @@ use crate::tool_match::{at_path, spoken};
 mod external;
 mod tools;
 
-pub use external::{CommandAgent, HttpAgent};
+pub use external::{CommandAgent, HttpAgent, HttpPool};
 pub use tools::{MAX_TOOL_CALLS_PER_TURN, ToolError, Tools};
 
 /// What the harness tells an agent when a call starts.

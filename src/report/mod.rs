@@ -4,6 +4,7 @@
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -347,6 +348,156 @@ fn run_batches<'s>(
     }
 }
 
+/// How many calls to an agent in another process are in flight at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct InFlight {
+    /// Calls in flight at once (`--concurrency`, default 32).
+    pub concurrency: usize,
+    /// Calls started per second at most (`--rate`), for agents behind paid APIs.
+    pub rate: Option<f64>,
+}
+
+impl InFlight {
+    /// `concurrency` calls at once, no rate limit.
+    pub fn new(concurrency: usize) -> Self {
+        Self {
+            concurrency: concurrency.max(1),
+            rate: None,
+        }
+    }
+
+    /// Sets [`InFlight::rate`].
+    pub fn with_rate(mut self, rate: Option<f64>) -> Self {
+        self.rate = rate;
+        self
+    }
+}
+
+/// Like [`run_suite`], for agents in another process: up to `in_flight.concurrency` calls
+/// at once on one thread (their waits are I/O, not work), started at most `rate` a second.
+/// Reports come in file order as in [`run_suite`]; memory holds a window of
+/// 4 × concurrency cases.
+pub fn run_suite_in_flight<A, F>(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    in_flight: InFlight,
+    make_agent: F,
+    mut on_progress: impl FnMut(),
+    mut on_case: impl FnMut(CaseReport),
+) -> Summary
+where
+    A: Agent,
+    F: Fn(&Case) -> A,
+{
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    let ids = Ids::scan(&files.0);
+    let mut summary = Summary::default();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(_) => {
+            return run_suite_serially(files, options, &ids, &make_agent, on_progress, on_case);
+        }
+    };
+    let files = &files.0;
+    let window = in_flight.concurrency.saturating_mul(4).max(1);
+    runtime.block_on(async {
+        type Job<'a> = Pin<Box<dyn Future<Output = (usize, Option<CaseReport>)> + 'a>>;
+        let mut running: Vec<Job<'_>> = Vec::new();
+        let mut finished: std::collections::BTreeMap<usize, Option<CaseReport>> =
+            std::collections::BTreeMap::new();
+        let mut ticker = in_flight
+            .rate
+            .filter(|r| *r > 0.0)
+            .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
+        let (mut next_start, mut next_out) = (0, 0);
+        loop {
+            while running.len() < in_flight.concurrency
+                && next_start < files.len()
+                && next_start < next_out + window
+            {
+                if let Some(ticker) = &mut ticker {
+                    ticker.tick().await;
+                }
+                let (i, file) = (next_start, &files[next_start]);
+                let (ids, make_agent) = (&ids, &make_agent);
+                running.push(Box::pin(async move {
+                    (i, run_file_here(file, options, ids, make_agent).await)
+                }));
+                next_start += 1;
+            }
+            if running.is_empty() {
+                break;
+            }
+            // Polls every call in flight; takes the first that is done.
+            let (i, report) = std::future::poll_fn(|cx| {
+                for k in 0..running.len() {
+                    if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
+                        drop(running.swap_remove(k));
+                        return Poll::Ready(done);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            on_progress();
+            finished.insert(i, report);
+            while let Some(report) = finished.remove(&next_out) {
+                next_out += 1;
+                if let Some(report) = report {
+                    summary.add(&report);
+                    on_case(report);
+                }
+            }
+        }
+    });
+    summary
+}
+
+/// One file after another on this thread: the fallback when no runtime can be built.
+fn run_suite_serially<A: Agent>(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    ids: &Ids,
+    make_agent: &impl Fn(&Case) -> A,
+    mut on_progress: impl FnMut(),
+    mut on_case: impl FnMut(CaseReport),
+) -> Summary {
+    let mut summary = Summary::default();
+    for file in &files.0 {
+        on_progress();
+        if let Some(report) = run_file(file, options, ids, make_agent) {
+            summary.add(&report);
+            on_case(report);
+        }
+    }
+    summary
+}
+
+/// [`run_file`] on the current runtime.
+async fn run_file_here<A: Agent>(
+    file: &CaseFile,
+    options: &SuiteOptions,
+    ids: &Ids,
+    make_agent: &impl Fn(&Case) -> A,
+) -> Option<CaseReport> {
+    let case = match ready(file, options, ids) {
+        Ok(case) => case,
+        Err(report) => return report.map(|r| *r),
+    };
+    Some(ran(
+        file,
+        &case,
+        prepare::run_here(&case, make_agent, &options.run).await,
+    ))
+}
+
 /// Where a sweep writes minimal failing cases (`--shrink DIR`).
 #[derive(Debug, Clone)]
 pub struct ShrinkTo(pub PathBuf);
@@ -456,6 +607,24 @@ fn run_file<A: Agent>(
     ids: &Ids,
     make_agent: &impl Fn(&Case) -> A,
 ) -> Option<CaseReport> {
+    let case = match ready(file, options, ids) {
+        Ok(case) => case,
+        Err(report) => return report.map(|r| *r),
+    };
+    Some(ran(
+        file,
+        &case,
+        prepare::run(&case, make_agent, &options.run),
+    ))
+}
+
+/// The case of `file`, loaded, selected and unique; else its report (`None`: not
+/// selected).
+fn ready(
+    file: &CaseFile,
+    options: &SuiteOptions,
+    ids: &Ids,
+) -> Result<Case, Option<Box<CaseReport>>> {
     let shown = &file.shown;
     let case = match prepare::load(file) {
         Ok(case) => case,
@@ -467,26 +636,35 @@ fn run_file<A: Agent>(
                 .as_deref()
                 .is_some_and(|f| !shown.contains(f))
             {
-                return None;
+                return Err(None);
             }
             let test_id = peek_test_id(&file.path);
-            return Some(load_error(shown.clone(), test_id, &err));
+            return Err(Some(Box::new(load_error(shown.clone(), test_id, &err))));
         }
     };
     if !selected(&case, shown, options) {
-        return None;
+        return Err(None);
     }
     if let Err(err) = prepare::unique(&case, file, ids) {
-        return Some(load_error(shown.clone(), Some(case.test_id.clone()), &err));
-    }
-    match prepare::run(&case, make_agent, &options.run) {
-        Ok(ran) => Some(CaseReport::from_outcome(shown.clone(), &case, ran.outcome)),
-        Err(err) => Some(CaseReport::error(
+        return Err(Some(Box::new(load_error(
             shown.clone(),
+            Some(case.test_id.clone()),
+            &err,
+        ))));
+    }
+    Ok(case)
+}
+
+/// The report of a call that ran (or whose agent could not be built).
+fn ran(file: &CaseFile, case: &Case, ran: Result<prepare::Ran, String>) -> CaseReport {
+    match ran {
+        Ok(ran) => CaseReport::from_outcome(file.shown.clone(), case, ran.outcome),
+        Err(err) => CaseReport::error(
+            file.shown.clone(),
             Some(case.test_id.clone()),
             err.clone(),
             err,
-        )),
+        ),
     }
 }
 

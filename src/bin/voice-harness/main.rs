@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::Shard;
+use voice_harness::agent::HttpPool;
 use voice_harness::report::{
-    CaseFiles, CaseReport, JsonReportWriter, JunitReport, ReportStatus, ShrinkTo, SuiteOptions,
-    Summary, run_suite, sweep_suite,
+    CaseFiles, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus, ShrinkTo,
+    SuiteOptions, Summary, run_suite, run_suite_in_flight, sweep_suite,
 };
 use voice_harness::sweep::SweepOptions;
 use voice_harness::{
@@ -226,6 +227,16 @@ struct RunArgs {
     #[arg(long, value_name = "URL")]
     agent_url: Option<String>,
 
+    /// Calls in flight at once for an agent in another process, on one thread [default: 32
+    /// for --agent-url; twice the cores for --agent-command, whose every call starts a
+    /// process]. Built-in agents use -j.
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    concurrency: Option<NonZeroUsize>,
+
+    /// Start at most N calls a second (an agent behind a paid or rate-limited API).
+    #[arg(long, value_name = "N", value_parser = parse_per_second)]
+    rate: Option<f64>,
+
     /// How long an agent may take to answer one caller line, in seconds.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     turn_timeout: Duration,
@@ -257,6 +268,15 @@ fn parse_jobs(text: &str) -> Result<NonZeroUsize, String> {
     text.trim().parse::<NonZeroUsize>().map_err(|_| {
         format!("expected a whole number of at least 1 (calls at a time), found {text:?}")
     })
+}
+
+fn parse_per_second(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!(
+            "expected calls per second above 0, such as 5 or 0.5, found {text:?}"
+        )),
+    }
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -434,6 +454,14 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         .with_turn_timeout(args.turn_timeout)
         .with_seed(args.seed);
     let argv = check_agent(args)?;
+    let external = argv.is_some() || args.agent_url.is_some();
+    if !external && (args.concurrency.is_some() || args.rate.is_some()) {
+        return Err(Usage(
+            "--concurrency and --rate apply to an agent in another process (--agent-command, \
+             --agent-url); built-in agents run on the cores (-j)"
+                .into(),
+        ));
+    }
     if same_file(&args.json, &args.junit) {
         return Err(Usage(
             "--json and --junit name the same file; give each report its own".into(),
@@ -495,10 +523,31 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.tags = args.tags.clone();
     options.run = run_options;
     options.jobs = args.jobs;
+    // Calls in flight share one pool of keep-alive connections (`run` only: a sweep runs
+    // its calls on -j threads, each with its own).
+    // A program agent's every call starts a process: CPU work, which more calls in flight
+    // than cores only slows (and its first reply's latency with it).
+    let default_concurrency = if argv.is_some() {
+        2 * std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    } else {
+        32
+    };
+    let in_flight = (external && sweep.is_none()).then(|| {
+        InFlight::new(
+            args.concurrency
+                .map_or(default_concurrency, NonZeroUsize::get),
+        )
+        .with_rate(args.rate)
+    });
+    let pool = in_flight.map(|_| HttpPool::new());
     let make_agent = |case: &voice_harness::Case| match (&argv, &args.agent_url) {
         (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
         (None, Some(url)) => {
-            RunAgent::Http(HttpAgent::new(url.clone()).with_timeout(args.turn_timeout))
+            let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
+            RunAgent::Http(match &pool {
+                Some(pool) => agent.with_pool(pool.clone()),
+                None => agent,
+            })
         }
         (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
     };
@@ -521,8 +570,21 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             junit.case(&case);
         }
     };
-    let summary = match sweep {
-        None => run_suite(
+    let summary = match (sweep, in_flight) {
+        (None, Some(in_flight)) => run_suite_in_flight(
+            &files,
+            &options,
+            in_flight,
+            make_agent,
+            || progress.tick(),
+            |case| {
+                if !args.quiet && (args.verbose || !case.as_expected) {
+                    progress.println(&mut out, &style.line(&case, args.verbose));
+                }
+                report(case);
+            },
+        ),
+        (None, None) => run_suite(
             &files,
             &options,
             make_agent,
@@ -536,7 +598,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
                 report(case);
             },
         ),
-        Some(plan) => sweep_suite(
+        (Some(plan), _) => sweep_suite(
             &files,
             &options,
             &plan.options,

@@ -1,0 +1,273 @@
+//! Many calls in flight for slow agents in another process (`--concurrency`, `--rate`): the
+//! wall time falls with concurrency, faults stay in their own case, and no process is left.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_voice-harness");
+
+/// An HTTP agent that answers each caller line after 50 ms; a case whose test_id starts
+/// with `boom` gets HTTP 500, one starting with `mute` never an answer.
+const SERVER: &str = r#"
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class S(ThreadingHTTPServer):
+    request_queue_size = 256
+    daemon_threads = True
+CALLS = {}
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        e = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        if e["event"] == "start":
+            CALLS[e["call_id"]] = e["test_id"]
+        status, body = 204, b""
+        if e["event"] == "user":
+            test = CALLS.get(e["call_id"], "")
+            if test.startswith("mute"):
+                time.sleep(5)
+                return
+            time.sleep(0.05)
+            status, body = (500, b"down") if test.startswith("boom") else (200, json.dumps({"text": "hello bye"}).encode())
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = S(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+fn suite(dir: &Path, names: &[String]) {
+    std::fs::create_dir_all(dir.join("cases")).unwrap();
+    for name in names {
+        let case = format!(
+            r#"{{"test_id": "{name}", "persona": "P", "turns": [
+                {{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]}},
+                {{"step_order": 2, "user_input": "Bye", "expected_agent_response_keywords": ["bye"]}}]}}"#
+        );
+        std::fs::write(dir.join("cases").join(format!("{name}.json")), case).unwrap();
+    }
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server(dir: &Path) -> Server {
+    std::fs::write(dir.join("server.py"), SERVER).unwrap();
+    let mut child = Command::new("python3")
+        .arg(dir.join("server.py"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    Server(child, format!("http://127.0.0.1:{}/", port.trim()))
+}
+
+fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (out, started.elapsed())
+}
+
+#[test]
+fn wall_time_falls_with_the_calls_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..24).map(|i| format!("ok{i:02}")).collect();
+    suite(dir.path(), &names);
+    let server = server(dir.path());
+    let (serial, serial_time) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-url",
+            &server.1,
+            "--concurrency",
+            "1",
+            "--json",
+            "c1.json",
+        ],
+    );
+    let (many, many_time) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-url",
+            &server.1,
+            "--concurrency",
+            "24",
+            "--json",
+            "c24.json",
+        ],
+    );
+    assert_eq!(
+        serial.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&serial.stdout)
+    );
+    assert_eq!(
+        many.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&many.stdout)
+    );
+    // 24 calls x 2 lines x 50 ms: 2.4 s one at a time, about 0.1 s with all 24 in flight.
+    // Not a timing target, a ratio in one run on a shared machine: at least 4x.
+    assert!(
+        many_time * 4 < serial_time,
+        "one in flight: {serial_time:?}, 24 in flight: {many_time:?}"
+    );
+    // The reports agree apart from the wall-clock latencies.
+    let strip = |name: &str| {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for case in value["cases"].as_array_mut().unwrap() {
+            for row in case["transcript"].as_array_mut().unwrap() {
+                row.as_object_mut().unwrap().remove("latency_ms");
+            }
+            for step in case["steps"].as_array_mut().unwrap() {
+                step.as_object_mut().unwrap().remove("latency_ms");
+            }
+            case.as_object_mut().unwrap().remove("metrics");
+        }
+        value
+    };
+    assert_eq!(strip("c1.json"), strip("c24.json"));
+}
+
+#[test]
+fn faults_under_concurrency_stay_in_their_own_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut names: Vec<String> = (0..16).map(|i| format!("ok{i:02}")).collect();
+    names.extend(["boom1".to_owned(), "mute1".to_owned(), "boom2".to_owned()]);
+    suite(dir.path(), &names);
+    let server = server(dir.path());
+    let (out, _) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-url",
+            &server.1,
+            "--concurrency",
+            "19",
+            "--turn-timeout",
+            "0.5",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    for case in report["cases"].as_array().unwrap() {
+        let id = case["test_id"].as_str().unwrap();
+        let first = case["steps"][0]["details"].as_str().unwrap_or("");
+        match &id[..4] {
+            "boom" => assert!(first.contains("answered HTTP 500"), "{id}: {first}"),
+            // The turn timeout or the request timeout (the same length), whichever is first.
+            "mute" => assert!(first.contains("within 500 ms"), "{id}: {first}"),
+            _ => assert_eq!(case["status"], "pass", "{id}: {first}"),
+        }
+    }
+    assert_eq!(report["summary"]["passed"], 16);
+}
+
+#[test]
+fn programs_run_in_flight_too_and_none_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..12).map(|i| format!("p{i:02}")).collect();
+    suite(dir.path(), &names);
+    std::fs::write(
+        dir.path().join("agent.py"),
+        "import sys, json, time, os\nopen('pids', 'a').write(str(os.getpid()) + '\\n')\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        time.sleep(0.2)\n        print(json.dumps({'text': 'hello bye'}), flush=True)\n",
+    )
+    .unwrap();
+    let (serial, serial_time) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 agent.py",
+            "--concurrency",
+            "1",
+        ],
+    );
+    let (many, many_time) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 agent.py",
+            "--concurrency",
+            "12",
+            "--rate",
+            "1000",
+        ],
+    );
+    assert_eq!(serial.status.code(), Some(0));
+    assert_eq!(many.status.code(), Some(0));
+    // 12 calls x 2 lines x 200 ms = 4.8 s one at a time.
+    assert!(
+        many_time * 2 < serial_time,
+        "{serial_time:?} vs {many_time:?}"
+    );
+    let pids = std::fs::read_to_string(dir.path().join("pids")).unwrap();
+    for pid in pids.lines() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().next());
+        assert!(
+            stat.is_empty() || state == Some("Z"),
+            "agent {pid} outlived its call"
+        );
+    }
+}
+
+#[test]
+fn concurrency_is_for_agents_in_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    suite(dir.path(), &["a".to_owned()]);
+    let (out, _) = run(dir.path(), &["run", "cases", "--concurrency", "8"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--concurrency and --rate apply to an agent in another process")
+    );
+    let (out, _) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 x.py",
+            "--rate",
+            "0",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected calls per second above 0"));
+}

@@ -337,7 +337,10 @@ pub(crate) async fn simulate<A: Agent>(
             let step_calls = tools.take_step();
             if step_calls.capped {
                 // However the turn ended (an error, a timeout while looping), the cap is why.
-                let cap = crate::message::tool_cap(turn.step_order);
+                let cap = crate::message::tool_cap(
+                    turn.step_order,
+                    crate::agent::MAX_TOOL_CALLS_PER_TURN,
+                );
                 match &answer {
                     Ok(Ok(_)) => convo.tool_problems.push((turn.step_order, cap)),
                     _ => answer = Err(cap),
@@ -477,7 +480,10 @@ async fn rule_following<A: Agent>(
         let latency = asked.elapsed().as_millis() as u64;
         let step_calls = tools.take_step();
         let answer = if step_calls.capped {
-            Err(crate::message::tool_cap(n))
+            Err(crate::message::tool_cap(
+                n,
+                crate::agent::MAX_TOOL_CALLS_PER_TURN,
+            ))
         } else {
             answer
         };
@@ -531,7 +537,7 @@ async fn rule_following<A: Agent>(
             if rule.once && fired[i] {
                 return None;
             }
-            let when = rule.when.iter().find(|k| words.meets(k))?;
+            let when = rule.when.iter().find(|k| k.met_by(&words))?;
             Some((i, when))
         });
         match matched {

@@ -192,7 +192,17 @@ pub fn check_case_file<A: Agent>(
 
     let mut text = Vec::new();
     if let Some(swept) = swept.as_ref().filter(|s| !s.ok) {
-        text.push(message::sweep_failed(&file.shown, swept));
+        text.push(message::sweep_failed(
+            &file.shown,
+            (swept.passes, swept.runs),
+            swept.min_pass_rate.map(|rate| (swept.wilson_lower, rate)),
+            &swept.failing_seeds,
+            swept
+                .first_failure
+                .as_ref()
+                .map(|f| (f.seed, f.reason.as_str())),
+            (swept.from, swept.seeds),
+        ));
     }
     if !outcome.as_expected {
         text.push(

@@ -35,22 +35,13 @@ impl Default for Limits {
     }
 }
 
-/// An environment variable with a value the harness cannot use.
+/// An environment variable with a value the harness cannot use (its message is worded in
+/// `message.rs`, with the rest).
 #[derive(Clone, PartialEq, Eq)]
 pub struct EnvError {
     pub(crate) var: &'static str,
     pub(crate) value: String,
     pub(crate) default: usize,
-}
-
-impl fmt::Display for EnvError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::message::bad_env_value(
-            self.var,
-            &self.value,
-            self.default,
-        ))
-    }
 }
 
 impl fmt::Debug for EnvError {

@@ -248,6 +248,12 @@ pub(crate) fn quote(text: &str) -> String {
 
 // ---- the environment ---------------------------------------------------------------------
 
+impl fmt::Display for crate::limits::EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bad_env_value(self.var, &self.value, self.default))
+    }
+}
+
 pub(crate) fn bad_env_value(var: &str, value: &str, default: usize) -> String {
     format!(
         "environment variable {var}: expected a whole number of at least 1, found {value:?}\n  help: fix it, or unset it to use the default ({default})"
@@ -448,39 +454,36 @@ pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
     )
 }
 
-/// A swept case under its bound: the failing seeds and how to shrink one.
-pub(crate) fn sweep_failed(file: &str, swept: &crate::sweep::SweepResult) -> String {
-    let bound = match swept.min_pass_rate {
-        Some(rate) => format!(
-            "the 95% lower bound {:.2} is under min_pass_rate {rate}",
-            swept.wilson_lower
-        ),
+/// A swept case under its bound: the failing seeds and how to shrink one. `bound` is the
+/// lower bound and `min_pass_rate`, when the case has one; `first` the first failing seed
+/// and why.
+pub(crate) fn sweep_failed(
+    file: &str,
+    (passes, runs): (u64, u64),
+    bound: Option<(f64, f64)>,
+    failing_seeds: &[u64],
+    first: Option<(u64, &str)>,
+    (from, seeds): (u64, u64),
+) -> String {
+    let bound = match bound {
+        Some((lower, rate)) => {
+            format!("the 95% lower bound {lower:.2} is under min_pass_rate {rate}")
+        }
         None => "every seed must pass".to_owned(),
     };
-    let seeds: Vec<String> = swept
-        .failing_seeds
-        .iter()
-        .take(20)
-        .map(u64::to_string)
-        .collect();
-    let more = if swept.failing_seeds.len() > 20 {
+    let listed: Vec<String> = failing_seeds.iter().take(20).map(u64::to_string).collect();
+    let more = if failing_seeds.len() > 20 {
         ", …"
     } else {
         ""
     };
-    let first = swept
-        .first_failure
-        .as_ref()
-        .map(|f| format!("\n  first failing seed {}: {}", f.seed, f.reason))
+    let first = first
+        .map(|(seed, reason)| format!("\n  first failing seed {seed}: {reason}"))
         .unwrap_or_default();
     format!(
-        "sweep of {file}: {}/{} seeds passed; {bound}\n  failing seeds: {}{more}{first}\n  \
-         shrink one to a minimal case: voice-harness sweep {file} --from {} --seeds {} --shrink shrunk/",
-        swept.passes,
-        swept.runs,
-        seeds.join(", "),
-        swept.from,
-        swept.seeds
+        "sweep of {file}: {passes}/{runs} seeds passed; {bound}\n  failing seeds: {}{more}{first}\n  \
+         shrink one to a minimal case: voice-harness sweep {file} --from {from} --seeds {seeds} --shrink shrunk/",
+        listed.join(", "),
     )
 }
 
@@ -529,21 +532,19 @@ pub(crate) fn no_mock_for(name: &str) -> String {
 }
 
 /// A call no mock answers, with what the mocks do answer.
+/// `matchers`: the `match` of each mock of the tool (`None`: any arguments); `None` when
+/// the tool has no mock.
 pub(crate) fn unmatched_mock(
     name: &str,
     arguments: &serde_json::Value,
-    mocks: Option<&Vec<crate::case::Mock>>,
+    matchers: Option<Vec<Option<&serde_json::Value>>>,
 ) -> String {
-    let answered = match mocks {
+    let answered = match matchers {
         None => "the case has no mock of that tool".to_owned(),
-        Some(mocks) => {
-            let matches: Vec<String> = mocks
-                .iter()
-                .map(|m| {
-                    m.matcher
-                        .as_ref()
-                        .map_or_else(|| "any arguments".to_owned(), inline_json)
-                })
+        Some(matchers) => {
+            let matches: Vec<String> = matchers
+                .into_iter()
+                .map(|m| m.map_or_else(|| "any arguments".to_owned(), inline_json))
                 .collect();
             format!("mocks match {}", matches.join(", "))
         }
@@ -554,10 +555,9 @@ pub(crate) fn unmatched_mock(
     )
 }
 
-pub(crate) fn tool_cap(step: u32) -> String {
+pub(crate) fn tool_cap(step: u32, cap: usize) -> String {
     format!(
-        "the agent made more than {} tool calls in step {step} (the per-turn cap); it was stopped there",
-        crate::agent::MAX_TOOL_CALLS_PER_TURN
+        "the agent made more than {cap} tool calls in step {step} (the per-turn cap); it was stopped there"
     )
 }
 

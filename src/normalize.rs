@@ -8,8 +8,6 @@
 use std::borrow::Cow;
 use std::cell::OnceCell;
 
-use crate::case::Keyword;
-
 /// The caller fillers the simulator may insert, as written into the transcript.
 pub const FILLERS: [&str; 5] = ["um", "uh", "you know", "I mean", "like"];
 
@@ -133,16 +131,9 @@ impl<'a> Words<'a> {
         self.words == other.words
     }
 
-    /// Whether the keyword is met: a phrase appears, one of the alternatives appears, or the
-    /// regular expression matches the words joined by single spaces.
-    pub(crate) fn meets(&self, keyword: &Keyword) -> bool {
-        match keyword {
-            Keyword::Phrase(phrase) => self.has(phrase),
-            Keyword::AnyOf(phrases) => phrases.iter().any(|p| self.has(p)),
-            Keyword::Regex(r) => r
-                .regex
-                .is_match(self.joined.get_or_init(|| self.words.join(" "))),
-        }
+    /// The words joined by single spaces (what a regular expression is matched against).
+    pub(crate) fn joined(&self) -> &str {
+        self.joined.get_or_init(|| self.words.join(" "))
     }
 }
 

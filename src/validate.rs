@@ -343,7 +343,7 @@ fn answered(
     } else {
         turn.expected_agent_response_keywords
             .iter()
-            .filter(|k| !reply.meets(k))
+            .filter(|k| !k.met_by(&reply))
             .map(ToString::to_string)
             .collect()
     };
@@ -353,7 +353,7 @@ fn answered(
     let forbidden_found: Vec<String> = turn
         .forbidden_keywords
         .iter()
-        .filter(|k| reply.meets(k))
+        .filter(|k| k.met_by(&reply))
         .map(ToString::to_string)
         .collect();
     if !forbidden_found.is_empty() {
@@ -570,7 +570,7 @@ pub(crate) fn validate_outcome(
     let said_somewhere = |k: &crate::case::Keyword| {
         agent_lines
             .iter()
-            .find(|(_, line)| Words::new(line, numbers).meets(k))
+            .find(|(_, line)| k.met_by(&Words::new(line, numbers)))
             .map(|(n, _)| *n)
     };
     if !checks.mentions.is_empty() {

@@ -258,7 +258,10 @@ async fn next_step(line: &CallerLine<'_>, call_id: &str, answer: &str) -> Result
                 line.tools.record(&name, arguments, result);
             }
             if line.tools.capped() {
-                return Err(AgentError::fault(message::tool_cap(line.step_order)));
+                return Err(AgentError::fault(message::tool_cap(
+                    line.step_order,
+                    crate::agent::MAX_TOOL_CALLS_PER_TURN,
+                )));
             }
             Ok(Next::Done(reply))
         }
@@ -273,7 +276,10 @@ async fn next_step(line: &CallerLine<'_>, call_id: &str, answer: &str) -> Result
                 .await
                 .unwrap_or_else(|e| e.to_result());
             if line.tools.capped() {
-                return Err(AgentError::fault(message::tool_cap(line.step_order)));
+                return Err(AgentError::fault(message::tool_cap(
+                    line.step_order,
+                    crate::agent::MAX_TOOL_CALLS_PER_TURN,
+                )));
             }
             Ok(Next::Send(to_json(&Event::ToolResult {
                 call_id,

@@ -164,7 +164,10 @@ impl Tools {
             let mut state = self.inner.borrow_mut();
             if state.calls.len() >= MAX_TOOL_CALLS_PER_TURN {
                 state.capped = true;
-                return Err(ToolError(message::tool_cap(state.step)));
+                return Err(ToolError(message::tool_cap(
+                    state.step,
+                    MAX_TOOL_CALLS_PER_TURN,
+                )));
             }
             let (answer, latency) = state.answer(name, &arguments);
             let result = match &answer {
@@ -228,7 +231,10 @@ impl State {
                 (answer, mock.latency_ms)
             }
             None => {
-                let problem = message::unmatched_mock(name, arguments, mocks.get(name));
+                let matchers = mocks
+                    .get(name)
+                    .map(|m| m.iter().map(|m| m.matcher.as_ref()).collect());
+                let problem = message::unmatched_mock(name, arguments, matchers);
                 self.problems.push(problem.clone());
                 (Err(ToolError(problem)), 0)
             }

@@ -582,6 +582,18 @@ impl Keyword {
     }
 }
 
+impl Keyword {
+    /// Whether the words meet the keyword: a phrase appears, one of the alternatives
+    /// appears, or the regular expression matches the words joined by single spaces.
+    pub(crate) fn met_by(&self, words: &crate::normalize::Words<'_>) -> bool {
+        match self {
+            Keyword::Phrase(phrase) => words.has(phrase),
+            Keyword::AnyOf(phrases) => phrases.iter().any(|p| words.has(p)),
+            Keyword::Regex(r) => r.regex.is_match(words.joined()),
+        }
+    }
+}
+
 impl std::fmt::Display for Keyword {
     /// `overage`; `9 am | 9:00 am | nine in the morning`; `/\d+ am/`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

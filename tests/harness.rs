@@ -201,3 +201,29 @@ fn a_misheard_line_shows_what_was_said_and_what_was_heard() {
     .unwrap_err();
     insta::assert_snapshot!("misheard_line", err.to_string());
 }
+
+#[test]
+fn a_missing_or_empty_cases_folder_is_said_plainly() {
+    let dir = tempfile::tempdir().unwrap();
+    let root: &'static str = Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
+    let missing = voice_harness::__private::check_root(&config(root)).unwrap_err();
+    assert!(
+        missing.starts_with("voice_harness::harness!: cannot read the cases folder `cases` ("),
+        "{missing}"
+    );
+    assert!(
+        missing.contains("`voice_harness::harness!(root = \"path/to/cases\")`"),
+        "{missing}"
+    );
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("cases/notes.txt"), "not a case").unwrap();
+    let empty = voice_harness::__private::check_root(&config(root)).unwrap_err();
+    assert!(
+        empty.starts_with(
+            "voice_harness::harness!: no case file (*.json) in the cases folder `cases` ("
+        ),
+        "{empty}"
+    );
+    std::fs::write(dir.path().join("cases/a.json"), "{}").unwrap();
+    assert_eq!(voice_harness::__private::check_root(&config(root)), Ok(()));
+}

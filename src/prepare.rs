@@ -164,11 +164,8 @@ pub(crate) fn run<A: Agent>(
     make_agent: impl FnOnce(&Case) -> A,
     options: &RunOptions,
 ) -> Result<Ran, String> {
-    let mut agent = panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
-        .map_err(|p| message::agent_not_built(&crate::call::panic_message(&*p)))?;
-    // Wall-clock latencies differ on every run. A recorded transcript's latencies are part
-    // of the case, so they stay.
-    let redact = agent.wall_clock() && case.transcript.is_none();
+    let mut agent = build(case, make_agent)?;
+    let redact = redacted(&agent, case);
     let outcome = run_case(case, &mut agent, options);
     Ok(Ran { outcome, redact })
 }
@@ -179,11 +176,22 @@ pub(crate) async fn run_here<A: Agent>(
     make_agent: impl FnOnce(&Case) -> A,
     options: &RunOptions,
 ) -> Result<Ran, String> {
-    let mut agent = panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
-        .map_err(|p| message::agent_not_built(&crate::call::panic_message(&*p)))?;
-    let redact = agent.wall_clock() && case.transcript.is_none();
+    let mut agent = build(case, make_agent)?;
+    let redact = redacted(&agent, case);
     let outcome = crate::run::run_case_here(case, &mut agent, options).await;
     Ok(Ran { outcome, redact })
+}
+
+/// The agent for `case`; a panic while building it is the case's error.
+fn build<A: Agent>(case: &Case, make_agent: impl FnOnce(&Case) -> A) -> Result<A, String> {
+    panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
+        .map_err(|p| message::agent_not_built(&crate::call::panic_message(&*p)))
+}
+
+/// Wall-clock latencies differ on every run, so snapshots show `[ms]` for them. A recorded
+/// transcript's latencies are part of the case, so they stay.
+fn redacted(agent: &impl Agent, case: &Case) -> bool {
+    agent.wall_clock() && case.transcript.is_none()
 }
 
 /// `pass`, or `fail, failing steps [2, 3]`: what a case expects.

@@ -383,10 +383,17 @@ impl Running {
 
     /// Why the program stopped talking: its exit status if it exited.
     async fn gone(&mut self, program: &str, what: &str) -> AgentError {
-        // Give the pipes' other end a moment to be reaped so the status is known.
-        let status = tokio::time::timeout(Duration::from_millis(200), self.child.wait()).await;
+        // A program that closed its stdout is usually exiting: give it a moment to be
+        // reaped so the status is known (on a busy machine that can take a while), and its
+        // stderr reader a moment to take in the last of it.
+        let status = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
         let how = match status {
-            Ok(Ok(status)) => format!("exited ({status})"),
+            Ok(Ok(status)) => {
+                if let Some(task) = self.stderr_task.take() {
+                    let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
+                }
+                format!("exited ({status})")
+            }
             _ => "closed its stdout".to_owned(),
         };
         AgentError::fault(format!(

@@ -45,16 +45,9 @@ impl Checker {
         let retries = fields
             .get("max_retries")
             .map(|n| self.u64(n, &fields.at("max_retries")));
-        let max_turns = fields.get("max_turns").map(|n| {
-            let at = fields.at("max_turns");
-            match self.u64(n, &at)? {
-                0 => {
-                    self.rule(&at, "expected at least 1 caller line, found 0", None);
-                    None
-                }
-                n => Some(n.min(u64::from(u32::MAX)) as u32),
-            }
-        });
+        let max_turns = fields
+            .get("max_turns")
+            .map(|n| self.caller_lines(n, &fields.at("max_turns")));
         Some(Some(RulesPart {
             opening: opening?,
             rules: rules?,
@@ -126,6 +119,17 @@ impl Checker {
         })
     }
 
+    /// A number of caller lines: at least 1.
+    fn caller_lines(&mut self, node: &Node<'_>, at: &JsonPath<'_>) -> Option<u32> {
+        match self.u64(node, at)? {
+            0 => {
+                self.rule(at, "expected at least 1 caller line, found 0", None);
+                None
+            }
+            n => Some(n.min(u64::from(u32::MAX)) as u32),
+        }
+    }
+
     pub(super) fn outcome(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<OutcomeChecks> {
         let fields = self.object(node, path, OUTCOME_FIELDS)?;
         let calls = fields
@@ -147,16 +151,9 @@ impl Checker {
                 &[("caller", EndedBy::Caller), ("agent", EndedBy::Agent)],
             )
         });
-        let max_turns = fields.get("max_turns").map(|n| {
-            let at = fields.at("max_turns");
-            match self.u64(n, &at)? {
-                0 => {
-                    self.rule(&at, "expected at least 1 caller line, found 0", None);
-                    None
-                }
-                n => Some(n.min(u64::from(u32::MAX)) as u32),
-            }
-        });
+        let max_turns = fields
+            .get("max_turns")
+            .map(|n| self.caller_lines(n, &fields.at("max_turns")));
         Some(OutcomeChecks {
             tool_calls: calls.checked()?.unwrap_or_default(),
             forbidden_tool_calls: forbidden_calls.checked()?.unwrap_or_default(),

@@ -166,7 +166,7 @@ pub fn check_case_file<A: Agent>(
     if let Err(err) = prepare::unique(&case, &file, &ids_of(config)) {
         return fail(err.to_string());
     }
-    let ran = match prepare::run(&case, &make_agent, &options) {
+    let ran = match prepare::run_file(&file, &case, &make_agent, &options, manifest) {
         Ok(ran) => ran,
         Err(err) => return fail(err),
     };

@@ -10,6 +10,8 @@ mod fuzz;
 mod harness;
 mod hearing;
 pub mod limits;
+#[cfg(feature = "llm")]
+pub mod llm;
 mod message;
 mod metrics;
 mod normalize;

@@ -497,6 +497,8 @@ pub(crate) fn call_looped(max_turns: u32, last_rule: Option<&str>) -> String {
     )
 }
 
+pub(crate) const LLM_NOT_SWEPT: &str = "a case that needs an LLM (a judge, a rephrasing caller) is not swept: every seed would need new LLM answers; run it with `voice-harness run`";
+
 pub(crate) const NOT_SHRUNK: &str = "not shrunk: the failing seed's fillers and misheard lines, written down, did not fail the same way (the agent varies between runs?)";
 
 pub(crate) fn agent_not_built(panic: &str) -> String {

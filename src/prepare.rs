@@ -170,6 +170,47 @@ pub(crate) fn run<A: Agent>(
     Ok(Ran { outcome, redact })
 }
 
+/// [`run`] for a case file: a case that needs an LLM (a `judge`, a rephrasing caller) gets
+/// it here, with its lock file `llm/<file>` under `lock_root`.
+pub(crate) fn run_file<A: Agent>(
+    file: &CaseFile,
+    case: &Case,
+    make_agent: impl FnOnce(&Case) -> A,
+    options: &RunOptions,
+    lock_root: &Path,
+) -> Result<Ran, String> {
+    if !case.uses_llm() {
+        return run(case, make_agent, options);
+    }
+    #[cfg(feature = "llm")]
+    {
+        let config = match &options.llm {
+            Some(config) => config.clone(),
+            None => crate::llm::LlmConfig::from_env(lock_root)?,
+        };
+        let mut session = crate::llm::Session::open(&config, &file.shown)?;
+        let rephrased;
+        let case = if case.rephrase {
+            rephrased = crate::llm::rephrase(case, &mut session)?;
+            &rephrased
+        } else {
+            case
+        };
+        let mut ran = run(case, make_agent, options)?;
+        crate::llm::judge(case, &mut ran.outcome, &mut session)?;
+        if let Some(note) = session.close()? {
+            eprintln!("{note}");
+        }
+        Ok(ran)
+    }
+    #[cfg(not(feature = "llm"))]
+    {
+        // The loader refuses such cases in a build without the feature.
+        let _ = (file, lock_root);
+        run(case, make_agent, options)
+    }
+}
+
 /// Like [`run`], on the current runtime (see `run::run_case_here`).
 pub(crate) async fn run_here<A: Agent>(
     case: &Case,

@@ -104,6 +104,14 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                 let _ = writeln!(out, "{what}: FAIL: {}", one_line(details));
             }
         }
+        if let Some(judge) = &step.judge {
+            let _ = writeln!(
+                out,
+                "  judge: {}: {}",
+                judge.verdict,
+                one_line(&judge.reason)
+            );
+        }
     }
     if outcome.tone.passed {
         out.push_str("tone: pass\n");

@@ -31,6 +31,11 @@ pub struct RunOptions {
     pub limits: Limits,
     /// Use this seed instead of each case's own (a robustness run). The default is `None`.
     pub seed: Option<u64>,
+    /// The LLM for cases with a `judge` or a rephrasing caller (feature `llm`); `None`:
+    /// from the environment, with lock files under the crate root (`cargo test`) or the
+    /// current folder (the runner).
+    #[cfg(feature = "llm")]
+    pub llm: Option<crate::llm::LlmConfig>,
 }
 
 impl Default for RunOptions {
@@ -39,6 +44,8 @@ impl Default for RunOptions {
             turn_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             seed: None,
+            #[cfg(feature = "llm")]
+            llm: None,
         }
     }
 }
@@ -176,11 +183,7 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
 /// assert_eq!(outcome.transcript[1].text, "account review");
 /// ```
 pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> Outcome {
-    let limits = CallLimits {
-        turn_timeout: options.turn_timeout,
-        max_rows: options.limits.max_transcript_rows,
-    };
-    let seed = options.seed.unwrap_or_else(|| case.seed());
+    let (limits, seed) = call_setup(case, options);
     let conversation = match &case.transcript {
         Some(rows) => call::recorded(rows, limits.max_rows),
         None => block_on(
@@ -199,16 +202,54 @@ pub(crate) async fn run_case_here<A: Agent>(
     agent: &mut A,
     options: &RunOptions,
 ) -> Outcome {
-    let limits = CallLimits {
-        turn_timeout: options.turn_timeout,
-        max_rows: options.limits.max_transcript_rows,
-    };
-    let seed = options.seed.unwrap_or_else(|| case.seed());
+    let (limits, seed) = call_setup(case, options);
     let conversation = match &case.transcript {
         Some(rows) => call::recorded(rows, limits.max_rows),
         None => call::simulate(case, seed, agent, limits).await,
     };
     judge(case, seed, conversation)
+}
+
+/// A call's limits and seed (the options' seed, else the case's).
+fn call_setup(case: &Case, options: &RunOptions) -> (CallLimits, u64) {
+    let limits = CallLimits {
+        turn_timeout: options.turn_timeout,
+        max_rows: options.limits.max_transcript_rows,
+    };
+    (limits, options.seed.unwrap_or_else(|| case.seed()))
+}
+
+/// Whether a call's status is what the case expects (`pass`, or its `expect`).
+fn expected(case: &Case, status: Status, metrics: &Metrics) -> bool {
+    match &case.expect {
+        None => status == Status::Pass,
+        Some(expect) => {
+            expect.status == status
+                && expect
+                    .failure_steps
+                    .as_ref()
+                    .is_none_or(|steps| *steps == metrics.failure_steps)
+        }
+    }
+}
+
+impl Outcome {
+    /// Judges the call again after its steps changed (an LLM judge's verdicts): the
+    /// step-derived metrics, the status, and whether it is as expected.
+    #[cfg_attr(not(feature = "llm"), allow(dead_code))]
+    pub(crate) fn rejudge(&mut self, case: &Case) {
+        let mut metrics = Metrics::compute(
+            case,
+            &self.steps,
+            &self.transcript,
+            self.metrics.disfluencies_injected,
+        );
+        metrics.asr_wer = self.metrics.asr_wer;
+        metrics.rules = self.metrics.rules.clone();
+        self.metrics = metrics;
+        self.status = metrics::status(&self.steps, self.tone.passed);
+        self.as_expected = expected(case, self.status, &self.metrics);
+    }
 }
 
 fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
@@ -250,16 +291,7 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
         });
     }
     let status = metrics::status(&steps, tone.passed);
-    let as_expected = match &case.expect {
-        None => status == Status::Pass,
-        Some(expect) => {
-            expect.status == status
-                && expect
-                    .failure_steps
-                    .as_ref()
-                    .is_none_or(|steps| *steps == metrics.failure_steps)
-        }
-    };
+    let as_expected = expected(case, status, &metrics);
     Outcome {
         test_id: case.test_id.clone(),
         seed,

@@ -149,6 +149,15 @@ pub(crate) fn sweep_case<A: Agent>(
     on_run: &(dyn Fn() + Sync),
 ) -> (SweepResult, Option<Outcome>, Option<Outcome>) {
     let from = options.from.unwrap_or_else(|| case.seed());
+    if case.uses_llm() {
+        // Every seed would need new LLM answers: not swept (run it with `voice-harness run`).
+        let mut result = SweepResult::once(&options.clone().with_from(Some(from)), 0, None);
+        result.first_failure = Some(FirstFailure {
+            seed: from,
+            reason: crate::message::LLM_NOT_SWEPT.to_owned(),
+        });
+        return (result, None, None);
+    }
     let mut passes = 0;
     let mut runs = 0;
     let mut flaky = false;

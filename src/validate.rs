@@ -56,6 +56,19 @@ pub struct StepResult {
     /// Expected calls that a call matched, for the metrics.
     #[serde(skip)]
     pub(crate) tool_calls_matched: u32,
+    /// The LLM judge's verdict on the step (a `judge` step, feature `llm`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge: Option<JudgeVerdict>,
+}
+
+/// What the LLM judge said of a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct JudgeVerdict {
+    /// `pass`, `fail` or `unsure`.
+    pub verdict: String,
+    /// Why, in one sentence.
+    pub reason: String,
 }
 
 /// The verdict on the call's tone.
@@ -385,6 +398,7 @@ fn answered(
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        judge: None,
     }
 }
 
@@ -437,6 +451,7 @@ fn unanswered(
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        judge: None,
     }
 }
 
@@ -668,6 +683,7 @@ fn unanswered_check(order: u32, label: String) -> StepResult {
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        judge: None,
     }
 }
 
@@ -683,6 +699,7 @@ fn empty_turn() -> Turn {
         forbidden_keywords: Vec::new(),
         said: None,
         heard: None,
+        judge: None,
         max_latency_ms: None,
         expected_tool_calls: Vec::new(),
         forbidden_tool_calls: Vec::new(),

@@ -366,7 +366,13 @@ fn usage_errors_exit_2() {
 fn help_documents_every_flag() {
     let out = run(Path::new("."), &["run", "--help"]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!("run_help", text(&out.stdout));
+    // The LLM flags exist only in a build with the `llm` feature.
+    let name = if cfg!(feature = "llm") {
+        "run_help_llm"
+    } else {
+        "run_help"
+    };
+    insta::assert_snapshot!(name, text(&out.stdout));
 }
 
 // ---- the faults of the review (issue #10): one path, so the runner and cargo test agree ----

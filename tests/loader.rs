@@ -390,3 +390,16 @@ fn every_malformed_rules_field_is_reported_with_its_path() {
     .unwrap_err();
     insta::assert_snapshot!("rules_without_outcome", err.to_string());
 }
+
+/// Without the `llm` feature, a case that needs an LLM is refused, saying how to get one.
+#[cfg(not(feature = "llm"))]
+#[test]
+fn a_case_that_needs_an_llm_names_the_feature() {
+    let err = parse_case(
+        "cases/llm.json",
+        br#"{"test_id": "t", "persona": "P", "caller": {"rephrase": "llm"},
+             "turns": [{"step_order": 1, "user_input": "Hi", "judge": "The agent greets the caller"}]}"#,
+    )
+    .unwrap_err();
+    insta::assert_snapshot!("needs_llm", err.to_string());
+}

@@ -47,6 +47,8 @@ pub struct Case {
     pub(crate) spoken_numbers: bool,
     /// `sweep`: the generated cargo test runs this many seeds, held to this pass rate.
     pub(crate) sweep: Option<CaseSweep>,
+    /// The caller rephrases each scripted line through an LLM (`caller.rephrase: "llm"`).
+    pub(crate) rephrase: bool,
     /// A caller that follows rules instead of a script (`caller.rules`), and the checks on
     /// the whole call (`outcome`).
     pub(crate) rules: Option<Rules>,
@@ -121,6 +123,16 @@ impl Case {
     /// instead of a script (then `turns` is empty).
     pub fn rules(&self) -> Option<&Rules> {
         self.rules.as_ref()
+    }
+
+    /// Whether the caller rephrases its lines through an LLM (`caller.rephrase: "llm"`).
+    pub fn rephrase(&self) -> bool {
+        self.rephrase
+    }
+
+    /// Whether the case needs an LLM (a `judge`, or a rephrasing caller).
+    pub fn uses_llm(&self) -> bool {
+        self.rephrase || self.turns.iter().any(|t| t.judge.is_some())
     }
 
     /// The case's `sweep`, if any: its generated test runs many seeds.
@@ -201,6 +213,8 @@ pub struct Turn {
     pub(crate) said: Option<String>,
     /// Pins what the agent hears of the line.
     pub(crate) heard: Option<String>,
+    /// What an LLM judge must find true of the reply (`judge`, feature `llm`).
+    pub(crate) judge: Option<String>,
     /// Budget for the reply's latency, in simulated milliseconds.
     pub(crate) max_latency_ms: Option<u64>,
     /// Calls the agent must make during the step, in this order (others may come between).
@@ -281,6 +295,11 @@ impl Turn {
     /// What the agent hears of the line, pinned (`heard`).
     pub fn heard(&self) -> Option<&str> {
         self.heard.as_deref()
+    }
+
+    /// What an LLM judge must find true of the reply (`judge`).
+    pub fn judge(&self) -> Option<&str> {
+        self.judge.as_deref()
     }
 
     /// Budget for the reply's latency, in simulated milliseconds.

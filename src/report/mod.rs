@@ -559,6 +559,15 @@ fn sweep_file<A: Agent>(
             r
         });
     }
+    if case.uses_llm() {
+        let why = crate::message::LLM_NOT_SWEPT.to_owned();
+        return Some(CaseReport::error(
+            file.shown.clone(),
+            Some(case.test_id.clone()),
+            why.clone(),
+            why,
+        ));
+    }
     let (result, failing, first) =
         crate::sweep::sweep_case(&case, make_agent, &options.run, sweep, on_call);
     let outcome = failing.clone().or(first)?;
@@ -611,10 +620,12 @@ fn run_file<A: Agent>(
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
+    // LLM lock files go under the current folder: `llm/<file as shown>`.
+    let here = std::path::Path::new("");
     Some(ran(
         file,
         &case,
-        prepare::run(&case, make_agent, &options.run),
+        prepare::run_file(file, &case, make_agent, &options.run, here),
     ))
 }
 

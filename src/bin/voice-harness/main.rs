@@ -253,6 +253,27 @@ struct RunArgs {
     /// to it. Join the shards' JSON reports with `voice-harness merge`.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
+
+    /// The LLM's chat-completions URL, for cases with a `judge` or a rephrasing caller
+    /// [default: VOICE_HARNESS_LLM_URL].
+    #[cfg(feature = "llm")]
+    #[arg(long, value_name = "URL")]
+    llm_url: Option<String>,
+
+    /// The LLM's model name [default: VOICE_HARNESS_LLM_MODEL].
+    #[cfg(feature = "llm")]
+    #[arg(long, value_name = "NAME")]
+    llm_model: Option<String>,
+
+    /// Request LLM answers the lock files do not have, and record them (even with CI set).
+    #[cfg(feature = "llm")]
+    #[arg(long, conflicts_with = "offline")]
+    record: bool,
+
+    /// Never request an LLM answer: a missing one is an error (the default with CI set).
+    #[cfg(feature = "llm")]
+    #[arg(long)]
+    offline: bool,
 }
 
 fn parse_seed(text: &str) -> Result<u64, String> {
@@ -518,6 +539,25 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         if sweep.is_some() { "calls" } else { "cases" },
     );
 
+    #[cfg(feature = "llm")]
+    let run_options = {
+        let mut run_options = run_options;
+        let mut llm = voice_harness::llm::LlmConfig::from_env(Path::new("")).map_err(Usage)?;
+        if let Some(url) = &args.llm_url {
+            llm.url = Some(url.clone());
+        }
+        if let Some(model) = &args.llm_model {
+            llm.model = model.clone();
+        }
+        if args.record {
+            llm.mode = voice_harness::llm::LockMode::Record;
+        }
+        if args.offline {
+            llm.mode = voice_harness::llm::LockMode::Offline;
+        }
+        run_options.llm = Some(llm);
+        run_options
+    };
     let mut options = SuiteOptions::default();
     options.filter = args.filter.clone();
     options.tags = args.tags.clone();

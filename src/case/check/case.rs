@@ -10,6 +10,15 @@ use crate::message;
 
 const TEST_ID_MAX: usize = 128;
 
+/// The `caller` object, checked.
+#[derive(Default)]
+struct CallerSection {
+    disfluency_rate: Option<f64>,
+    asr_wer: Option<f64>,
+    rules: Option<RulesPart>,
+    rephrase: bool,
+}
+
 const CASE_FIELDS: &[&str] = &[
     "test_id",
     "persona",
@@ -37,6 +46,7 @@ const CALLER_FIELDS: &[&str] = &[
     "otherwise",
     "max_retries",
     "max_turns",
+    "rephrase",
 ];
 const ASR_FIELDS: &[&str] = &["wer"];
 const MATCHING_FIELDS: &[&str] = &["numbers"];
@@ -107,10 +117,12 @@ impl Checker {
                 }
             }
         });
-        let follows_rules = matches!(&disfluency_rate, Some(Some((_, _, Some(_)))))
-            || root.get("caller").is_some_and(
-                |c| matches!(c, Node::Object(e) if e.iter().any(|(k, _)| k == "rules")),
-            );
+        let follows_rules = matches!(
+            &disfluency_rate,
+            Some(Some(CallerSection { rules: Some(_), .. }))
+        ) || root
+            .get("caller")
+            .is_some_and(|c| matches!(c, Node::Object(e) if e.iter().any(|(k, _)| k == "rules")));
         let outcome = root
             .get("outcome")
             .map(|n| self.outcome(n, root.at("outcome")));
@@ -171,10 +183,12 @@ impl Checker {
             );
         }
 
-        let (disfluency_rate, asr_wer, rules) = match disfluency_rate.checked()? {
-            Some((rate, wer, rules)) => (rate, wer, rules),
-            None => (None, None, None),
-        };
+        let CallerSection {
+            disfluency_rate,
+            asr_wer,
+            rules,
+            rephrase,
+        } = disfluency_rate.checked()?.unwrap_or_default();
         let outcome = outcome.checked()?;
         if rules.is_some() && outcome.is_none() {
             return None;
@@ -185,6 +199,7 @@ impl Checker {
             spoken_numbers: matching.checked()?.unwrap_or(false),
             sweep: sweep.checked()?,
             rules,
+            rephrase,
             test_id: test_id?,
             persona: persona?,
             description: description.checked()?,
@@ -241,13 +256,15 @@ impl Checker {
     }
 
     /// `caller`: the filler rate and the recognition noise (each `None` when absent).
-    fn caller(
-        &mut self,
-        node: &Node<'_>,
-        path: JsonPath<'_>,
-    ) -> Option<(Option<f64>, Option<f64>, Option<RulesPart>)> {
+    fn caller(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<CallerSection> {
         let fields = self.object(node, path, CALLER_FIELDS)?;
         let rules = self.caller_rules(&fields);
+        let rephrase = fields.get("rephrase").map(|n| {
+            let at = fields.at("rephrase");
+            let llm = self.choice(n, &at, &[("llm", true)])?;
+            self.needs_llm(&at, "`caller.rephrase`")?;
+            Some(llm)
+        });
         let rate = fields.get("disfluency_rate").map(|n| {
             self.fraction(
                 n,
@@ -271,7 +288,12 @@ impl Checker {
                 "it is the expected share of words misheard: 0.1 means one word in ten",
             )
         });
-        Some((rate.checked()?, wer.checked()?, rules?))
+        Some(CallerSection {
+            disfluency_rate: rate.checked()?,
+            asr_wer: wer.checked()?,
+            rules: rules?,
+            rephrase: rephrase.checked()?.unwrap_or(false),
+        })
     }
 
     /// A number from 0.0 to 1.0.

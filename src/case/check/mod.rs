@@ -198,6 +198,19 @@ impl Checker {
         }
     }
 
+    /// Whether this build can run what needs an LLM; a problem at `at` when it cannot.
+    fn needs_llm(&mut self, at: &JsonPath<'_>, what: &str) -> Option<()> {
+        if cfg!(feature = "llm") {
+            return Some(());
+        }
+        self.rule(
+            at,
+            format!("{what} needs an LLM, and this build of voice-harness has no `llm` feature"),
+            Some("in Cargo.toml: voice-harness = { version = \"…\", features = [\"llm\"] }; see the README's \"LLM mode\""),
+        );
+        None
+    }
+
     /// A list of keywords: phrases, lists of alternative phrases, or `{"regex": "..."}`.
     fn keywords(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<Keyword>> {
         let items = self.array(node, path, "a list of keywords")?;

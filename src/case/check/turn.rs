@@ -22,6 +22,7 @@ const TURN_FIELDS: &[&str] = &[
     "barge_in_after_ms",
     "said",
     "heard",
+    "judge",
 ];
 
 impl Checker {
@@ -107,6 +108,12 @@ impl Checker {
         let said = fields
             .get("said")
             .map(|n| self.words(n, &fields.at("said")));
+        let judge = fields.get("judge").map(|n| {
+            let at = fields.at("judge");
+            let criterion = self.words(n, &at)?;
+            self.needs_llm(&at, "`judge`")?;
+            Some(criterion)
+        });
         let heard = fields
             .get("heard")
             .map(|n| self.not_blank(n, &fields.at("heard")));
@@ -154,6 +161,7 @@ impl Checker {
             expected_agent_response: expected_response.checked()?,
             forbidden_keywords: forbidden.checked()?.unwrap_or_default(),
             said: said.checked()?,
+            judge: judge.checked()?,
             heard: heard.checked()?,
             max_latency_ms: max_latency.checked()?,
         };

@@ -1,0 +1,317 @@
+//! The LLM mode (feature `llm`; docs/llm.md): a judge for what keywords cannot check, and a
+//! caller that rephrases its lines, through any OpenAI-compatible chat-completions server;
+//! every exchange kept in a lock file, so `cargo test` in CI is offline, free and
+//! byte-identical.
+//!
+//! Answers are always forced into a shape (a tool the model must call, with a JSON schema),
+//! never read out of prose.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::case::Case;
+use crate::run::Outcome;
+
+mod client;
+
+/// Whether missing answers may be requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Request what the lock file does not have, and record it (local runs).
+    Record,
+    /// Never request: a missing answer is an error (CI: `CI` set, or `--offline`).
+    Offline,
+}
+
+/// Where the LLM is and how it is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LlmConfig {
+    /// The chat-completions endpoint (`VOICE_HARNESS_LLM_URL`, `--llm-url`), e.g.
+    /// `http://127.0.0.1:8080/v1/chat/completions` for a llama.cpp server.
+    pub url: Option<String>,
+    /// The model name (`VOICE_HARNESS_LLM_MODEL`, `--llm-model`).
+    pub model: String,
+    /// The API key, from `VOICE_HARNESS_LLM_KEY` (never written anywhere).
+    pub key: Option<String>,
+    /// How long one request may take (`VOICE_HARNESS_LLM_TIMEOUT`, seconds; default 60).
+    pub timeout: Duration,
+    /// Whether missing answers may be requested.
+    pub mode: LockMode,
+    /// Rewrite lock files without the entries no request used (`VOICE_HARNESS_LLM_PRUNE=1`).
+    pub prune: bool,
+    /// Where lock files go: `llm/` under this folder (the crate root, or the current one).
+    pub lock_root: PathBuf,
+}
+
+impl LlmConfig {
+    /// From the environment: offline when insta would not write snapshots (`CI`).
+    pub fn from_env(lock_root: &Path) -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let timeout = match var("VOICE_HARNESS_LLM_TIMEOUT") {
+            None => Duration::from_secs(60),
+            Some(text) => match text.trim().parse::<f64>() {
+                Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s),
+                _ => {
+                    return Err(format!(
+                        "environment variable VOICE_HARNESS_LLM_TIMEOUT: expected seconds above 0, found {text:?}"
+                    ));
+                }
+            },
+        };
+        let ci = crate::message::is_ci(|v| std::env::var(v).ok());
+        Ok(Self {
+            url: var("VOICE_HARNESS_LLM_URL"),
+            model: var("VOICE_HARNESS_LLM_MODEL").unwrap_or_else(|| "default".to_owned()),
+            key: var("VOICE_HARNESS_LLM_KEY"),
+            timeout,
+            mode: if ci {
+                LockMode::Offline
+            } else {
+                LockMode::Record
+            },
+            prune: var("VOICE_HARNESS_LLM_PRUNE").is_some_and(|v| v == "1"),
+            lock_root: lock_root.to_owned(),
+        })
+    }
+}
+
+/// One recorded exchange.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Entry {
+    /// `judge` or `rephrase`.
+    kind: String,
+    model: String,
+    messages: Value,
+    /// The structured answer: `{"verdict", "reason"}` or `{"line"}`.
+    answer: Value,
+}
+
+/// A case's lock file: `llm/<case file>.json`, entries keyed by a hash of the request.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LockFile {
+    entries: BTreeMap<String, Entry>,
+}
+
+/// The exchanges of one case: what its lock file holds, what this run used or added.
+pub(crate) struct Session<'a> {
+    config: &'a LlmConfig,
+    path: PathBuf,
+    shown: String,
+    lock: LockFile,
+    used: Vec<String>,
+    changed: bool,
+}
+
+impl<'a> Session<'a> {
+    /// The session of the case file shown as `shown` (its lock file `llm/<shown>`).
+    pub(crate) fn open(config: &'a LlmConfig, shown: &str) -> Result<Self, String> {
+        let path = config.lock_root.join("llm").join(shown);
+        let lock = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                format!(
+                    "the LLM lock file {} is corrupt ({e}); fix it or delete it and record again",
+                    crate::case::discover::display_path(&path)
+                )
+            })?,
+            Err(_) => LockFile::default(),
+        };
+        Ok(Self {
+            config,
+            path,
+            shown: shown.to_owned(),
+            lock,
+            used: Vec::new(),
+            changed: false,
+        })
+    }
+
+    /// The answer to a request: the recorded one, or (when recording) a new one.
+    fn ask(&mut self, kind: &str, messages: Value, tool: Value) -> Result<Value, String> {
+        let key = format!(
+            "{:016x}",
+            crate::rng::seed_for_test_id(
+                &json!({"model": self.config.model, "messages": messages, "tool": tool, "temperature": 0})
+                    .to_string()
+            )
+        );
+        self.used.push(key.clone());
+        if let Some(entry) = self.lock.entries.get(&key) {
+            return Ok(entry.answer.clone());
+        }
+        if self.config.mode == LockMode::Offline {
+            return Err(format!(
+                "no recorded LLM answer for this request ({kind}, entry {key} of llm/{}); run locally to record it",
+                self.shown
+            ));
+        }
+        let Some(url) = &self.config.url else {
+            return Err(
+                "an LLM is needed and none is configured: set VOICE_HARNESS_LLM_URL (or --llm-url) to an OpenAI-compatible chat-completions endpoint".to_owned(),
+            );
+        };
+        let answer = client::ask(url, self.config, &messages, &tool)?;
+        self.lock.entries.insert(
+            key,
+            Entry {
+                kind: kind.to_owned(),
+                model: self.config.model.clone(),
+                messages,
+                answer: answer.clone(),
+            },
+        );
+        self.changed = true;
+        Ok(answer)
+    }
+
+    /// Writes what was recorded; reports (or prunes) entries no request used.
+    pub(crate) fn close(mut self) -> Result<Option<String>, String> {
+        let stale: Vec<String> = self
+            .lock
+            .entries
+            .keys()
+            .filter(|k| !self.used.contains(k))
+            .cloned()
+            .collect();
+        let mut note = None;
+        if !stale.is_empty() {
+            if self.config.prune && self.config.mode == LockMode::Record {
+                for key in &stale {
+                    self.lock.entries.remove(key);
+                }
+                self.changed = true;
+            } else {
+                note = Some(format!(
+                    "llm/{}: {} stale entr{} (no request of this run used them); prune with VOICE_HARNESS_LLM_PRUNE=1",
+                    self.shown,
+                    stale.len(),
+                    if stale.len() == 1 { "y" } else { "ies" }
+                ));
+            }
+        }
+        if self.changed {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+            }
+            let mut text = serde_json::to_string_pretty(&self.lock).expect("plain data");
+            text.push('\n');
+            std::fs::write(&self.path, text)
+                .map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+        }
+        Ok(note)
+    }
+}
+
+const JUDGE_SYSTEM: &str = "You judge one reply of a voice agent on a phone call. You get the conversation so far and a criterion. Decide whether the agent's last reply meets the criterion. Answer only by calling the `verdict` tool: `pass`, `fail`, or `unsure` when the conversation does not let you tell, with a one-sentence reason.";
+
+const REPHRASE_SYSTEM: &str = "You play a caller on a phone call. Rephrase the caller's line in the voice of the persona, keeping exactly its meaning, every number and name; one short spoken line. Answer only by calling the `say` tool.";
+
+fn verdict_tool() -> Value {
+    json!({"type": "function", "function": {
+        "name": "verdict",
+        "description": "The verdict on the agent's reply.",
+        "parameters": {"type": "object", "additionalProperties": false,
+            "properties": {
+                "verdict": {"type": "string", "enum": ["pass", "fail", "unsure"]},
+                "reason": {"type": "string", "description": "One sentence."}
+            },
+            "required": ["verdict", "reason"]}
+    }})
+}
+
+fn say_tool() -> Value {
+    json!({"type": "function", "function": {
+        "name": "say",
+        "description": "The rephrased line.",
+        "parameters": {"type": "object", "additionalProperties": false,
+            "properties": {"line": {"type": "string"}},
+            "required": ["line"]}
+    }})
+}
+
+/// A rephrasing caller's case: each scripted line rephrased in the persona's voice. The
+/// rephrased line becomes the script, so the caller's line is matched against it (the
+/// meaning is carried by the rephrase record in the lock file, not by the words).
+pub(crate) fn rephrase(case: &Case, session: &mut Session<'_>) -> Result<Case, String> {
+    let mut case = case.clone();
+    for turn in &mut case.turns {
+        if !matches!(turn.act, crate::case::CallerAct::Say) || turn.said.is_some() {
+            continue;
+        }
+        let messages = json!([
+            {"role": "system", "content": REPHRASE_SYSTEM},
+            {"role": "user", "content": format!("Persona: {}\nLine: {}", case.persona, turn.user_input)}
+        ]);
+        let answer = session.ask("rephrase", messages, say_tool())?;
+        let line = answer
+            .get("line")
+            .and_then(Value::as_str)
+            .filter(|l| crate::normalize::has_token(l))
+            .ok_or_else(|| {
+                format!("the LLM's rephrasing is outside its schema (expected a line): {answer}")
+            })?;
+        turn.user_input = line.to_owned();
+    }
+    Ok(case)
+}
+
+/// Asks the judge about every step with a `judge`: a `fail` or `unsure` verdict fails the
+/// step with its reason; the reason is kept on the step either way. An error of the judge
+/// is an `Err`: the case's error, never the agent's fail.
+pub(crate) fn judge(
+    case: &Case,
+    outcome: &mut Outcome,
+    session: &mut Session<'_>,
+) -> Result<(), String> {
+    let mut so_far = String::new();
+    let mut rows = outcome.transcript.iter().peekable();
+    for (turn, step) in case.turns.iter().zip(outcome.steps.iter_mut()) {
+        // The conversation up to this step's reply.
+        while let Some(row) = rows.peek() {
+            if row.step_order > turn.step_order {
+                break;
+            }
+            if row.call.is_none() {
+                so_far.push_str(&format!("{}: {}\n", row.speaker.as_str(), row.text));
+            }
+            rows.next();
+        }
+        let Some(criterion) = &turn.judge else {
+            continue;
+        };
+        if step.agent_response.is_none() {
+            continue;
+        }
+        let messages = json!([
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": format!("Conversation:\n{so_far}\nCriterion: {criterion}")}
+        ]);
+        let answer = session.ask("judge", messages, verdict_tool())?;
+        let verdict = answer.get("verdict").and_then(Value::as_str);
+        let reason = answer.get("reason").and_then(Value::as_str);
+        let (Some(verdict @ ("pass" | "fail" | "unsure")), Some(reason)) = (verdict, reason) else {
+            return Err(format!(
+                "the LLM judge's answer is outside its schema (expected a verdict pass, fail or unsure and a reason): {answer}"
+            ));
+        };
+        step.judge = Some(crate::validate::JudgeVerdict {
+            verdict: verdict.to_owned(),
+            reason: reason.to_owned(),
+        });
+        if verdict != "pass" {
+            step.passed = false;
+            let said = format!("judge: {verdict}: {reason}");
+            step.details = Some(match step.details.take() {
+                Some(details) => format!("{details}; {said}"),
+                None => said,
+            });
+        }
+    }
+    outcome.rejudge(case);
+    Ok(())
+}

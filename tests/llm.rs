@@ -1,0 +1,274 @@
+//! The LLM mode (feature `llm`) against a small fake OpenAI-compatible server on loopback:
+//! record, then replay with the server stopped; CI mode; the judge's errors; timeouts.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use voice_harness::__private::{HarnessConfig, check_case_file};
+use voice_harness::llm::{LlmConfig, LockMode};
+use voice_harness::{BuiltinAgent, RunOptions};
+
+/// Answers the forced tool of each request: `verdict` passes when the conversation's last
+/// agent line says "friday"; `say` puts "Well, " before the line. Magic words in the
+/// criterion make it misbehave.
+const SERVER: &str = r#"
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        open(sys.argv[1], "a").write(req["model"] + "\n")
+        tool = req["tool_choice"]["function"]["name"]
+        text = req["messages"][-1]["content"]
+        if "SLOW" in text: time.sleep(3)
+        if "FAIL500" in text:
+            return self.answer(500, b"overloaded")
+        if "GARBAGE" in text:
+            return self.answer(200, b"<html>not json</html>")
+        if tool == "verdict":
+            agent = [l for l in text.split("\n") if l.startswith("agent: ")][-1].lower()
+            verdict = "maybe" if "BADSCHEMA" in text else ("pass" if "friday" in agent else "fail")
+            args = {"verdict": verdict, "reason": "The agent %s the day." % ("names" if verdict == "pass" else "does not name")}
+        else:
+            args = {"line": "Well, " + text.split("Line: ", 1)[1]}
+        body = {"choices": [{"message": {"tool_calls": [{"type": "function", "function": {"name": tool, "arguments": json.dumps(args)}}]}}]}
+        self.answer(200, json.dumps(body).encode())
+    def answer(self, status, body):
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server(dir: &Path) -> Server {
+    std::fs::write(dir.join("server.py"), SERVER).unwrap();
+    let mut child = Command::new("python3")
+        .arg(dir.join("server.py"))
+        .arg(dir.join("requests.log"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    Server(
+        child,
+        format!("http://127.0.0.1:{}/v1/chat/completions", port.trim()),
+    )
+}
+
+fn requests(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("requests.log")).map_or(0, |t| t.lines().count())
+}
+
+const CASE: &str = r#"{
+  "test_id": "booking", "persona": "Busy Parent",
+  "caller": {"rephrase": "llm"},
+  "agent": {"replay": ["Sure, which day?", "Booked for Friday at nine."]},
+  "turns": [
+    {"step_order": 1, "user_input": "I'd like to book a table.", "expected_agent_response_keywords": ["which day"]},
+    {"step_order": 2, "user_input": "Friday, please.", "judge": "The agent confirms the day of the booking"}
+  ]
+}"#;
+
+static SNAPSHOTS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+fn record_snapshot(name: &str, contents: &str) {
+    SNAPSHOTS
+        .lock()
+        .unwrap()
+        .push((name.to_owned(), contents.to_owned()));
+}
+
+/// Runs `case` as a generated test would, in `dir`; the error text, and the snapshots.
+fn check(dir: &Path, case: &str, llm: LlmConfig) -> (Result<(), String>, Vec<(String, String)>) {
+    std::fs::create_dir_all(dir.join("cases")).unwrap();
+    std::fs::write(dir.join("cases/booking.json"), case).unwrap();
+    let root: &'static str = Box::leak(dir.to_string_lossy().into_owned().into_boxed_str());
+    let config = HarnessConfig {
+        manifest_dir: root,
+        root: "cases",
+        snapshots: "snapshots",
+        source_file: "tests/cases.rs",
+        crate_name: "cases",
+        test_fn: "case",
+        target_tmpdir: None,
+    };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    SNAPSHOTS.lock().unwrap().clear();
+    let result = check_case_file(
+        &config,
+        &dir.join("cases/booking.json"),
+        BuiltinAgent::for_case,
+        move || {
+            let mut options = RunOptions::default();
+            options.llm = Some(llm.clone());
+            options
+        },
+        record_snapshot,
+    )
+    .map_err(|e| e.to_string());
+    (result, SNAPSHOTS.lock().unwrap().clone())
+}
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn config(dir: &Path, url: Option<&str>, mode: LockMode) -> LlmConfig {
+    let mut config = LlmConfig::from_env(dir).unwrap();
+    config.url = url.map(str::to_owned);
+    config.model = "tiny-test-model".into();
+    config.mode = mode;
+    config.timeout = Duration::from_secs(1);
+    config
+}
+
+#[test]
+fn record_then_replay_offline_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let (first, recorded) = check(
+        dir.path(),
+        CASE,
+        config(dir.path(), Some(&server.1), LockMode::Record),
+    );
+    assert_eq!(first, Ok(()));
+    assert_eq!(requests(dir.path()), 3, "two rephrasings and one verdict");
+    let transcript = &recorded.iter().find(|(n, _)| n == "transcript").unwrap().1;
+    assert!(
+        transcript.contains("[1] user           Well, I'd like to book a table."),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("step 2: pass\n  judge: pass: The agent names the day."),
+        "{transcript}"
+    );
+    let lock = std::fs::read_to_string(dir.path().join("llm/cases/booking.json")).unwrap();
+    assert!(
+        lock.contains("\"kind\": \"judge\"") && lock.contains("\"kind\": \"rephrase\""),
+        "{lock}"
+    );
+    // The server stops; the lock file answers, with no request, byte for byte.
+    drop(server);
+    let (again, replayed) = check(
+        dir.path(),
+        CASE,
+        config(dir.path(), None, LockMode::Offline),
+    );
+    assert_eq!(again, Ok(()));
+    assert_eq!(replayed, recorded);
+    assert_eq!(requests(dir.path()), 3);
+}
+
+#[test]
+fn ci_mode_with_a_missing_entry_says_how_to_record_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, _) = check(
+        dir.path(),
+        CASE,
+        config(dir.path(), Some("http://127.0.0.1:9/"), LockMode::Offline),
+    );
+    let err = result.unwrap_err();
+    assert!(
+        err.starts_with("no recorded LLM answer for this request (rephrase, entry "),
+        "{err}"
+    );
+    assert!(
+        err.contains("of llm/cases/booking.json); run locally to record it"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_endpoint_names_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (result, _) = check(dir.path(), CASE, config(dir.path(), None, LockMode::Record));
+    assert!(result.unwrap_err().starts_with(
+        "an LLM is needed and none is configured: set VOICE_HARNESS_LLM_URL (or --llm-url)"
+    ));
+}
+
+#[test]
+fn a_failing_verdict_fails_the_step_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let case = CASE.replace("Booked for Friday at nine.", "Booked for nine.");
+    let (result, snapshots) = check(
+        dir.path(),
+        &case,
+        config(dir.path(), Some(&server.1), LockMode::Record),
+    );
+    let err = result.unwrap_err();
+    assert!(
+        err.contains("step 2 failed: judge: fail: The agent does not name the day."),
+        "{err}"
+    );
+    let transcript = &snapshots.iter().find(|(n, _)| n == "transcript").unwrap().1;
+    assert!(
+        transcript.contains(
+            "step 2: FAIL: judge: fail: The agent does not name the day.\n  judge: fail:"
+        ),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn judge_errors_are_the_judges_not_the_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    for (magic, expected) in [
+        (
+            "FAIL500",
+            "answered HTTP 500 Internal Server Error: \"overloaded\"",
+        ),
+        ("GARBAGE", "the LLM's answer is not JSON"),
+        ("BADSCHEMA", "the LLM judge's answer is outside its schema"),
+        ("SLOW", "gave no answer within 1 s"),
+    ] {
+        let case = CASE
+            .replace("\"caller\": {\"rephrase\": \"llm\"},", "")
+            .replace("confirms the day", &format!("confirms the day {magic}"));
+        let (result, _) = check(
+            dir.path(),
+            &case,
+            config(dir.path(), Some(&server.1), LockMode::Record),
+        );
+        let err = result.unwrap_err();
+        assert!(err.contains(expected), "{magic}: {err}");
+        assert!(
+            !err.contains("did not go as expected"),
+            "{magic}: not the agent's failure: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_corrupt_lock_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("llm/cases")).unwrap();
+    std::fs::write(dir.path().join("llm/cases/booking.json"), "{ nope").unwrap();
+    let (result, _) = check(
+        dir.path(),
+        CASE,
+        config(dir.path(), None, LockMode::Offline),
+    );
+    let err = result.unwrap_err();
+    assert!(err.starts_with("the LLM lock file "), "{err}");
+    assert!(err.contains("llm/cases/booking.json is corrupt"), "{err}");
+}

@@ -182,33 +182,99 @@ pub(crate) fn run_file<A: Agent>(
     if !case.uses_llm() {
         return run(case, make_agent, options);
     }
+    with_llm(file, case, options, lock_root, |case| {
+        run(case, make_agent, options)
+    })
+}
+
+/// [`run_file`] on the current runtime (see `run::run_case_here`). The LLM's requests
+/// block this thread while they last.
+pub(crate) async fn run_file_here<A: Agent>(
+    file: &CaseFile,
+    case: &Case,
+    make_agent: impl FnOnce(&Case) -> A,
+    options: &RunOptions,
+    lock_root: &Path,
+) -> Result<Ran, String> {
+    if !case.uses_llm() {
+        return run_here(case, make_agent, options).await;
+    }
     #[cfg(feature = "llm")]
     {
-        let config = match &options.llm {
-            Some(config) => config.clone(),
-            None => crate::llm::LlmConfig::from_env(lock_root)?,
-        };
-        let mut session = crate::llm::Session::open(&config, &file.shown)?;
-        let rephrased;
-        let case = if case.rephrase {
-            rephrased = crate::llm::rephrase(case, &mut session)?;
-            &rephrased
-        } else {
-            case
-        };
-        let mut ran = run(case, make_agent, options)?;
-        crate::llm::judge(case, &mut ran.outcome, &mut session)?;
-        if let Some(note) = session.close()? {
-            eprintln!("{note}");
-        }
-        Ok(ran)
+        let (mut session, case) = llm_before(file, case, options, lock_root)?;
+        let ran = run_here(&case, make_agent, options).await;
+        llm_after(&mut session, &case, ran)
     }
     #[cfg(not(feature = "llm"))]
     {
-        // The loader refuses such cases in a build without the feature.
         let _ = (file, lock_root);
-        run(case, make_agent, options)
+        run_here(case, make_agent, options).await
     }
+}
+
+/// Runs a case that needs an LLM: rephrases its lines first, judges its steps after.
+#[cfg(feature = "llm")]
+fn with_llm(
+    file: &CaseFile,
+    case: &Case,
+    options: &RunOptions,
+    lock_root: &Path,
+    run: impl FnOnce(&Case) -> Result<Ran, String>,
+) -> Result<Ran, String> {
+    let (mut session, case) = llm_before(file, case, options, lock_root)?;
+    let ran = run(&case);
+    llm_after(&mut session, &case, ran)
+}
+
+#[cfg(not(feature = "llm"))]
+fn with_llm(
+    _: &CaseFile,
+    case: &Case,
+    _: &RunOptions,
+    _: &Path,
+    run: impl FnOnce(&Case) -> Result<Ran, String>,
+) -> Result<Ran, String> {
+    // The loader refuses such cases in a build without the feature.
+    run(case)
+}
+
+/// The case's LLM session, and the case with its lines rephrased when it asks for that.
+#[cfg(feature = "llm")]
+fn llm_before<'c>(
+    file: &CaseFile,
+    case: &Case,
+    options: &'c RunOptions,
+    lock_root: &Path,
+) -> Result<(crate::llm::Session<'c>, Case), String> {
+    let config = match &options.llm {
+        Some(config) => std::borrow::Cow::Borrowed(config),
+        None => std::borrow::Cow::Owned(crate::llm::LlmConfig::from_env(lock_root)?),
+    };
+    let mut session = crate::llm::Session::open(config, &file.shown)?;
+    let case = if case.rephrase {
+        crate::llm::rephrase(case, &mut session)?
+    } else {
+        case.clone()
+    };
+    Ok((session, case))
+}
+
+/// Judges the steps, and writes the lock file.
+#[cfg(feature = "llm")]
+fn llm_after(
+    session: &mut crate::llm::Session<'_>,
+    case: &Case,
+    ran: Result<Ran, String>,
+) -> Result<Ran, String> {
+    // The lock file keeps what was recorded even when the call or its judge fails.
+    let judged = ran.and_then(|mut ran| {
+        crate::llm::judge(case, &mut ran.outcome, session)?;
+        Ok(ran)
+    });
+    if let Some(note) = session.close()? {
+        eprintln!("{note}");
+    }
+    judged
 }
 
 /// Like [`run`], on the current runtime (see `run::run_case_here`).

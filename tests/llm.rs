@@ -272,3 +272,51 @@ fn a_corrupt_lock_file_is_named() {
     assert!(err.starts_with("the LLM lock file "), "{err}");
     assert!(err.contains("llm/cases/booking.json is corrupt"), "{err}");
 }
+
+#[test]
+fn the_runner_records_and_replays_too() {
+    let bin = env!("CARGO_BIN_EXE_voice-harness");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("cases/booking.json"), CASE).unwrap();
+    let server = server(dir.path());
+    let run = |extra: &[&str]| {
+        Command::new(bin)
+            .args(["run", "cases", "--llm-model", "tiny-test-model"])
+            .args(extra)
+            .current_dir(dir.path())
+            .env_remove("CI")
+            .output()
+            .unwrap()
+    };
+    let recorded = run(&["--llm-url", &server.1, "--json", "first.json"]);
+    assert_eq!(
+        recorded.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&recorded.stdout)
+    );
+    assert!(dir.path().join("llm/cases/booking.json").exists());
+    drop(server);
+    let replayed = run(&["--offline", "--json", "second.json"]);
+    assert_eq!(
+        replayed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replayed.stdout)
+    );
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    assert_eq!(read("first.json"), read("second.json"));
+    // Offline with nothing recorded for a changed case: an error of the case, exit 1.
+    std::fs::write(
+        dir.path().join("cases/booking.json"),
+        CASE.replace("Friday, please.", "Saturday, please."),
+    )
+    .unwrap();
+    let missing = run(&["--offline"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stdout)
+            .contains("no recorded LLM answer for this request")
+    );
+}

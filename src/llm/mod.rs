@@ -99,7 +99,7 @@ struct LockFile {
 
 /// The exchanges of one case: what its lock file holds, what this run used or added.
 pub(crate) struct Session<'a> {
-    config: &'a LlmConfig,
+    config: std::borrow::Cow<'a, LlmConfig>,
     path: PathBuf,
     shown: String,
     lock: LockFile,
@@ -109,7 +109,10 @@ pub(crate) struct Session<'a> {
 
 impl<'a> Session<'a> {
     /// The session of the case file shown as `shown` (its lock file `llm/<shown>`).
-    pub(crate) fn open(config: &'a LlmConfig, shown: &str) -> Result<Self, String> {
+    pub(crate) fn open(
+        config: std::borrow::Cow<'a, LlmConfig>,
+        shown: &str,
+    ) -> Result<Self, String> {
         let path = config.lock_root.join("llm").join(shown);
         let lock = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
@@ -154,7 +157,7 @@ impl<'a> Session<'a> {
                 "an LLM is needed and none is configured: set VOICE_HARNESS_LLM_URL (or --llm-url) to an OpenAI-compatible chat-completions endpoint".to_owned(),
             );
         };
-        let answer = client::ask(url, self.config, &messages, &tool)?;
+        let answer = client::ask(url, &self.config, &messages, &tool)?;
         self.lock.entries.insert(
             key,
             Entry {
@@ -169,7 +172,7 @@ impl<'a> Session<'a> {
     }
 
     /// Writes what was recorded; reports (or prunes) entries no request used.
-    pub(crate) fn close(mut self) -> Result<Option<String>, String> {
+    pub(crate) fn close(&mut self) -> Result<Option<String>, String> {
         let stale: Vec<String> = self
             .lock
             .entries

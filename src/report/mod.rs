@@ -491,10 +491,11 @@ async fn run_file_here<A: Agent>(
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
+    let here = std::path::Path::new("");
     Some(ran(
         file,
         &case,
-        prepare::run_here(&case, make_agent, &options.run).await,
+        prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
     ))
 }
 

@@ -182,9 +182,18 @@ pub(crate) fn run_file<A: Agent>(
     if !case.uses_llm() {
         return run(case, make_agent, options);
     }
-    with_llm(file, case, options, lock_root, |case| {
+    #[cfg(feature = "llm")]
+    {
+        let (mut session, case) = llm_before(file, case, options, lock_root)?;
+        let ran = run(&case, make_agent, options);
+        llm_after(&mut session, &case, ran)
+    }
+    // The loader refuses such cases in a build without the feature.
+    #[cfg(not(feature = "llm"))]
+    {
+        let _ = (file, lock_root);
         run(case, make_agent, options)
-    })
+    }
 }
 
 /// [`run_file`] on the current runtime (see `run::run_case_here`). The LLM's requests
@@ -205,37 +214,12 @@ pub(crate) async fn run_file_here<A: Agent>(
         let ran = run_here(&case, make_agent, options).await;
         llm_after(&mut session, &case, ran)
     }
+    // The loader refuses such cases in a build without the feature.
     #[cfg(not(feature = "llm"))]
     {
         let _ = (file, lock_root);
         run_here(case, make_agent, options).await
     }
-}
-
-/// Runs a case that needs an LLM: rephrases its lines first, judges its steps after.
-#[cfg(feature = "llm")]
-fn with_llm(
-    file: &CaseFile,
-    case: &Case,
-    options: &RunOptions,
-    lock_root: &Path,
-    run: impl FnOnce(&Case) -> Result<Ran, String>,
-) -> Result<Ran, String> {
-    let (mut session, case) = llm_before(file, case, options, lock_root)?;
-    let ran = run(&case);
-    llm_after(&mut session, &case, ran)
-}
-
-#[cfg(not(feature = "llm"))]
-fn with_llm(
-    _: &CaseFile,
-    case: &Case,
-    _: &RunOptions,
-    _: &Path,
-    run: impl FnOnce(&Case) -> Result<Ran, String>,
-) -> Result<Ran, String> {
-    // The loader refuses such cases in a build without the feature.
-    run(case)
 }
 
 /// The case's LLM session, and the case with its lines rephrased when it asks for that.

@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 mod common;
@@ -304,29 +304,14 @@ fn the_example_program_agent_passes_the_sample_suite() {
 
 #[test]
 fn the_example_http_agent_passes_the_sample_suite() {
-    let mut server = Command::new("python3")
-        .args([
-            Path::new(ROOT)
-                .join("examples/agents/http_agent.py")
-                .to_str()
-                .unwrap(),
-            "0",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    let url = format!("http://127.0.0.1:{}/", port.trim());
+    let agent = Path::new(ROOT).join("examples/agents/http_agent.py");
+    let server = common::PythonServer::run(&agent, &[Path::new("0")], "/");
     let out = Command::new(BIN)
-        .args(["run", "cases", "--agent-url", &url])
+        .args(["run", "cases", "--agent-url", &server.url])
         .current_dir(ROOT)
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert_eq!(
         out.status.code(),
         Some(0),

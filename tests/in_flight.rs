@@ -1,9 +1,8 @@
 //! Many calls in flight for slow agents in another process (`--concurrency`, `--rate`): the
 //! wall time falls with concurrency, faults stay in their own case, and no process is left.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_voice-harness");
@@ -53,27 +52,11 @@ fn suite(dir: &Path, names: &[String]) {
     }
 }
 
-struct Server(Child, String);
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn server(dir: &Path) -> Server {
-    std::fs::write(dir.join("server.py"), SERVER).unwrap();
-    let mut child = Command::new("python3")
-        .arg(dir.join("server.py"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    Server(child, format!("http://127.0.0.1:{}/", port.trim()))
+/// The slow agent.
+fn server(dir: &Path) -> common::PythonServer {
+    common::PythonServer::start(dir, SERVER, &[], "/")
 }
 
 fn run(dir: &Path, args: &[&str]) -> (Output, Duration) {
@@ -98,7 +81,7 @@ fn wall_time_falls_with_the_calls_in_flight() {
             "run",
             "cases",
             "--agent-url",
-            &server.1,
+            &server.url,
             "--concurrency",
             "1",
             "--json",
@@ -111,7 +94,7 @@ fn wall_time_falls_with_the_calls_in_flight() {
             "run",
             "cases",
             "--agent-url",
-            &server.1,
+            &server.url,
             "--concurrency",
             "24",
             "--json",
@@ -167,7 +150,7 @@ fn faults_under_concurrency_stay_in_their_own_case() {
             "run",
             "cases",
             "--agent-url",
-            &server.1,
+            &server.url,
             "--concurrency",
             "19",
             "--turn-timeout",

@@ -1,9 +1,8 @@
 //! The LLM mode (feature `llm`) against a small fake OpenAI-compatible server on loopback:
 //! record, then replay with the server stopped; CI mode; the judge's errors; timeouts.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -47,31 +46,12 @@ print(s.server_address[1], flush=True)
 s.serve_forever()
 "#;
 
-struct Server(Child, String);
+mod common;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn server(dir: &Path) -> Server {
-    std::fs::write(dir.join("server.py"), SERVER).unwrap();
-    let mut child = Command::new("python3")
-        .arg(dir.join("server.py"))
-        .arg(dir.join("requests.log"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut port = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut port)
-        .unwrap();
-    Server(
-        child,
-        format!("http://127.0.0.1:{}/v1/chat/completions", port.trim()),
-    )
+/// The fake LLM server; it logs each request to `requests.log`.
+fn server(dir: &Path) -> common::PythonServer {
+    let log = dir.join("requests.log");
+    common::PythonServer::start(dir, SERVER, &[&log], "/v1/chat/completions")
 }
 
 fn requests(dir: &Path) -> usize {
@@ -146,7 +126,7 @@ fn record_then_replay_offline_byte_for_byte() {
     let (first, recorded) = check(
         dir.path(),
         CASE,
-        config(dir.path(), Some(&server.1), LockMode::Record),
+        config(dir.path(), Some(&server.url), LockMode::Record),
     );
     assert_eq!(first, Ok(()));
     assert_eq!(requests(dir.path()), 3, "two rephrasings and one verdict");
@@ -212,7 +192,7 @@ fn a_failing_verdict_fails_the_step_with_its_reason() {
     let (result, snapshots) = check(
         dir.path(),
         &case,
-        config(dir.path(), Some(&server.1), LockMode::Record),
+        config(dir.path(), Some(&server.url), LockMode::Record),
     );
     let err = result.unwrap_err();
     assert!(
@@ -247,7 +227,7 @@ fn judge_errors_are_the_judges_not_the_agents() {
         let (result, _) = check(
             dir.path(),
             &case,
-            config(dir.path(), Some(&server.1), LockMode::Record),
+            config(dir.path(), Some(&server.url), LockMode::Record),
         );
         let err = result.unwrap_err();
         assert!(err.contains(expected), "{magic}: {err}");
@@ -289,7 +269,7 @@ fn the_runner_records_and_replays_too() {
             .output()
             .unwrap()
     };
-    let recorded = run(&["--llm-url", &server.1, "--json", "first.json"]);
+    let recorded = run(&["--llm-url", &server.url, "--json", "first.json"]);
     assert_eq!(
         recorded.status.code(),
         Some(0),

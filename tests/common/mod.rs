@@ -45,3 +45,50 @@ pub fn run(case: &Case) -> Outcome {
 pub fn two_steps() -> Case {
     case(script(&[("Hi", &["hello"]), ("Bye", &["bye"])]))
 }
+
+/// A Python script run as a server on loopback; killed (and reaped) when dropped.
+pub struct PythonServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port><path>`, with the port the script printed first.
+    pub url: String,
+}
+
+impl PythonServer {
+    /// Writes `script` to `server.py` in `dir` and runs it (see [`PythonServer::run`]).
+    pub fn start(
+        dir: &std::path::Path,
+        script: &str,
+        args: &[&std::path::Path],
+        path: &str,
+    ) -> Self {
+        std::fs::write(dir.join("server.py"), script).unwrap();
+        Self::run(&dir.join("server.py"), args, path)
+    }
+
+    /// Runs the Python script `file` with `args`; it must print its port on its first
+    /// line. `path` ends the URL.
+    pub fn run(file: &std::path::Path, args: &[&std::path::Path], path: &str) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("python3")
+            .arg(file)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{}{path}", port.trim()),
+        }
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

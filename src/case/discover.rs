@@ -109,20 +109,91 @@ pub(crate) fn test_id_index(
     index
 }
 
-/// The `test_id` of a case file, without checking anything else.
+/// Bytes of a file's head the id scan reads first: a case's `test_id` is nearly always its
+/// first field, so one small read finds it.
+const HEAD_BYTES: usize = 1024;
+
+/// The `test_id` of a case file, without checking anything else: the value of the
+/// top-level `test_id` field, if it is a string. The scan stops there, so it reads only the
+/// file's head (more only when `test_id` comes late), and what follows may be broken; such
+/// a file is an error when it is loaded, and its `test_id` still counts for duplicates.
 pub(crate) fn peek_test_id(path: &Path) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct IdOnly {
-        test_id: String,
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut head = [0u8; HEAD_BYTES];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
     }
-    if std::fs::metadata(path).ok()?.len() > MAX_CASE_FILE_BYTES {
-        return None;
+    match test_id_in(&head[..filled]) {
+        Peek::Found(id) => Some(id),
+        Peek::Absent => None,
+        Peek::NeedMore if filled < head.len() => None,
+        Peek::NeedMore => {
+            // `test_id` comes late: read the rest, as far as the loader would.
+            let mut bytes = head[..filled].to_vec();
+            file.take(MAX_CASE_FILE_BYTES.saturating_sub(filled as u64))
+                .read_to_end(&mut bytes)
+                .ok()?;
+            match test_id_in(&bytes) {
+                Peek::Found(id) => Some(id),
+                Peek::Absent | Peek::NeedMore => None,
+            }
+        }
     }
-    let bytes = std::fs::read(path).ok()?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    serde_json::from_slice::<IdOnly>(bytes)
-        .ok()
-        .map(|c| c.test_id)
+}
+
+/// What the head of a case file says of its `test_id`.
+#[derive(Debug, PartialEq)]
+enum Peek {
+    Found(String),
+    /// The file is no JSON object, or its `test_id` is not a string, or it has none.
+    Absent,
+    /// The bytes end before `test_id` was found.
+    NeedMore,
+}
+
+/// The top-level `test_id` of the JSON object `bytes` starts, parsed only as far as that
+/// field's value.
+fn test_id_in(bytes: &[u8]) -> Peek {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    struct TopLevel<'a>(&'a mut Option<String>);
+
+    impl<'de> Visitor<'de> for TopLevel<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a case object")
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "test_id" {
+                    // Stop here: the rest of the file is the loader's to check.
+                    *self.0 = Some(map.next_value::<String>()?);
+                    return Ok(());
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Stopping early leaves the object unclosed, which serde_json reports as an error;
+    // only what was found counts.
+    let result = (&mut de).deserialize_map(TopLevel(&mut found));
+    match (found, result) {
+        (Some(id), _) => Peek::Found(id),
+        (None, Err(e)) if e.is_eof() => Peek::NeedMore,
+        (None, _) => Peek::Absent,
+    }
 }
 
 #[cfg(test)]
@@ -148,6 +219,51 @@ mod tests {
         // Before: the whole batch of 64 files of that worker vanished from the index.
         assert_eq!(index["even"].len(), 100);
         assert_eq!(index["odd"].len(), 99);
+    }
+
+    #[test]
+    fn the_id_peek_reads_as_far_as_the_test_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let peek = |name: &str, text: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            peek_test_id(&path)
+        };
+        let long = "x".repeat(3000);
+        let first = format!(r#"{{"test_id": "first", "persona": "{long}"}}"#);
+        assert_eq!(peek("first.json", first.as_bytes()).as_deref(), Some("first"));
+        // Past the first read: the rest of the file is read.
+        let late = format!(r#"{{"persona": "{long}", "turns": [{{"a": [1, {{}}]}}], "test_id": "late"}}"#);
+        assert_eq!(peek("late.json", late.as_bytes()).as_deref(), Some("late"));
+        // The id itself cut by the first read.
+        let pad = " ".repeat(HEAD_BYTES - 14);
+        let cut = format!(r#"{{{pad}"test_id": "cut_across_the_edge"}}"#);
+        assert_eq!(peek("cut.json", cut.as_bytes()).as_deref(), Some("cut_across_the_edge"));
+        assert_eq!(
+            peek("bom.json", b"\xEF\xBB\xBF{\"test_id\": \"bom\"}").as_deref(),
+            Some("bom")
+        );
+        assert_eq!(
+            peek("escaped.json", br#"{"test_\u0069d": "a\u0062c"}"#).as_deref(),
+            Some("abc")
+        );
+        // What follows the id is the loader's to check.
+        assert_eq!(
+            peek("broken.json", br#"{"test_id": "kept", "persona": "#).as_deref(),
+            Some("kept")
+        );
+        for (name, text) in [
+            ("number.json", &br#"{"test_id": 5}"#[..]),
+            ("nested.json", br#"{"caller": {"test_id": "inner"}}"#),
+            ("array.json", br#"[{"test_id": "a"}]"#),
+            ("none.json", br#"{"persona": "P"}"#),
+            ("cut_short.json", br#"{"persona": "P", "tes"#),
+            ("empty.json", b""),
+            ("junk.json", b"\xFF\xFE not json"),
+        ] {
+            assert_eq!(peek(name, text), None, "{name}");
+        }
+        assert_eq!(peek_test_id(&dir.path().join("missing.json")), None);
     }
 
     #[test]

@@ -526,3 +526,45 @@ fn a_panic_while_building_an_agent_is_that_cases_error() {
         "{error:?}"
     );
 }
+
+#[test]
+fn reports_rendered_on_the_workers_are_the_bytes_written_in_order() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use voice_harness::report::{
+        CaseFiles, CaseJson, JsonReportWriter, SuiteOptions, run_suite_with,
+    };
+    let files = CaseFiles::find(&[std::path::PathBuf::from("cases")]).unwrap();
+    let mut options = SuiteOptions::default();
+    // A selection: a case left out is not rendered.
+    options.filter = Some("billing".to_owned());
+    options.jobs = std::num::NonZeroUsize::new(4);
+    let rendered = AtomicUsize::new(0);
+    let mut ahead = JsonReportWriter::new(Vec::new()).unwrap();
+    let mut in_order = JsonReportWriter::new(Vec::new()).unwrap();
+    let summary = run_suite_with(
+        &files,
+        &options,
+        voice_harness::BuiltinAgent::for_case,
+        |case| {
+            rendered.fetch_add(1, Ordering::Relaxed);
+            CaseJson::of(case)
+        },
+        || {},
+        |case, line| {
+            ahead.rendered(&line.unwrap()).unwrap();
+            in_order.case(&case).unwrap();
+        },
+    );
+    assert!(
+        summary.total >= 2 && summary.total < files.len(),
+        "{summary:?}"
+    );
+    assert_eq!(rendered.load(Ordering::Relaxed), summary.total);
+    let meta = files.meta(None);
+    let ahead = ahead.finish(&summary, &meta).unwrap();
+    let in_order = in_order.finish(&summary, &meta).unwrap();
+    assert_eq!(
+        String::from_utf8(ahead).unwrap(),
+        String::from_utf8(in_order).unwrap()
+    );
+}

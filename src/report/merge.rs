@@ -195,7 +195,7 @@ impl Merged {
     pub fn write_json(&self, out: impl Write) -> std::io::Result<()> {
         let mut writer = JsonReportWriter::new(out)?;
         for (_, line) in &self.lines {
-            writer.raw_case(line)?;
+            writer.raw_case(line.as_bytes())?;
         }
         writer.finish(&self.summary, &self.meta).map(drop)
     }

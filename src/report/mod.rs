@@ -275,33 +275,82 @@ pub fn run_suite<A, F>(
     options: &SuiteOptions,
     make_agent: F,
     on_progress: impl FnMut(),
-    on_case: impl FnMut(CaseReport),
+    mut on_case: impl FnMut(CaseReport),
 ) -> Summary
 where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
+    run_suite_with(
+        files,
+        options,
+        make_agent,
+        |_| (),
+        on_progress,
+        |case, ()| on_case(case),
+    )
+}
+
+/// [`run_suite`], with `render` called on each report on the thread that ran its case, in
+/// parallel; what it returns comes to `on_case` with the report. Put a report's costly
+/// output there, such as its line of the JSON report ([`CaseJson::of`]): the thread that
+/// hands reports on in order then only writes.
+///
+/// ```
+/// # use voice_harness::report::*;
+/// # fn demo(files: &CaseFiles) -> std::io::Result<()> {
+/// let mut json = JsonReportWriter::new(Vec::new())?;
+/// let summary = run_suite_with(
+///     files,
+///     &SuiteOptions::default(),
+///     voice_harness::BuiltinAgent::for_case,
+///     CaseJson::of,
+///     || {},
+///     |_case, line| {
+///         let _ = line.and_then(|line| json.rendered(&line));
+///     },
+/// );
+/// # let _ = summary; Ok(()) }
+/// ```
+pub fn run_suite_with<A, F, T>(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    make_agent: F,
+    render: impl Fn(&CaseReport) -> T + Sync,
+    on_progress: impl FnMut(),
+    on_case: impl FnMut(CaseReport, T),
+) -> Summary
+where
+    A: Agent,
+    F: Fn(&Case) -> A + Sync,
+    T: Send,
+{
     let ids = Ids::scan(&files.0);
-    let job = |file: &CaseFile| run_file(file, options, &ids, &make_agent);
+    let job = |file: &CaseFile| {
+        run_file(file, options, &ids, &make_agent).map(|report| {
+            let rendered = render(&report);
+            (report, rendered)
+        })
+    };
     in_parallel(files, options.jobs, &job, on_progress, on_case)
 }
 
 /// Runs `job` for every file on `jobs` threads, handing reports on in file order (see
 /// [`run_suite`]), and adds them up.
-fn in_parallel(
+fn in_parallel<T: Send>(
     files: &CaseFiles,
     jobs: Option<std::num::NonZeroUsize>,
-    job: &(dyn Fn(&CaseFile) -> Option<CaseReport> + Sync),
+    job: &(dyn Fn(&CaseFile) -> Option<(CaseReport, T)> + Sync),
     mut on_progress: impl FnMut(),
-    mut on_case: impl FnMut(CaseReport),
+    mut on_case: impl FnMut(CaseReport, T),
 ) -> Summary {
     let mut summary = Summary::default();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.map_or(0, std::num::NonZeroUsize::get))
         .build();
-    let mut hand_on = |report: CaseReport| {
+    let mut hand_on = |(report, rendered): (CaseReport, T)| {
         summary.add(&report);
-        on_case(report);
+        on_case(report, rendered);
     };
     let files = &files.0;
     match &pool {
@@ -316,12 +365,12 @@ fn in_parallel(
     summary
 }
 
-fn run_batches<'s>(
+fn run_batches<'s, T: Send + 's>(
     scope: &rayon::Scope<'s>,
     files: &'s [CaseFile],
-    job: &'s (dyn Fn(&CaseFile) -> Option<CaseReport> + Sync),
+    job: &'s (dyn Fn(&CaseFile) -> Option<(CaseReport, T)> + Sync),
     on_progress: &mut impl FnMut(),
-    on_case: &mut impl FnMut(CaseReport),
+    on_case: &mut impl FnMut((CaseReport, T)),
 ) {
     for batch in files.chunks(BATCH) {
         let (done, finished) = std::sync::mpsc::channel();
@@ -333,7 +382,8 @@ fn run_batches<'s>(
         }
         drop(done);
         // `Some(None)`: done, and not selected.
-        let mut slots: Vec<Option<Option<CaseReport>>> = (0..batch.len()).map(|_| None).collect();
+        let mut slots: Vec<Option<Option<(CaseReport, T)>>> =
+            (0..batch.len()).map(|_| None).collect();
         let mut next = 0;
         for (i, report) in finished {
             on_progress();
@@ -522,9 +572,11 @@ where
     F: Fn(&Case) -> A + Sync,
 {
     let ids = Ids::scan(&files.0);
-    let job =
-        |file: &CaseFile| sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call);
-    in_parallel(files, options.jobs, &job, || {}, on_case)
+    let mut on_case = on_case;
+    let job = |file: &CaseFile| {
+        sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call).map(|r| (r, ()))
+    };
+    in_parallel(files, options.jobs, &job, || {}, |case, ()| on_case(case))
 }
 
 fn sweep_file<A: Agent>(
@@ -692,6 +744,18 @@ fn selected(case: &Case, shown: &str, options: &SuiteOptions) -> bool {
     filter_ok && options.tags.iter().all(|tag| case.tags.contains(tag))
 }
 
+/// One case's line of the JSON report, rendered ahead of writing it (on the thread that ran
+/// the case, with [`run_suite_with`]): the same bytes [`JsonReportWriter::case`] writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseJson(Vec<u8>);
+
+impl CaseJson {
+    /// Renders `case` as it is now.
+    pub fn of(case: &CaseReport) -> io::Result<Self> {
+        serde_json::to_vec(case).map(Self).map_err(io::Error::other)
+    }
+}
+
 /// Writes the JSON report of docs/runner.md as cases arrive: `{"cases": [...], "summary": {...}}`,
 /// one case per line. The bytes depend only on the cases, never on timing or threads.
 #[derive(Debug)]
@@ -709,18 +773,20 @@ impl<W: Write> JsonReportWriter<W> {
 
     /// Appends one case.
     pub fn case(&mut self, case: &CaseReport) -> io::Result<()> {
-        self.out
-            .write_all(if self.first { b"\n" } else { b",\n" })?;
-        self.first = false;
-        serde_json::to_writer(&mut self.out, case).map_err(io::Error::other)
+        self.rendered(&CaseJson::of(case)?)
+    }
+
+    /// Appends one case rendered ahead with [`CaseJson::of`] (see [`run_suite_with`]).
+    pub fn rendered(&mut self, case: &CaseJson) -> io::Result<()> {
+        self.raw_case(&case.0)
     }
 
     /// Appends one case already written as JSON on one line (from another report).
-    pub(crate) fn raw_case(&mut self, line: &str) -> io::Result<()> {
+    pub(crate) fn raw_case(&mut self, line: &[u8]) -> io::Result<()> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        self.out.write_all(line.as_bytes())
+        self.out.write_all(line)
     }
 
     /// Ends the report with its summary and what run it was, and flushes it; returns the

@@ -15,8 +15,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::Shard;
 use voice_harness::agent::HttpPool;
 use voice_harness::report::{
-    CaseFiles, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus, ShrinkTo,
-    SuiteOptions, Summary, run_suite, run_suite_in_flight, sweep_suite,
+    CaseFiles, CaseJson, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus,
+    ShrinkTo, SuiteOptions, Summary, run_suite_in_flight, run_suite_with, sweep_suite,
 };
 use voice_harness::sweep::SweepOptions;
 use voice_harness::{
@@ -600,9 +600,15 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     let mut write_error: Option<String> = None;
 
     let mut swept: Vec<CaseReport> = Vec::new();
-    let mut report = |case: CaseReport| {
+    let wants_json = json.is_some();
+    // `line`: the case's JSON line, rendered on the thread that ran it (`run` on the cores).
+    let mut report = |case: CaseReport, line: Option<std::io::Result<CaseJson>>| {
         if let Some(json) = &mut json {
-            if let Err(e) = json.case(&case) {
+            let written = match line {
+                Some(line) => line.and_then(|line| json.rendered(&line)),
+                None => json.case(&case),
+            };
+            if let Err(e) = written {
                 write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
             }
         }
@@ -621,21 +627,22 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
                 if !args.quiet && (args.verbose || !case.as_expected) {
                     progress.println(&mut out, &style.line(&case, args.verbose));
                 }
-                report(case);
+                report(case, None);
             },
         ),
-        (None, None) => run_suite(
+        (None, None) => run_suite_with(
             &files,
             &options,
             make_agent,
+            |case| wants_json.then(|| CaseJson::of(case)),
             || progress.tick(),
             // In file order, as soon as the files before are done: a line for each case
             // that is not as expected, and the reports.
-            |case| {
+            |case, line| {
                 if !args.quiet && (args.verbose || !case.as_expected) {
                     progress.println(&mut out, &style.line(&case, args.verbose));
                 }
-                report(case);
+                report(case, line);
             },
         ),
         (Some(plan), _) => sweep_suite(
@@ -649,7 +656,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
                 if !args.quiet {
                     swept.push(case.clone());
                 }
-                report(case);
+                report(case, None);
             },
         ),
     };

@@ -218,8 +218,17 @@ mod tests {
                 .collect()
         };
         for text in [
-            "", " ", "a", "  a  b ", "it's 11:30, ok?", "x1y2-z3", "end.", "tab\tnew\nline",
-            "~!@#$%^&*()_+", "über café", "a_b",
+            "",
+            " ",
+            "a",
+            "  a  b ",
+            "it's 11:30, ok?",
+            "x1y2-z3",
+            "end.",
+            "tab\tnew\nline",
+            "~!@#$%^&*()_+",
+            "über café",
+            "a_b",
         ] {
             assert_eq!(split(text), unicode(text), "{text:?}");
         }

@@ -231,14 +231,21 @@ mod tests {
         };
         let long = "x".repeat(3000);
         let first = format!(r#"{{"test_id": "first", "persona": "{long}"}}"#);
-        assert_eq!(peek("first.json", first.as_bytes()).as_deref(), Some("first"));
+        assert_eq!(
+            peek("first.json", first.as_bytes()).as_deref(),
+            Some("first")
+        );
         // Past the first read: the rest of the file is read.
-        let late = format!(r#"{{"persona": "{long}", "turns": [{{"a": [1, {{}}]}}], "test_id": "late"}}"#);
+        let late =
+            format!(r#"{{"persona": "{long}", "turns": [{{"a": [1, {{}}]}}], "test_id": "late"}}"#);
         assert_eq!(peek("late.json", late.as_bytes()).as_deref(), Some("late"));
         // The id itself cut by the first read.
         let pad = " ".repeat(HEAD_BYTES - 14);
         let cut = format!(r#"{{{pad}"test_id": "cut_across_the_edge"}}"#);
-        assert_eq!(peek("cut.json", cut.as_bytes()).as_deref(), Some("cut_across_the_edge"));
+        assert_eq!(
+            peek("cut.json", cut.as_bytes()).as_deref(),
+            Some("cut_across_the_edge")
+        );
         assert_eq!(
             peek("bom.json", b"\xEF\xBB\xBF{\"test_id\": \"bom\"}").as_deref(),
             Some("bom")

@@ -326,6 +326,10 @@ fn check_tools(
 /// `user_match` (docs/case-format.md, "Validation"): the script's tokens, fillers removed, occur as a contiguous run in
 /// the actual line's tokens, fillers removed.
 pub(crate) fn user_matches(script: &str, actual: &str, numbers: bool) -> bool {
+    // The same text has the same tokens: the usual turn, where the caller said the script.
+    if script == actual {
+        return true;
+    }
     let (actual, script) = (lowercase(actual), lowercase(script));
     let actual = Words::from_tokens(strip_fillers(split(&actual)), numbers);
     let script = Words::from_tokens(strip_fillers(split(&script)), numbers);
@@ -463,8 +467,23 @@ fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
 pub(crate) fn tone_check(markers: &[String], transcript: &[Row], numbers: bool) -> ToneCheck {
     let mut found = Vec::new();
     if !markers.is_empty() {
+        // A marker's words can only be in a line that holds each of them as text (numbers
+        // aside: "one" is heard as "1"), so most lines need no words at all.
+        let marker_words: Vec<Vec<String>> = markers
+            .iter()
+            .map(|m| {
+                split(&lowercase(m))
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .collect();
         for row in transcript.iter().filter(|r| r.speaker == Speaker::Agent) {
             let lower = lowercase(&row.text);
+            let may_have = |words: &Vec<String>| words.iter().all(|w| lower.contains(w.as_str()));
+            if !numbers && !marker_words.iter().any(may_have) {
+                continue;
+            }
             let said = Words::new(&lower, numbers);
             for marker in markers {
                 if said.has(marker) {

@@ -139,6 +139,10 @@ fn exact_steps_never_report_missing_keywords() {
 #[case::custom_markers(json!(["furious"]), "I understand you are upset", true)]
 #[case::check_off(json!([]), "angry upset refund complain", true)]
 #[case::greeting_counts(json!(["sorry"]), "ok", false)]
+#[case::phrase_across_punctuation(json!(["very angry"]), "I am very, ANGRY!", false)]
+#[case::phrase_words_apart(json!(["very angry"]), "very calm, not angry", true)]
+#[case::marker_in_capitals(json!(["Refund"]), "a REFUND then", false)]
+#[case::marker_in_unicode_capitals(json!(["ÜBEL"]), "mir ist übel", false)]
 fn tone_check(#[case] markers: serde_json::Value, #[case] reply: &str, #[case] passed: bool) {
     let mut value = common::script(&[("Question", &[])]);
     if !markers.is_null() {

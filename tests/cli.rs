@@ -568,3 +568,28 @@ fn reports_rendered_on_the_workers_are_the_bytes_written_in_order() {
         String::from_utf8(in_order).unwrap()
     );
 }
+
+#[test]
+fn a_panic_in_render_ends_the_run_instead_of_hanging_it() {
+    use voice_harness::report::{CaseFiles, SuiteOptions, run_suite_with};
+    let files = CaseFiles::find(&[std::path::PathBuf::from("cases")]).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = std::panic::catch_unwind(|| {
+            run_suite_with(
+                &files,
+                &SuiteOptions::default(),
+                voice_harness::BuiltinAgent::for_case,
+                |case| assert!(!case.file.contains("billing"), "a bug in render"),
+                || {},
+                |_, ()| {},
+            )
+        });
+        let _ = tx.send(result.is_err());
+    });
+    // The loop that hands reports on must not wait forever for a job that panicked.
+    let panicked = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the run ended");
+    assert!(panicked, "the panic reached the caller");
+}

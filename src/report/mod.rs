@@ -3,6 +3,7 @@
 //! sorted file order, and the JSON and JUnit reports. Behind the `cli` feature.
 
 use std::io::{self, Write};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -259,9 +260,9 @@ pub struct ReportMeta {
     pub suite: String,
 }
 
-/// Files handled per parallel batch: reports are handed on in file order after each batch,
-/// so memory holds one batch of transcripts, not the whole suite.
-const BATCH: usize = 256;
+/// Files started ahead of the first one not yet handed on: reports are handed on in file
+/// order, so memory holds this many reports at most, not the whole suite's.
+const WINDOW: usize = 512;
 
 /// Runs `files` on `options.jobs` threads. `on_progress` is called as each file is done (in
 /// any order: for a progress bar); each selected case's report is handed to `on_case` in
@@ -372,29 +373,43 @@ fn run_batches<'s, T: Send + 's>(
     on_progress: &mut impl FnMut(),
     on_case: &mut impl FnMut((CaseReport, T)),
 ) {
-    for batch in files.chunks(BATCH) {
-        let (done, finished) = std::sync::mpsc::channel();
-        for (i, file) in batch.iter().enumerate() {
-            let done = done.clone();
+    // A sliding window: file i starts once file i - WINDOW is handed on, so the cores never
+    // wait for a batch's last call, and memory holds at most WINDOW reports.
+    let (done, finished) = std::sync::mpsc::channel();
+    let mut started = 0;
+    let start_up_to = |started: &mut usize, limit: usize| {
+        while *started < limit.min(files.len()) {
+            let (i, file, done) = (*started, &files[*started], done.clone());
             scope.spawn(move |_| {
-                let _ = done.send((i, job(file)));
+                // A job sends even when it panics, so this loop never waits for it forever.
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| job(file)));
+                let _ = done.send((i, result));
             });
+            *started += 1;
         }
-        drop(done);
-        // `Some(None)`: done, and not selected.
-        let mut slots: Vec<Option<Option<(CaseReport, T)>>> =
-            (0..batch.len()).map(|_| None).collect();
-        let mut next = 0;
-        for (i, report) in finished {
-            on_progress();
-            slots[i] = Some(report);
-            while let Some(done) = slots.get_mut(next).and_then(Option::take) {
-                next += 1;
-                if let Some(report) = done {
-                    on_case(report);
-                }
+    };
+    start_up_to(&mut started, WINDOW);
+    // `Some(None)`: done, and not selected. Slot `i % WINDOW` holds file i.
+    let mut slots: Vec<Option<Option<(CaseReport, T)>>> = (0..WINDOW).map(|_| None).collect();
+    let mut next = 0;
+    while next < files.len() {
+        let Ok((i, result)) = finished.recv() else {
+            break;
+        };
+        // A bug, not a case's error (those are reports): it ends the run, as before.
+        let report = result.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        on_progress();
+        slots[i % WINDOW] = Some(report);
+        while let Some(done) = slots[next % WINDOW].take() {
+            next += 1;
+            if let Some(report) = done {
+                on_case(report);
+            }
+            if next == files.len() {
+                break;
             }
         }
+        start_up_to(&mut started, next + WINDOW);
     }
 }
 

@@ -387,9 +387,10 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let case = |id: &str| format!(r#"{{"test_id": "{id}", "persona": "P", "turns": []}}"#);
         std::fs::write(root.join("a.json"), case("x")).unwrap();
+        std::fs::write(root.join("c.json"), case("x")).unwrap();
         let first = shared_index(&config, &root, "run-1").unwrap();
         assert_eq!(
-            first.others("x", "-"),
+            first.others("x", "cases/c.json"),
             Some(vec!["cases/a.json".to_owned()])
         );
 
@@ -400,7 +401,7 @@ mod tests {
         assert_eq!(
             shared_index(&config, &root, "run-2")
                 .unwrap()
-                .others("x", "-"),
+                .others("x", "cases/c.json"),
             Some(vec!["cases/a.json".to_owned(), "cases/b.json".to_owned()])
         );
     }

@@ -100,23 +100,19 @@ pub(crate) fn find(paths: &[PathBuf], namer: &Namer) -> Result<Vec<CaseFile>, Fi
     Ok(files)
 }
 
-/// Which files declare each `test_id`, to refuse duplicates.
+/// Which files declare each `test_id` that more than one file declares, to refuse
+/// duplicates.
 #[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub(crate) struct Ids(BTreeMap<String, Vec<String>>);
 
 impl Ids {
     pub(crate) fn scan(files: &[CaseFile]) -> Self {
-        let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-        let names: BTreeMap<&Path, &str> = files
-            .iter()
-            .map(|f| (f.path.as_path(), f.shown.as_str()))
-            .collect();
-        Self(discover::test_id_index(&paths, |path| {
-            names
-                .get(path)
-                .map_or_else(|| display_path(path), |s| (*s).to_owned())
-        }))
+        Self(discover::test_id_index(
+            files,
+            |f| f.path.as_path(),
+            |f| f.shown.clone(),
+        ))
     }
 
     /// The other files that declare `test_id`, if any.

@@ -65,31 +65,35 @@ pub(crate) fn case_files(dir: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
     Ok(files)
 }
 
-/// `test_id` → the files (as `shown`) that declare it, for duplicate detection. Files whose
-/// `test_id` cannot be read are left out: they fail on their own when loaded. A panic while
-/// reading one file leaves out only that file, never the rest of its batch.
+/// Each `test_id` that two or more files declare → those files (as `shown`, in the order
+/// of `files`): what duplicate detection needs, and no more (an id declared once is left
+/// out, so 100,000 files cost no index). Files whose `test_id` cannot be read are left out:
+/// they fail on their own when loaded. A panic while reading or naming one file leaves out
+/// only that file, never the rest of its batch.
 ///
 /// This pass is the first to touch every file, so on a cold page cache it waits on the disk:
 /// it reads with more threads than cores to keep more reads in flight.
-pub(crate) fn test_id_index(
-    files: &[PathBuf],
-    shown: impl Fn(&Path) -> String + Sync,
+pub(crate) fn test_id_index<T: Sync>(
+    files: &[T],
+    path: impl Fn(&T) -> &Path + Sync,
+    shown: impl Fn(&T) -> String,
 ) -> BTreeMap<String, Vec<String>> {
     const IO_THREADS: usize = 16;
     let chunk = files.len().div_ceil(IO_THREADS).max(64);
-    let found: Vec<Vec<(String, String)>> = std::thread::scope(|scope| {
+    let found: Vec<Vec<(String, usize)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(chunk)
-            .map(|part| {
-                let shown = &shown;
+            .enumerate()
+            .map(|(c, part)| {
+                let path = &path;
                 scope.spawn(move || {
                     part.iter()
-                        .filter_map(|file| {
-                            panic::catch_unwind(AssertUnwindSafe(|| {
-                                Some((peek_test_id(file)?, shown(file)))
-                            }))
-                            .ok()
-                            .flatten()
+                        .enumerate()
+                        .filter_map(|(i, file)| {
+                            panic::catch_unwind(AssertUnwindSafe(|| peek_test_id(path(file))))
+                                .ok()
+                                .flatten()
+                                .map(|id| (id, c * chunk + i))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -101,10 +105,18 @@ pub(crate) fn test_id_index(
             .map(|w| w.join().unwrap_or_else(|p| panic::resume_unwind(p)))
             .collect()
     });
+    let mut all: Vec<(String, usize)> = found.into_iter().flatten().collect();
+    // By id, then file order (the sort is stable and chunks come in file order).
+    all.sort_by(|a, b| a.0.cmp(&b.0));
     let mut index: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    // Chunks are in file order, so each id's files stay sorted.
-    for (id, file) in found.into_iter().flatten() {
-        index.entry(id).or_default().push(file);
+    for group in all.chunk_by(|a, b| a.0 == b.0).filter(|g| g.len() > 1) {
+        let names: Vec<String> = group
+            .iter()
+            .filter_map(|(_, i)| panic::catch_unwind(AssertUnwindSafe(|| shown(&files[*i]))).ok())
+            .collect();
+        if names.len() > 1 {
+            index.insert(group[0].0.clone(), names);
+        }
     }
     index
 }
@@ -211,14 +223,43 @@ mod tests {
                 path
             })
             .collect();
-        let index = test_id_index(&files, |file| {
-            let name = file.file_name().unwrap().to_string_lossy().into_owned();
-            assert_ne!(name, "007.json", "a bug while naming one file");
-            name
-        });
+        let index = test_id_index(
+            &files,
+            |file| {
+                assert!(!file.ends_with("013.json"), "a bug while reading one file");
+                file
+            },
+            |file| {
+                let name = file.file_name().unwrap().to_string_lossy().into_owned();
+                assert_ne!(name, "007.json", "a bug while naming one file");
+                name
+            },
+        );
         // Before: the whole batch of 64 files of that worker vanished from the index.
         assert_eq!(index["even"].len(), 100);
-        assert_eq!(index["odd"].len(), 99);
+        assert_eq!(index["odd"].len(), 98);
+        assert!(
+            index["odd"].windows(2).all(|w| w[0] < w[1]),
+            "in file order"
+        );
+    }
+
+    #[test]
+    fn the_index_holds_only_ids_that_files_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<PathBuf> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .zip(["one", "two", "one", "three", "one"])
+            .map(|(name, id)| {
+                let path = dir.path().join(format!("{name}.json"));
+                std::fs::write(&path, format!(r#"{{"test_id": "{id}"}}"#)).unwrap();
+                path
+            })
+            .collect();
+        let name = |f: &PathBuf| f.file_name().unwrap().to_string_lossy().into_owned();
+        let index = test_id_index(&files, |f| f, name);
+        assert_eq!(index.len(), 1, "{index:?}");
+        assert_eq!(index["one"], ["a.json", "c.json", "e.json"]);
     }
 
     #[test]

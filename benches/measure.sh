@@ -50,6 +50,16 @@ for n in "${sizes[@]}"; do
   echo "| runner \`run --json\` | $n | $(measure "$bin" run "$suite" -q --json "$scratch/report_$n.json") |"
 done
 
+# Realistic length (issue #12): 10–20 turns a call, with the JSON report (about 11 KB a case).
+for n in "${sizes[@]}"; do
+  (( n < 10000 )) && continue
+  suite="$scratch/long_$n"
+  [ -d "$suite" ] || "$gen" --long "$suite" "$n" 2>/dev/null
+  echo "| runner \`run\`, realistic length | $n | $(measure "$bin" run "$suite" -q) |"
+  echo "| runner \`run --json\`, realistic length | $n | $(measure "$bin" run "$suite" -q --json "$scratch/long_report_$n.json") |"
+  rm -f "$scratch/long_report_$n.json"
+done
+
 # cargo test: a scratch crate with the generated suite as its cases/, snapshots accepted once.
 for n in "${sizes[@]}"; do
   (( n > 10000 )) && continue  # 100k snapshot files: see BENCHMARKS.md

@@ -8,6 +8,14 @@
 //! a fifth with a disfluent caller, some exact steps, forbidden words and latency budgets,
 //! a tenth recorded transcripts (some with a greeting), and a tenth negative tests whose
 //! replay misses a keyword on purpose. Files go 100 to a folder: `g000/case_00000.json`.
+//!
+//! With `--long`, calls of realistic length instead (issue #12's benchmark): 10–20 turns,
+//! every case replayed with latencies, replies of about 100 characters, two keywords a
+//! turn, about 4.3 KB a file (10,000 files: 43 MB).
+//!
+//! ```sh
+//! cargo run --release --example gen_cases -- --long /tmp/long 10000 [SEED]
+//! ```
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -230,13 +238,54 @@ fn case(rng: &mut Rng, index: usize) -> String {
     out
 }
 
+/// A call of realistic length (see the module docs): every turn answered by the replay,
+/// with the turn's two keywords in a longer reply.
+fn long_case(rng: &mut Rng, index: usize) -> String {
+    let turns = 10 + rng.below(11);
+    let mut replay = Vec::new();
+    let mut turn_json = Vec::new();
+    for step in 1..=turns {
+        let asked: Vec<&str> = (0..4).map(|_| rng.pick(WORDS)).collect();
+        let user = format!(
+            "About my {}, and the {} I asked about?",
+            asked[..3].join(" "),
+            asked[3]
+        );
+        let (a, b) = (rng.pick(WORDS), rng.pick(WORDS));
+        let filler: Vec<&str> = (0..6).map(|_| rng.pick(WORDS)).collect();
+        let reply = format!(
+            "I can help with your {a} and {b} and {}; {}.",
+            rng.pick(WORDS),
+            filler.join(" ")
+        );
+        replay.push(format!(
+            "{{\"text\": {}, \"latency_ms\": {}}}",
+            quote(&reply),
+            300 + rng.below(600)
+        ));
+        turn_json.push(format!(
+            "{{\"step_order\": {step}, \"user_input\": {}, \"expected_agent_response_keywords\": [{}, {}]}}",
+            quote(&user),
+            quote(a),
+            quote(b)
+        ));
+    }
+    format!(
+        "{{\"test_id\": \"long_{index:06}\", \"persona\": {}, \"agent\": {{\"replay\": [{}]}}, \"turns\": [{}]}}\n",
+        quote(rng.pick(PERSONAS)),
+        replay.join(", "),
+        turn_json.join(", ")
+    )
+}
+
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let long = args.next_if_eq("--long").is_some();
     let (Some(dir), Some(count)) = (
         args.next(),
         args.next().and_then(|n| n.parse::<usize>().ok()),
     ) else {
-        eprintln!("usage: gen_cases <FOLDER> <COUNT> [SEED]");
+        eprintln!("usage: gen_cases [--long] <FOLDER> <COUNT> [SEED]");
         std::process::exit(2);
     };
     let seed = args.next().and_then(|s| s.parse().ok()).unwrap_or(42u64);
@@ -247,7 +296,11 @@ fn main() {
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(
             folder.join(format!("case_{index:06}.json")),
-            case(&mut rng, index),
+            if long {
+                long_case(&mut rng, index)
+            } else {
+                case(&mut rng, index)
+            },
         )
         .unwrap();
     }

@@ -593,3 +593,41 @@ fn a_panic_in_render_ends_the_run_instead_of_hanging_it() {
         .expect("the run ended");
     assert!(panicked, "the panic reached the caller");
 }
+
+#[test]
+fn slow_and_out_of_order_calls_are_handed_on_in_file_order_every_one_counted() {
+    use voice_harness::report::{CaseFiles, SuiteOptions, run_suite};
+    let dir = tempfile::tempdir().unwrap();
+    let case: Value = serde_json::from_str(&sample("billing_inquiry_v1.json")).unwrap();
+    // More files than the window of calls started ahead, and more than one wake's worth.
+    let n = 1500;
+    for i in 0..n {
+        let mut case = case.clone();
+        case["test_id"] = Value::from(format!("c{i:04}"));
+        write(dir.path(), &format!("c/{i:04}.json"), &case.to_string());
+    }
+    let files = CaseFiles::find(&[dir.path().join("c")]).unwrap();
+    let mut options = SuiteOptions::default();
+    options.jobs = std::num::NonZeroUsize::new(3);
+    let (mut progress, mut ids) = (0, Vec::new());
+    let summary = run_suite(
+        &files,
+        &options,
+        |case: &voice_harness::Case| {
+            // A few slow calls hold the ones after them; others finish out of order.
+            let i: usize = case.test_id()[1..].parse().unwrap();
+            if i % 400 == 7 {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            } else if i % 3 == 0 {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+            voice_harness::BuiltinAgent::for_case(case)
+        },
+        || progress += 1,
+        |report| ids.push(report.test_id.unwrap()),
+    );
+    assert_eq!((summary.total, summary.passed), (n, n));
+    assert_eq!(progress, n, "every file is counted once");
+    let expected: Vec<String> = (0..n).map(|i| format!("c{i:04}")).collect();
+    assert_eq!(ids, expected, "in file order, none lost or repeated");
+}

@@ -264,6 +264,9 @@ pub struct ReportMeta {
 /// order, so memory holds this many reports at most, not the whole suite's.
 const WINDOW: usize = 512;
 
+/// The loop that hands reports on sleeps until this many more files are done.
+const WAKE_EVERY: usize = 32;
+
 /// Runs `files` on `options.jobs` threads. `on_progress` is called as each file is done (in
 /// any order: for a progress bar); each selected case's report is handed to `on_case` in
 /// file order, as soon as every file before it is done, so output streams while it stays
@@ -373,40 +376,99 @@ fn run_batches<'s, T: Send + 's>(
     on_progress: &mut impl FnMut(),
     on_case: &mut impl FnMut((CaseReport, T)),
 ) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex, PoisonError};
+
+    // A job's result: `Ok(None)` is done and not selected; `Err` a panic, re-raised here.
+    type Done<T> = std::thread::Result<Option<(CaseReport, T)>>;
+    /// Slot `i % WINDOW` holds file i's result until it is handed on.
+    struct Window<T> {
+        slots: Vec<Option<Done<T>>>,
+        /// Results in all (`finished`) at which the job that brings it wakes this thread.
+        wake_at: usize,
+    }
+    struct Shared<T> {
+        window: Mutex<Window<T>>,
+        ready: Condvar,
+        finished: AtomicUsize,
+    }
+    impl<T> Shared<T> {
+        fn lock(&self) -> std::sync::MutexGuard<'_, Window<T>> {
+            self.window.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+    // Shared with jobs that may outlive this call's frame while unwinding: an `Arc`.
+    let shared = std::sync::Arc::new(Shared::<T> {
+        window: Mutex::new(Window {
+            slots: (0..WINDOW).map(|_| None).collect(),
+            wake_at: 0,
+        }),
+        ready: Condvar::new(),
+        finished: AtomicUsize::new(0),
+    });
+
     // A sliding window: file i starts once file i - WINDOW is handed on, so the cores never
-    // wait for a batch's last call, and memory holds at most WINDOW reports.
-    let (done, finished) = std::sync::mpsc::channel();
+    // wait for a batch's last call, and memory holds at most WINDOW reports. A job wakes
+    // this thread only when it is the one waited for, not once per file.
     let mut started = 0;
     let start_up_to = |started: &mut usize, limit: usize| {
         while *started < limit.min(files.len()) {
-            let (i, file, done) = (*started, &files[*started], done.clone());
+            let (i, file, shared) = (*started, &files[*started], shared.clone());
             scope.spawn(move |_| {
-                // A job sends even when it panics, so this loop never waits for it forever.
+                // A job reports even when it panics, so this loop never waits for it forever.
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| job(file)));
-                let _ = done.send((i, result));
+                let mut window = shared.lock();
+                window.slots[i % WINDOW] = Some(result);
+                // Counted under the lock: a result taken is a result counted.
+                let finished = shared.finished.fetch_add(1, Ordering::Relaxed) + 1;
+                let wake = finished == window.wake_at;
+                drop(window);
+                if wake {
+                    shared.ready.notify_one();
+                }
             });
             *started += 1;
         }
     };
     start_up_to(&mut started, WINDOW);
-    // `Some(None)`: done, and not selected. Slot `i % WINDOW` holds file i.
-    let mut slots: Vec<Option<Option<(CaseReport, T)>>> = (0..WINDOW).map(|_| None).collect();
-    let mut next = 0;
+    let (mut next, mut progressed) = (0, 0);
+    let mut taken: Vec<Done<T>> = Vec::new();
     while next < files.len() {
-        let Ok((i, result)) = finished.recv() else {
-            break;
-        };
-        // A bug, not a case's error (those are reports): it ends the run, as before.
-        let report = result.unwrap_or_else(|payload| std::panic::resume_unwind(payload));
-        on_progress();
-        slots[i % WINDOW] = Some(report);
-        while let Some(done) = slots[next % WINDOW].take() {
-            next += 1;
-            if let Some(report) = done {
-                on_case(report);
+        let mut window = shared.lock();
+        while next + taken.len() < files.len() {
+            match window.slots[(next + taken.len()) % WINDOW].take() {
+                Some(done) => taken.push(done),
+                None => break,
             }
-            if next == files.len() {
-                break;
+        }
+        let finished = shared.finished.load(Ordering::Relaxed);
+        // Sleeps until WAKE_EVERY more results are in (all that were started, near the
+        // end), or 100 ms: waking once per file cost a context switch per file.
+        let wake_at = (finished + WAKE_EVERY).min(started);
+        if taken.is_empty() && finished < wake_at {
+            window.wake_at = wake_at;
+            // Wakes at least every 100 ms, so a progress bar moves while a slow case holds
+            // the ones after it.
+            drop(
+                shared
+                    .ready
+                    .wait_timeout(window, Duration::from_millis(100))
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
+        } else {
+            drop(window);
+        }
+        let finished = shared.finished.load(Ordering::Relaxed);
+        for _ in progressed..finished {
+            on_progress();
+        }
+        progressed = finished;
+        for done in taken.drain(..) {
+            next += 1;
+            // A bug, not a case's error (those are reports): it ends the run, as before.
+            if let Some(report) = done.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+            {
+                on_case(report);
             }
         }
         start_up_to(&mut started, next + WINDOW);

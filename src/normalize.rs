@@ -79,6 +79,9 @@ pub(crate) fn split(lower: &str) -> Vec<&str> {
 
 /// Whether `text` has at least one token (without building them).
 pub(crate) fn has_token(text: &str) -> bool {
+    if text.is_ascii() {
+        return text.bytes().any(|b| b.is_ascii_alphanumeric());
+    }
     text.chars()
         .any(|c| c.is_alphanumeric() && c.to_lowercase().any(char::is_alphanumeric))
 }
@@ -203,7 +206,7 @@ mod tests {
     #[test]
     fn has_token_agrees_with_tokens() {
         for text in [
-            "", "?!", " - ", "a", "Ü", "İ", "…9", "👍", "\u{0307}", "ǅ", "Ⅻ",
+            "", "?!", " - ", "a", "Ü", "İ", "…9", "👍", "\u{0307}", "ǅ", "Ⅻ", "_", "~9", "  Z ",
         ] {
             assert_eq!(has_token(text), !tokens(text).is_empty(), "{text:?}");
         }

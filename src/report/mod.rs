@@ -829,7 +829,10 @@ pub struct CaseJson(Vec<u8>);
 impl CaseJson {
     /// Renders `case` as it is now.
     pub fn of(case: &CaseReport) -> io::Result<Self> {
-        serde_json::to_vec(case).map(Self).map_err(io::Error::other)
+        // A realistic case's line is about 10 KB: start there rather than grow to it.
+        let mut line = Vec::with_capacity(16 * 1024);
+        serde_json::to_writer(&mut line, case).map_err(io::Error::other)?;
+        Ok(Self(line))
     }
 }
 

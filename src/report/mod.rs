@@ -361,15 +361,15 @@ fn in_parallel<T: Send>(
         // The scope's body (the loop that hands results on) runs on this thread, so the
         // pool's threads all run calls.
         Ok(pool) => pool
-            .in_place_scope(|scope| run_batches(scope, files, job, &mut on_progress, &mut hand_on)),
+            .in_place_scope(|scope| run_window(scope, files, job, &mut on_progress, &mut hand_on)),
         Err(_) => rayon::in_place_scope(|scope| {
-            run_batches(scope, files, job, &mut on_progress, &mut hand_on)
+            run_window(scope, files, job, &mut on_progress, &mut hand_on)
         }),
     }
     summary
 }
 
-fn run_batches<'s, T: Send + 's>(
+fn run_window<'s, T: Send + 's>(
     scope: &rayon::Scope<'s>,
     files: &'s [CaseFile],
     job: &'s (dyn Fn(&CaseFile) -> Option<(CaseReport, T)> + Sync),

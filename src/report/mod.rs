@@ -397,7 +397,7 @@ fn run_window<'s, T: Send + 's>(
             self.window.lock().unwrap_or_else(PoisonError::into_inner)
         }
     }
-    // Shared with jobs that may outlive this call's frame while unwinding: an `Arc`.
+    // Jobs must live as long as the scope (`'s`), longer than this function's locals.
     let shared = std::sync::Arc::new(Shared::<T> {
         window: Mutex::new(Window {
             slots: (0..WINDOW).map(|_| None).collect(),
@@ -409,7 +409,8 @@ fn run_window<'s, T: Send + 's>(
 
     // A sliding window: file i starts once file i - WINDOW is handed on, so the cores never
     // wait for a batch's last call, and memory holds at most WINDOW reports. A job wakes
-    // this thread only when it is the one waited for, not once per file.
+    // this thread only when it brings the count of results to the one this thread waits
+    // for (`wake_at`), not once per file.
     let mut started = 0;
     let start_up_to = |started: &mut usize, limit: usize| {
         while *started < limit.min(files.len()) {
@@ -642,14 +643,13 @@ pub fn sweep_suite<A, F>(
     shrink: Option<&ShrinkTo>,
     make_agent: F,
     on_call: &(dyn Fn() + Sync),
-    on_case: impl FnMut(CaseReport),
+    mut on_case: impl FnMut(CaseReport),
 ) -> Summary
 where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
     let ids = Ids::scan(&files.0);
-    let mut on_case = on_case;
     let job = |file: &CaseFile| {
         sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call).map(|r| (r, ()))
     };

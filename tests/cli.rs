@@ -631,3 +631,23 @@ fn slow_and_out_of_order_calls_are_handed_on_in_file_order_every_one_counted() {
     let expected: Vec<String> = (0..n).map(|i| format!("c{i:04}")).collect();
     assert_eq!(ids, expected, "in file order, none lost or repeated");
 }
+
+#[test]
+fn the_runner_takes_a_slow_replayed_reply_as_cargo_test_does() {
+    // Before: the runner's agent wrapper hid that built-in agents are not timed, so a
+    // replayed 12 s reply failed with "no reply within 10 s" there and passed under
+    // `cargo test` (tests/agents.rs).
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "c/slow.json",
+        r#"{"test_id": "slow", "persona": "P",
+            "agent": {"replay": [{"text": "hello there", "latency_ms": 12000}]},
+            "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]}]}"#,
+    );
+    let out = run(dir.path(), &["run", "c", "-q", "--json", "-"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case = &report["cases"][0];
+    assert_eq!(case["status"], "pass", "{case}");
+    assert_eq!(case["steps"][0]["latency_ms"], 12000);
+}

@@ -323,9 +323,8 @@ pub(crate) async fn simulate<A: Agent>(
                 tools: &tools,
             };
             tools.begin_step(turn.step_order);
-            let asked = Instant::now();
-            let mut answer = guarded(agent.reply(&line), timeout, wall_clock).await;
-            let latency = asked.elapsed().as_millis() as u64;
+            let (answer, latency) = reply_timed(agent, &line, timeout, wall_clock).await;
+            let mut answer = answer;
             let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
             user_row.heard = (heard != user_row.text).then_some(heard);
             user_row.event = match turn.act {
@@ -475,9 +474,7 @@ async fn rule_following<A: Agent>(
             tools,
         };
         tools.begin_step(n);
-        let asked = Instant::now();
-        let answer = guarded(agent.reply(&line), timeout, wall_clock).await;
-        let latency = asked.elapsed().as_millis() as u64;
+        let (answer, latency) = reply_timed(agent, &line, timeout, wall_clock).await;
         let step_calls = tools.take_step();
         let answer = if step_calls.capped {
             Err(crate::message::tool_cap(
@@ -591,6 +588,54 @@ fn fault(step_order: u32, message: String) -> Fault {
     Fault {
         step_order,
         message,
+    }
+}
+
+/// The agent's answer to `line`, and its latency in milliseconds: the time the call's clock
+/// took, plus the waits a built-in agent counted instead of sleeping (`agent::wait_ms`).
+async fn reply_timed<A: Agent>(
+    agent: &mut A,
+    line: &CallerLine<'_>,
+    timeout: Option<Duration>,
+    wall_clock: bool,
+) -> (Result<Result<Reply, crate::agent::AgentError>, String>, u64) {
+    // Built-in agents only (not timed, on the virtual clock): a wrapper around one is timed,
+    // and its waits must race the turn timeout as they always did.
+    let counts = !agent.__timed() && !wall_clock;
+    let asked = Instant::now();
+    let counted = std::cell::Cell::new(0);
+    let reply = std::pin::pin!(agent.reply(line));
+    let answer = if counts {
+        guarded(
+            Counting {
+                inner: reply,
+                counted: &counted,
+            },
+            timeout,
+            wall_clock,
+        )
+        .await
+    } else {
+        guarded(reply, timeout, wall_clock).await
+    };
+    (answer, asked.elapsed().as_millis() as u64 + counted.get())
+}
+
+/// Polls a built-in agent's reply with its waits counted into `counted` (see
+/// `agent::counting_waits`).
+struct Counting<'a, 'c, F> {
+    inner: Pin<&'a mut F>,
+    counted: &'c std::cell::Cell<u64>,
+}
+
+impl<F: Future> Future for Counting<'_, '_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let inner = self.inner.as_mut();
+        let (poll, ms) = crate::agent::counting_waits(|| inner.poll(cx));
+        self.counted.set(self.counted.get() + ms);
+        poll
     }
 }
 

@@ -153,6 +153,36 @@ fn a_replayed_reply_slower_than_the_timeout_takes_its_latency() {
     assert_eq!(outcome.steps[0].latency_ms, Some(15000));
 }
 
+/// A Rust agent that delegates to the built-in one: timed, as every agent of a user is.
+struct Wrapper(voice_harness::BuiltinAgent);
+
+impl Agent for Wrapper {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        self.0.reply(line).await
+    }
+}
+
+#[test]
+fn a_wrapped_replay_agent_waits_on_the_clock_and_its_timeout() {
+    // Only the built-in agent itself counts its waits instead of sleeping: through a
+    // wrapper, a replayed latency is a wait on the virtual clock, raced by the timeout.
+    for (latency, expected) in [(300, Ok(300)), (15000, Err("no reply within 10 s"))] {
+        let mut value = common::script(&[("Hi", &["hello"])]);
+        value["agent"] = serde_json::json!({"replay": [{"text": "hello", "latency_ms": latency}]});
+        let case = common::case(value);
+        let mut agent = Wrapper(voice_harness::BuiltinAgent::for_case(&case));
+        let outcome = run_case(&case, &mut agent, &RunOptions::default());
+        let step = &outcome.steps[0];
+        match expected {
+            Ok(ms) => assert_eq!(step.latency_ms, Some(ms), "{step:?}"),
+            Err(text) => assert!(
+                step.details.as_deref().unwrap_or_default().contains(text),
+                "{step:?}"
+            ),
+        }
+    }
+}
+
 /// Waits for a thread (not a tokio timer) before answering.
 struct WaitsOnAThread {
     real_time: bool,

@@ -5,7 +5,6 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -181,9 +180,7 @@ impl Tools {
             });
             (answer, latency)
         };
-        if latency > 0 {
-            tokio::time::sleep(Duration::from_millis(latency)).await;
-        }
+        super::wait_ms(latency).await;
         answer
     }
 

@@ -289,7 +289,7 @@ where
         files,
         options,
         make_agent,
-        |_| (),
+        |_: &mut CaseReport| (),
         on_progress,
         |case, ()| on_case(case),
     )
@@ -298,7 +298,9 @@ where
 /// [`run_suite`], with `render` called on each report on the thread that ran its case, in
 /// parallel; what it returns comes to `on_case` with the report. Put a report's costly
 /// output there, such as its line of the JSON report ([`CaseJson::of`]): the thread that
-/// hands reports on in order then only writes.
+/// hands reports on in order then only writes. `render` may also take out of the report
+/// what `on_case` does not need (its transcript and steps, the bulk of it), so that they
+/// are freed on that thread too; the summary counts only statuses.
 ///
 /// ```
 /// # use voice_harness::report::*;
@@ -308,9 +310,14 @@ where
 ///     files,
 ///     &SuiteOptions::default(),
 ///     voice_harness::BuiltinAgent::for_case,
-///     CaseJson::of,
+///     |case| {
+///         let line = CaseJson::of(case);
+///         std::mem::take(&mut case.transcript);
+///         line
+///     },
 ///     || {},
-///     |_case, line| {
+///     |case, line| {
+///         assert!(case.transcript.is_empty(), "taken by render");
 ///         let _ = line.and_then(|line| json.rendered(&line));
 ///     },
 /// );
@@ -320,7 +327,7 @@ pub fn run_suite_with<A, F, T>(
     files: &CaseFiles,
     options: &SuiteOptions,
     make_agent: F,
-    render: impl Fn(&CaseReport) -> T + Sync,
+    render: impl Fn(&mut CaseReport) -> T + Sync,
     on_progress: impl FnMut(),
     on_case: impl FnMut(CaseReport, T),
 ) -> Summary
@@ -331,8 +338,8 @@ where
 {
     let ids = Ids::scan(&files.0);
     let job = |file: &CaseFile| {
-        run_file(file, options, &ids, &make_agent).map(|report| {
-            let rendered = render(&report);
+        run_file(file, options, &ids, &make_agent).map(|mut report| {
+            let rendered = render(&mut report);
             (report, rendered)
         })
     };

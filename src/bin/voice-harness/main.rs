@@ -643,7 +643,16 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             &files,
             &options,
             make_agent,
-            |case| wants_json.then(|| CaseJson::of(case)),
+            |case| {
+                let line = wants_json.then(|| CaseJson::of(case));
+                // The lines and JUnit need none of this: freed here, on the worker.
+                drop((
+                    std::mem::take(&mut case.transcript),
+                    std::mem::take(&mut case.steps),
+                    case.metrics.take(),
+                ));
+                line
+            },
             || progress.tick(),
             // In file order, as soon as the files before are done: a line for each case
             // that is not as expected, and the reports.

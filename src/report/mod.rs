@@ -17,6 +17,7 @@ use crate::prepare::{self, CaseFile, FindError, Ids, Namer};
 use crate::run::{Metrics, Outcome, Row, RunOptions, StepResult};
 
 mod junit;
+mod line;
 mod merge;
 
 pub use crate::prepare::Shard;
@@ -838,7 +839,7 @@ impl CaseJson {
     pub fn of(case: &CaseReport) -> io::Result<Self> {
         // A realistic case's line is about 10 KB: start there rather than grow to it.
         let mut line = Vec::with_capacity(16 * 1024);
-        serde_json::to_writer(&mut line, case).map_err(io::Error::other)?;
+        line::write_case(&mut line, case)?;
         Ok(Self(line))
     }
 }

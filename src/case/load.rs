@@ -24,36 +24,16 @@ pub fn load_case(path: &Path) -> Result<Case, LoadError> {
     // One open, its size from the open file: a file's every system call counts when a
     // suite has 100,000 of them.
     let read = || -> std::io::Result<Result<Vec<u8>, u64>> {
-        let mut file = std::fs::File::open(path)?;
+        let file = std::fs::File::open(path)?;
         let len = file.metadata()?.len();
         if len > MAX_CASE_FILE_BYTES {
             return Ok(Err(len));
         }
-        // One more byte than the size: a file that grew since is still read whole (up to
-        // the limit). One that did not is read in a single call: having read the size fstat
-        // gave, the next read could only say "end of file".
-        let mut bytes = vec![0; len as usize + 1];
-        let mut filled = 0;
-        loop {
-            let n = match file.read(&mut bytes[filled..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            filled += n;
-            if n == 0 || filled as u64 == len {
-                break;
-            }
-            if filled == bytes.len() {
-                // It grew: the rest, as far as the limit allows.
-                (&mut file)
-                    .take(MAX_CASE_FILE_BYTES + 1 - filled as u64)
-                    .read_to_end(&mut bytes)?;
-                filled = bytes.len();
-                break;
-            }
-        }
-        bytes.truncate(filled);
+        // Exactly the size fstat gave, in one read: `take` ends the read there, where
+        // `read_to_end` would ask the file once more only to learn it had ended. (A file
+        // written to while the run reads it is read as it was; its JSON may then be cut.)
+        let mut bytes = Vec::with_capacity(len as usize);
+        file.take(len).read_to_end(&mut bytes)?;
         Ok(Ok(bytes))
     };
     match read() {

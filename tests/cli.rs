@@ -651,3 +651,45 @@ fn the_runner_takes_a_slow_replayed_reply_as_cargo_test_does() {
     assert_eq!(case["status"], "pass", "{case}");
     assert_eq!(case["steps"][0]["latency_ms"], 12000);
 }
+
+#[test]
+fn a_report_replaces_an_old_one_writes_through_a_link_and_keeps_a_read_only_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "c/a.json", &sample("billing_inquiry_v1.json"));
+    let report = |out: &Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // An old report, larger than the new one: replaced whole.
+    write(d, "old.json", &"x".repeat(100_000));
+    let out = run(d, &["run", "c", "-q", "--json", "old.json"]);
+    assert!(out.status.success(), "{}", report(&out));
+    let text = std::fs::read_to_string(d.join("old.json")).unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_ok(), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Through a link: the link stays, its target gets the report.
+        write(d, "target.json", "old");
+        std::os::unix::fs::symlink(d.join("target.json"), d.join("link.json")).unwrap();
+        let out = run(d, &["run", "c", "-q", "--json", "link.json"]);
+        assert!(out.status.success(), "{}", report(&out));
+        assert!(d.join("link.json").symlink_metadata().unwrap().is_symlink());
+        let text = std::fs::read_to_string(d.join("target.json")).unwrap();
+        assert!(serde_json::from_str::<Value>(&text).is_ok(), "{text}");
+        // A read-only report is not replaced behind the user's back (root may write it).
+        write(d, "locked.json", "keep");
+        let locked = d.join("locked.json");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let out = run(d, &["run", "c", "-q", "--json", "locked.json"]);
+        // The same file (a new one would not be read-only): refused, or written by root.
+        let mode = std::fs::symlink_metadata(&locked).unwrap().permissions();
+        assert!(mode.readonly(), "the read-only file was replaced");
+        if std::fs::read_to_string(&locked).unwrap() == "keep" {
+            assert_eq!(out.status.code(), Some(2));
+            assert!(
+                report(&out).contains("cannot write the JSON report"),
+                "{}",
+                report(&out)
+            );
+        }
+    }
+}

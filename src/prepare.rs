@@ -53,6 +53,17 @@ impl Namer {
         }
     }
 
+    /// The name of `folder`, when each file under it is named as that name and its path
+    /// within: not when the base lies inside the folder (its files are named from the
+    /// base, the folder is not).
+    fn prefix_for(&self, folder: &Path) -> Option<String> {
+        let appends = match &self.base {
+            Some(base) if folder.is_absolute() => folder.starts_with(base),
+            _ => true,
+        };
+        appends.then(|| self.name(folder))
+    }
+
     pub(crate) fn name(&self, path: &Path) -> String {
         let relative = match &self.base {
             Some(base) if path.is_absolute() => path.strip_prefix(base).unwrap_or(path),
@@ -69,10 +80,19 @@ pub(crate) fn find(paths: &[PathBuf], namer: &Namer) -> Result<Vec<CaseFile>, Fi
     let mut files: Vec<CaseFile> = Vec::new();
     for path in paths {
         if path.is_dir() {
+            // The folder's name once, each file's as its path within added to it (naming
+            // each file whole was a third of the time to find 10,000 files).
+            let prefix = namer.prefix_for(path);
             for file in discover::case_files(path).map_err(FindError::Unreadable)? {
                 let within = display_path(file.strip_prefix(path).unwrap_or(&file));
+                let shown = match prefix.as_deref() {
+                    None => namer.name(&file),
+                    Some("") => within.clone(),
+                    Some(p) if p.ends_with('/') => format!("{p}{within}"),
+                    Some(p) => format!("{p}/{within}"),
+                };
                 files.push(CaseFile {
-                    shown: namer.name(&file),
+                    shown,
                     path: file,
                     within,
                 });
@@ -394,5 +414,44 @@ impl Shard {
 impl std::fmt::Display for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_s_files_are_named_as_each_file_would_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("cases/sub")).unwrap();
+        for file in ["cases/a.json", "cases/sub/b.json"] {
+            std::fs::write(root.join(file), "{}").unwrap();
+        }
+        let spellings = [
+            root.join("cases"),
+            root.join("cases/"),
+            root.join("cases/."),
+            root.join("./cases/sub/.."),
+            root.to_owned(),
+            PathBuf::from("/"),
+        ];
+        for namer in [
+            Namer::relative_to(root),
+            Namer::relative_to(&root.join("cases")),
+            Namer::relative_to(Path::new("/elsewhere")),
+        ] {
+            for path in &spellings[..5] {
+                let found = find(std::slice::from_ref(path), &namer).unwrap();
+                assert!(!found.is_empty());
+                for file in found {
+                    assert_eq!(file.shown, namer.name(&file.path), "{path:?}");
+                }
+            }
+        }
+        // The file system's root: no doubled slash.
+        let prefix = Namer::relative_to(Path::new("/elsewhere")).name(&spellings[5]);
+        assert_eq!(prefix, "/");
     }
 }

@@ -50,31 +50,37 @@ pub(crate) fn lowercase(text: &str) -> Cow<'_, str> {
 
 /// The tokens of an already lowercased text: its runs of alphanumeric characters.
 pub(crate) fn split(lower: &str) -> Vec<&str> {
+    let mut tokens = Vec::with_capacity(lower.len() / 5 + 1);
+    for_each_token(lower, |t| tokens.push(t));
+    tokens
+}
+
+/// Calls `f` with each token of `lower`, in order (see [`split`]).
+fn for_each_token<'a>(lower: &'a str, mut f: impl FnMut(&'a str)) {
     if !lower.is_ascii() {
-        return lower
+        lower
             .split(|c: char| !c.is_alphanumeric())
             .filter(|t| !t.is_empty())
-            .collect();
+            .for_each(f);
+        return;
     }
     // Most lines are ASCII, where a byte is a character: the same tokens, without
     // decoding UTF-8 (tokenizing was a tenth of a large suite's time).
     let bytes = lower.as_bytes();
-    let mut tokens = Vec::with_capacity(bytes.len() / 5 + 1);
     let mut start = None;
     for (i, b) in bytes.iter().enumerate() {
         match (b.is_ascii_alphanumeric(), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
-                tokens.push(&lower[s..i]);
+                f(&lower[s..i]);
                 start = None;
             }
             _ => {}
         }
     }
     if let Some(s) = start {
-        tokens.push(&lower[s..]);
+        f(&lower[s..]);
     }
-    tokens
 }
 
 /// Whether `text` has at least one token (without building them).
@@ -121,12 +127,18 @@ pub(crate) struct Words<'a> {
 impl<'a> Words<'a> {
     /// The words of an already lowercased text.
     pub(crate) fn new(lower: &'a str, numbers: bool) -> Self {
-        Self::from_tokens(split(lower), numbers)
+        // Straight into the words' own list: no list of tokens to convert first.
+        let mut words = Vec::with_capacity(lower.len() / 5 + 1);
+        for_each_token(lower, |t| words.push(Cow::Borrowed(t)));
+        Self::from_words(words, numbers)
     }
 
     /// Words from tokens (e.g. with fillers already removed).
     pub(crate) fn from_tokens(tokens: Vec<&'a str>, numbers: bool) -> Self {
-        let words: Vec<Cow<'a, str>> = tokens.into_iter().map(Cow::Borrowed).collect();
+        Self::from_words(tokens.into_iter().map(Cow::Borrowed).collect(), numbers)
+    }
+
+    fn from_words(words: Vec<Cow<'a, str>>, numbers: bool) -> Self {
         Self {
             words: if numbers {
                 crate::numbers::read(&words)

@@ -99,13 +99,20 @@ fn transcript() -> impl Strategy<Value = Vec<Value>> {
     prop::collection::vec(row, 0..14)
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        // Integration tests have no lib.rs for proptest's default location: name the file.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
+/// The proptest settings of this file: `cases` runs, failures kept where proptest finds
+/// them again (integration tests have no lib.rs for its default location: name the file).
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/proptest-regressions/properties.txt",
+        ))),
         ..ProptestConfig::default()
-    })]
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
 
     /// Fillers inserted anywhere, any number of them, never change `user_match`.
     #[test]
@@ -311,11 +318,7 @@ fn valid_tool_case() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config(256))]
 
     /// The ideal agent makes exactly the expected calls and says what the mentions ask
     /// for, so every valid tool case passes against it; and every expected call matched.
@@ -365,11 +368,7 @@ fn valid_voice_case() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config(256))]
 
     /// Silence, keypad tones and interruptions anywhere: the same case gives the same call,
     /// byte for byte, every time.
@@ -394,11 +393,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 256,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config(256))]
 
     /// With `wer: 0` the call is the same as without `asr`: same transcript, same steps.
     #[test]
@@ -428,11 +423,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 128,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("tests/proptest-regressions/properties.txt"))),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(config(128))]
 
     /// A rule-following caller's call, against any replayed agent, is byte-identical for
     /// the same seed.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use voice_harness::__private::{HarnessConfig, check_case_file};
+use voice_harness::__private::{CaseFailure, HarnessConfig, check_case_file};
 use voice_harness::{Agent, AgentError, BuiltinAgent, CallerLine, Case, Reply, RunOptions};
 
 const BILLING: &str = r#"{
@@ -41,6 +41,19 @@ fn config(manifest_dir: &'static str) -> HarnessConfig {
 
 /// Snapshots that always match, so a message is about the call alone.
 fn snapshots_match(_: &str, _: &str) {}
+
+/// The generated test of `cases/<file>` under `root`, with the built-in agent and
+/// snapshots that match: what the case file alone decides.
+fn check_builtin(root: &'static str, file: &str) -> Result<(), CaseFailure> {
+    let path = Path::new(root).join("cases").join(file);
+    check_case_file(
+        &config(root),
+        &path,
+        BuiltinAgent::for_case,
+        RunOptions::default,
+        snapshots_match,
+    )
+}
 
 /// Snapshots that never match (as insta does: by panicking).
 fn snapshots_differ(name: &str, _: &str) {
@@ -80,15 +93,7 @@ fn a_changed_agent_reply_fails_with_a_readable_message() {
 #[test]
 fn the_ideal_agent_passes_the_same_case() {
     let (_dir, root) = project(&[("billing.json", BILLING)]);
-    let path = Path::new(root).join("cases/billing.json");
-    check_case_file(
-        &config(root),
-        &path,
-        BuiltinAgent::for_case,
-        RunOptions::default,
-        snapshots_match,
-    )
-    .unwrap();
+    check_builtin(root, "billing.json").unwrap();
 }
 
 #[test]
@@ -120,15 +125,7 @@ fn a_bad_file_fails_its_own_test_with_the_loader_message() {
         "bad.json",
         r#"{"test_id": "x", "persona": "P", "turns": [{"step_order": 1, "user_inptu": "Hi"}]}"#,
     )]);
-    let path = Path::new(root).join("cases/bad.json");
-    let err = check_case_file(
-        &config(root),
-        &path,
-        BuiltinAgent::for_case,
-        RunOptions::default,
-        snapshots_match,
-    )
-    .unwrap_err();
+    let err = check_builtin(root, "bad.json").unwrap_err();
     insta::assert_snapshot!("bad_file", err.to_string());
 }
 
@@ -139,18 +136,7 @@ fn duplicate_test_ids_fail_every_file_naming_the_others() {
     let (_dir, root) = project(&[("a.json", one), ("sub/b.json", one), ("c.json", one)]);
     let messages: Vec<String> = ["a.json", "sub/b.json", "c.json"]
         .iter()
-        .map(|f| {
-            let path = Path::new(root).join("cases").join(f);
-            check_case_file(
-                &config(root),
-                &path,
-                BuiltinAgent::for_case,
-                RunOptions::default,
-                snapshots_match,
-            )
-            .unwrap_err()
-            .to_string()
-        })
+        .map(|f| check_builtin(root, f).unwrap_err().to_string())
         .collect();
     insta::assert_snapshot!("duplicate_test_ids", messages.join("\n\n"));
 }
@@ -168,15 +154,7 @@ fn a_missing_tool_call_reads_well() {
                  "expected_mentions": [{"tool": "ReserveRestaurant", "path": "confirmation"}]}]
     }"#;
     let (_dir, root) = project(&[("booking.json", case)]);
-    let path = Path::new(root).join("cases/booking.json");
-    let err = check_case_file(
-        &config(root),
-        &path,
-        BuiltinAgent::for_case,
-        RunOptions::default,
-        snapshots_match,
-    )
-    .unwrap_err();
+    let err = check_builtin(root, "booking.json").unwrap_err();
     insta::assert_snapshot!("missing_tool_call", err.to_string());
 }
 
@@ -190,15 +168,7 @@ fn a_misheard_line_shows_what_was_said_and_what_was_heard() {
                  "expected_agent_response_keywords": [["for two", "for 2"]]}]
     }"#;
     let (_dir, root) = project(&[("misheard.json", case)]);
-    let path = Path::new(root).join("cases/misheard.json");
-    let err = check_case_file(
-        &config(root),
-        &path,
-        BuiltinAgent::for_case,
-        RunOptions::default,
-        snapshots_match,
-    )
-    .unwrap_err();
+    let err = check_builtin(root, "misheard.json").unwrap_err();
     insta::assert_snapshot!("misheard_line", err.to_string());
 }
 

@@ -6,18 +6,8 @@ mod common;
 use rstest::rstest;
 use serde_json::{Value, json};
 use voice_harness::{
-    Agent, AgentError, BuiltinAgent, CallerLine, IdealAgent, Outcome, Reply, RunOptions, Status,
-    run_case,
+    Agent, AgentError, CallerLine, IdealAgent, Reply, RunOptions, Status, run_case,
 };
-
-fn run_builtin(value: Value) -> Outcome {
-    let case = common::case(value);
-    run_case(
-        &case,
-        &mut BuiltinAgent::for_case(&case),
-        &RunOptions::default(),
-    )
-}
 
 /// 1,000 lines of varied English from a fixed list of words, for `seed`.
 fn lines(seed: u64) -> Vec<String> {
@@ -184,7 +174,7 @@ fn noise_changes_what_the_agent_hears_not_what_the_caller_said() {
 
 /// Whether `keyword` is met by `reply` with spoken numbers.
 fn spoken_match(keyword: &str, reply: &str) -> bool {
-    run_builtin(json!({
+    common::run_builtin(json!({
         "test_id": "t", "persona": "P", "matching": {"numbers": "spoken"},
         "agent": {"replay": [reply]},
         "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [keyword]}]
@@ -252,7 +242,7 @@ fn spoken_and_written_numbers_match_both_ways(#[case] written: &str, #[case] spo
 fn numbers_that_differ_do_not_match(#[case] written: &str, #[case] spoken: &str) {
     let literal = written == "5512" && spoken == "five five one two";
     if literal {
-        let out = run_builtin(json!({
+        let out = common::run_builtin(json!({
             "test_id": "t", "persona": "P",
             "agent": {"replay": [spoken]},
             "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [written]}]
@@ -265,7 +255,7 @@ fn numbers_that_differ_do_not_match(#[case] written: &str, #[case] spoken: &str)
 
 /// The step's details for `keywords` and `forbidden` against `reply`.
 fn keyword_details(keywords: Value, forbidden: Value, reply: &str) -> Option<String> {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "agent": {"replay": [reply]},
         "turns": [{"step_order": 1, "user_input": "Hi",

@@ -7,23 +7,14 @@ use rstest::rstest;
 use serde_json::{Value, json};
 use voice_harness::agent::{MAX_TOOL_CALLS_PER_TURN, Tools};
 use voice_harness::{
-    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, Outcome, Reply,
-    RunOptions, Status, run_case,
+    Agent, AgentError, CallStart, CallerLine, CommandAgent, Outcome, Reply, RunOptions, Status,
+    run_case,
 };
-
-fn run_builtin(value: Value) -> Outcome {
-    let case = common::case(value);
-    run_case(
-        &case,
-        &mut BuiltinAgent::for_case(&case),
-        &RunOptions::default(),
-    )
-}
 
 /// Whether a call with `actual` arguments meets an expected call with `expected` ones, by
 /// running a case whose replayed agent makes exactly that call.
 fn meets(expected: Value, actual: Value) -> bool {
-    let outcome = run_builtin(json!({
+    let outcome = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "agent": {"replay": [{"text": "done", "tool_calls": [{"name": "Book", "arguments": actual}]}]},
         "turns": [{"step_order": 1, "user_input": "Book it",
@@ -62,7 +53,7 @@ fn argument_matching(#[case] expected: Value, #[case] actual: Value, #[case] pas
 #[test]
 fn expected_calls_are_an_ordered_subsequence() {
     let case = |expected: Value| {
-        run_builtin(json!({
+        common::run_builtin(json!({
             "test_id": "t", "persona": "P",
             "agent": {"replay": [{"text": "ok", "tool_calls": [
                 {"name": "A", "arguments": {}}, {"name": "B", "arguments": {}}, {"name": "C", "arguments": {}}]}]},
@@ -90,7 +81,7 @@ fn expected_calls_are_an_ordered_subsequence() {
 
 #[test]
 fn a_missing_call_names_the_closest_call_and_the_argument_that_differs() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "agent": {"replay": [{"text": "Booked.", "tool_calls": [
             {"name": "ReserveRestaurant", "arguments": {"time": "12:30", "party_size": 9}},
@@ -110,7 +101,7 @@ fn a_missing_call_names_the_closest_call_and_the_argument_that_differs() {
 
 #[test]
 fn forbidden_calls_and_mentions() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "tools": {"Lookup": [{"result": {"order": {"eta": "Friday", "items": [{"name": "lamp"}]}}}],
                   "TransferToHuman": [{"result": {}}]},
@@ -139,7 +130,7 @@ fn forbidden_calls_and_mentions() {
 
 #[test]
 fn an_unanswered_call_fails_its_step_with_the_call_and_the_mocks() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "tools": {"lookup_order": [{"match": {"order_id": "5512"}, "result": {"status": "shipped"}},
                                    {"match": {"order_id": "7"}, "error": "timeout"}]},
@@ -155,7 +146,7 @@ fn an_unanswered_call_fails_its_step_with_the_call_and_the_mocks() {
 
 #[test]
 fn without_tools_calls_are_recorded_and_fail_nothing() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "agent": {"replay": [{"text": "ok", "tool_calls": [{"name": "Anything", "arguments": {"x": 1}}]}]},
         "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["ok"]}]
@@ -167,7 +158,7 @@ fn without_tools_calls_are_recorded_and_fail_nothing() {
 
 #[test]
 fn mock_latency_counts_in_the_reply_latency() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "tools": {"Slow": [{"result": 1, "latency_ms": 700}]},
         "agent": {"replay": [{"text": "ok", "latency_ms": 200, "tool_calls": [{"name": "Slow", "arguments": {}}]}]},
@@ -182,7 +173,7 @@ fn mock_latency_counts_in_the_reply_latency() {
 
 #[test]
 fn recorded_tool_rows_are_validated_the_same_way() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "transcript": [
             {"speaker": "agent", "text": "Hello."},

@@ -4,25 +4,15 @@
 mod common;
 
 use rstest::rstest;
-use serde_json::{Value, json};
+use serde_json::json;
 use voice_harness::agent::CallerEvent;
 use voice_harness::{
-    Agent, AgentError, BuiltinAgent, CallerLine, CommandAgent, Outcome, Reply, RunOptions, Status,
-    run_case,
+    Agent, AgentError, CallerLine, CommandAgent, Outcome, Reply, RunOptions, Status, run_case,
 };
-
-fn run_builtin(value: Value) -> Outcome {
-    let case = common::case(value);
-    run_case(
-        &case,
-        &mut BuiltinAgent::for_case(&case),
-        &RunOptions::default(),
-    )
-}
 
 /// A replayed 10-word reply cut off `ms` after it began, at `wpm`.
 fn cut_at(ms: u64, wpm: u64) -> Outcome {
-    run_builtin(json!({
+    common::run_builtin(json!({
         "test_id": "t", "persona": "P", "speech_wpm": wpm,
         "agent": {"replay": ["one two three four five six seven eight nine ten", "ok"]},
         "turns": [
@@ -63,7 +53,7 @@ fn the_words_heard_before_a_barge_in(
 
 #[test]
 fn a_silent_step_passes_quiet_or_with_its_reprompt() {
-    let out = run_builtin(json!({
+    let out = common::run_builtin(json!({
         "test_id": "t", "persona": "P",
         "agent": {"replay": ["Hello, how can I help?", "", {"text": "Still there?", "latency_ms": 250}, "Bye"]},
         "turns": [

@@ -41,6 +41,16 @@ pub fn run(case: &Case) -> Outcome {
     run_case(case, &mut IdealAgent::new(case), &RunOptions::default())
 }
 
+/// Runs the case `value` describes against the agent it asks for (`BuiltinAgent`).
+pub fn run_builtin(value: Value) -> Outcome {
+    let case = case(value);
+    run_case(
+        &case,
+        &mut voice_harness::BuiltinAgent::for_case(&case),
+        &RunOptions::default(),
+    )
+}
+
 /// A two-step case (Hi → "hello", Bye → "bye") for agents under test.
 pub fn two_steps() -> Case {
     case(script(&[("Hi", &["hello"]), ("Bye", &["bye"])]))

@@ -334,15 +334,7 @@ fn record(name: &str, contents: &str) {
 
 #[test]
 fn snapshots_of_external_agents_redact_latency() {
-    let config = voice_harness::__private::HarnessConfig {
-        manifest_dir: ROOT,
-        root: "cases",
-        snapshots: "snapshots",
-        source_file: "tests/cases.rs",
-        crate_name: "cases",
-        test_fn: "case",
-        target_tmpdir: None,
-    };
+    let config = common::harness_config(Path::new(ROOT));
     let path = Path::new(ROOT).join("cases/replay/order_status_replay.json");
     voice_harness::__private::check_case_file(
         &config,

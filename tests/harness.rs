@@ -1,6 +1,8 @@
 //! The generated test's behaviour, by calling the harness function directly on temp folders:
 //! readable failures, both snapshots checked, duplicate test ids, bad environment values.
 
+mod common;
+
 use std::path::Path;
 
 use voice_harness::__private::{CaseFailure, HarnessConfig, check_case_file};
@@ -28,15 +30,7 @@ fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, &'static str) {
 }
 
 fn config(manifest_dir: &'static str) -> HarnessConfig {
-    HarnessConfig {
-        manifest_dir,
-        root: "cases",
-        snapshots: "snapshots",
-        source_file: "tests/cases.rs",
-        crate_name: "cases",
-        test_fn: "case",
-        target_tmpdir: None,
-    }
+    common::harness_config(Path::new(manifest_dir))
 }
 
 /// Snapshots that always match, so a message is about the call alone.

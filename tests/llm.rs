@@ -6,7 +6,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use voice_harness::__private::{HarnessConfig, check_case_file};
+use voice_harness::__private::check_case_file;
 use voice_harness::llm::{LlmConfig, LockMode};
 use voice_harness::{BuiltinAgent, RunOptions};
 
@@ -81,16 +81,7 @@ fn record_snapshot(name: &str, contents: &str) {
 fn check(dir: &Path, case: &str, llm: LlmConfig) -> (Result<(), String>, Vec<(String, String)>) {
     std::fs::create_dir_all(dir.join("cases")).unwrap();
     std::fs::write(dir.join("cases/booking.json"), case).unwrap();
-    let root: &'static str = Box::leak(dir.to_string_lossy().into_owned().into_boxed_str());
-    let config = HarnessConfig {
-        manifest_dir: root,
-        root: "cases",
-        snapshots: "snapshots",
-        source_file: "tests/cases.rs",
-        crate_name: "cases",
-        test_fn: "case",
-        target_tmpdir: None,
-    };
+    let config = common::harness_config(dir);
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     SNAPSHOTS.lock().unwrap().clear();
     let result = check_case_file(

@@ -1,9 +1,9 @@
 //! `VOICE_HARNESS_SHARD=K/N` under `cargo test`: a test binary of its own, because the
 //! variable is read from the process's environment.
 
-use std::path::Path;
+mod common;
 
-use voice_harness::__private::{HarnessConfig, check_case_file};
+use voice_harness::__private::check_case_file;
 use voice_harness::{BuiltinAgent, RunOptions, Shard};
 
 #[test]
@@ -19,21 +19,12 @@ fn only_the_shards_cases_run_and_a_bad_value_fails_every_case() {
         );
         std::fs::write(dir.path().join("cases").join(name), case).unwrap();
     }
-    let root: &'static str = Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
-    let config = HarnessConfig {
-        manifest_dir: root,
-        root: "cases",
-        snapshots: "snapshots",
-        source_file: "tests/cases.rs",
-        crate_name: "cases",
-        test_fn: "case",
-        target_tmpdir: None,
-    };
+    let config = common::harness_config(dir.path());
     fn no_snapshots(_: &str, _: &str) {}
     let check = |name: &str| {
         check_case_file(
             &config,
-            &Path::new(root).join("cases").join(name),
+            &dir.path().join("cases").join(name),
             BuiltinAgent::for_case,
             RunOptions::default,
             no_snapshots,

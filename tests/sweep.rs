@@ -354,16 +354,7 @@ fn a_case_sweep_below_its_bound_fails_its_cargo_test_with_the_seeds_and_the_shri
     value["sweep"] = json!({"seeds": 40, "min_pass_rate": 0.95});
     std::fs::create_dir(dir.path().join("cases")).unwrap();
     std::fs::write(dir.path().join("cases/booking.json"), value.to_string()).unwrap();
-    let root: &'static str = Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
-    let config = voice_harness::__private::HarnessConfig {
-        manifest_dir: root,
-        root: "cases",
-        snapshots: "snapshots",
-        source_file: "tests/cases.rs",
-        crate_name: "cases",
-        test_fn: "case",
-        target_tmpdir: None,
-    };
+    let config = common::harness_config(dir.path());
     fn no_snapshots(_: &str, _: &str) {}
     let err = voice_harness::__private::check_case_file(
         &config,

@@ -51,6 +51,22 @@ pub fn run_builtin(value: Value) -> Outcome {
     )
 }
 
+/// The generated tests' settings for a crate at `manifest_dir` (its `cases/` and
+/// `snapshots/`, a test target `cases`), as `harness!()` would make them.
+pub fn harness_config(manifest_dir: &std::path::Path) -> voice_harness::__private::HarnessConfig {
+    let root: &'static str =
+        Box::leak(manifest_dir.to_string_lossy().into_owned().into_boxed_str());
+    voice_harness::__private::HarnessConfig {
+        manifest_dir: root,
+        root: "cases",
+        snapshots: "snapshots",
+        source_file: "tests/cases.rs",
+        crate_name: "cases",
+        test_fn: "case",
+        target_tmpdir: None,
+    }
+}
+
 /// A two-step case (Hi → "hello", Bye → "bye") for agents under test.
 pub fn two_steps() -> Case {
     case(script(&[("Hi", &["hello"]), ("Bye", &["bye"])]))

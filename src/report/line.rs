@@ -215,10 +215,22 @@ fn string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Eight bytes at a time past text that needs no escape (nearly all of it); a
+        // byte at a time where it might.
+        if let Some(word) = bytes.get(i..i + 8)
+            && !needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes")))
+        {
+            i += 8;
+            continue;
+        }
+        let byte = bytes[i];
+        i += 1;
         if byte >= 0x20 && byte != b'"' && byte != b'\\' {
             continue;
         }
+        let i = i - 1;
         out.extend_from_slice(&bytes[start..i]);
         start = i + 1;
         match byte {
@@ -239,6 +251,19 @@ fn string(out: &mut Vec<u8>, text: &str) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `word` is a control character, `"` or `\`. Exact,
+/// not a guess: a byte's flag can only be set by itself or by a borrow from a lower byte
+/// that is flagged already (the classic "has zero byte" test of Hacker's Delight 6-1).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
+    let quote = zero_byte(word ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(word ^ (ONES * u64::from(b'\\')));
+    (below_space | quote | backslash) & HIGHS != 0
 }
 
 #[cfg(test)]
@@ -342,7 +367,55 @@ mod tests {
         assert_same(&bare);
     }
 
+    /// The word test against a byte at a time: every byte value at every position of
+    /// words whose other bytes are each of a set of neighbours (including the ones a
+    /// borrow could flip: space, `#`, `]`, 0x80, 0xFF).
+    #[test]
+    fn the_word_test_flags_exactly_the_bytes_that_need_escaping() {
+        let special = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        for filler in [b'a', b' ', b'!', b'#', b'[', b']', 0x7F, 0x80, 0xFF] {
+            for position in 0..8 {
+                for byte in 0..=255u8 {
+                    let mut bytes = [filler; 8];
+                    bytes[position] = byte;
+                    assert_eq!(
+                        needs_escape(u64::from_le_bytes(bytes)),
+                        special(byte),
+                        "{bytes:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Each escaped character at each offset of longer plain text, so that it falls in
+    /// every lane of the eight-byte words and in the tail after the last whole word.
+    #[test]
+    fn escapes_are_found_at_every_offset() {
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}'] {
+            for at in 0..20 {
+                let mut text: String = "plain text, é and more".chars().take(20).collect();
+                text.insert(
+                    text.char_indices().nth(at).map_or(text.len(), |(i, _)| i),
+                    special,
+                );
+                let mut out = Vec::new();
+                string(&mut out, &text);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_json::to_string(&text).unwrap()
+                );
+            }
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_eight_bytes_are_flagged_as_a_byte_at_a_time_would(bytes in any::<[u8; 8]>()) {
+            let special = bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+            prop_assert_eq!(needs_escape(u64::from_le_bytes(bytes)), special);
+        }
+
         #[test]
         fn any_text_is_escaped_as_serde_json_escapes_it(
             text in any::<String>(),

@@ -2,6 +2,11 @@
 //! write JSON (docs/runner.md) or JUnit reports. Exit 0 when every case is as expected, 1 when any
 //! is not, 2 on a usage error.
 
+/// The runner's allocator: see `mimalloc` in Cargo.toml for why.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;

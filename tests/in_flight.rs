@@ -230,6 +230,42 @@ fn programs_run_in_flight_too_and_none_is_left() {
     }
 }
 
+/// SPEC §14: 32 calls in flight by default for an agent in another process, a program
+/// included. Each agent process lists itself in `live/` for its call and, at each caller
+/// line, writes down how many are listed; 40 calls of two 0.5 s lines overlap far more than
+/// the cores (the old default for programs was twice the cores: 4 here).
+#[test]
+fn a_program_agent_gets_32_calls_in_flight_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..40).map(|i| format!("d{i:02}")).collect();
+    suite(dir.path(), &names);
+    std::fs::create_dir(dir.path().join("live")).unwrap();
+    std::fs::write(
+        dir.path().join("agent.py"),
+        "import sys, json, time, os\nme = os.path.join('live', str(os.getpid()))\nopen(me, 'w').close()\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        with open('seen', 'a') as f: f.write(str(len(os.listdir('live'))) + '\\n')\n        time.sleep(0.5)\n        print(json.dumps({'text': 'hello bye'}), flush=True)\nos.remove(me)\n",
+    )
+    .unwrap();
+    let (out, _) = run(
+        dir.path(),
+        &["run", "cases", "--agent-command", "python3 agent.py"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let seen = std::fs::read_to_string(dir.path().join("seen")).unwrap();
+    let peak = seen.lines().map(|n| n.parse::<usize>().unwrap()).max();
+    // Not all 32 need be listed at once on a slow machine (each Python start takes a
+    // while); a dozen cannot happen with a default of twice the cores on 2 to 4 cores.
+    assert!(peak >= Some(12), "at most {peak:?} calls were in flight");
+    assert!(
+        peak <= Some(32),
+        "{peak:?} calls in flight, over the default of 32"
+    );
+}
+
 #[test]
 fn concurrency_is_for_agents_in_another_process() {
     let dir = tempfile::tempdir().unwrap();

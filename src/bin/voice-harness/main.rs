@@ -2,11 +2,6 @@
 //! write JSON (docs/runner.md) or JUnit reports. Exit 0 when every case is as expected, 1 when any
 //! is not, 2 on a usage error.
 
-/// The runner's allocator: see `mimalloc` in Cargo.toml for why.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::num::NonZeroUsize;
@@ -28,6 +23,14 @@ use voice_harness::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, Reply,
     RunOptions,
 };
+
+/// The runner's allocator: see `mimalloc` in Cargo.toml for why.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Calls in flight for an agent in another process when `--concurrency` is not given.
+const DEFAULT_CONCURRENCY: usize = 32;
 
 #[derive(Parser)]
 #[command(
@@ -232,9 +235,8 @@ struct RunArgs {
     #[arg(long, value_name = "URL")]
     agent_url: Option<String>,
 
-    /// Calls in flight at once for an agent in another process, on one thread [default: 32
-    /// for --agent-url; twice the cores for --agent-command, whose every call starts a
-    /// process]. Built-in agents use -j.
+    /// Calls in flight at once for an agent in another process, on one thread [default:
+    /// 32]. Built-in agents use -j.
     #[arg(long, value_name = "N", value_parser = parse_jobs)]
     concurrency: Option<NonZeroUsize>,
 
@@ -606,18 +608,13 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.run = run_options;
     options.jobs = args.jobs;
     // Calls in flight share one pool of keep-alive connections (`run` only: a sweep runs
-    // its calls on -j threads, each with its own).
-    // A program agent's every call starts a process: CPU work, which more calls in flight
-    // than cores only slows (and its first reply's latency with it).
-    let default_concurrency = if argv.is_some() {
-        2 * std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-    } else {
-        32
-    };
+    // its calls on -j threads, each with its own). 32 by default for programs and HTTP
+    // services alike (SPEC §14): an agent in another process mostly waits (on a model, a
+    // network), and a program that is CPU-bound is told so with --concurrency.
     let in_flight = (external && sweep.is_none()).then(|| {
         InFlight::new(
             args.concurrency
-                .map_or(default_concurrency, NonZeroUsize::get),
+                .map_or(DEFAULT_CONCURRENCY, NonZeroUsize::get),
         )
         .with_rate(args.rate)
     });

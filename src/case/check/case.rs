@@ -1,7 +1,7 @@
 //! The top-level sections of a case file.
 
 use super::rules::{self, RulesPart};
-use super::{Checked, Checker};
+use super::{Checked, Checker, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{
     Case, CaseSweep, DEFAULT_TONE_MARKERS, Expect, RecordedRow, ReplayReply, Speaker, Status,
@@ -247,12 +247,12 @@ impl Checker {
 
     fn tags(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<String>> {
         let items = self.array(node, path, "a list of strings")?;
-        let tags: Vec<_> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.not_blank(item, &path.index(i)))
-            .collect();
-        tags.into_iter().collect()
+        every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.not_blank(item, &path.index(i))),
+        )
     }
 
     /// `caller`: the filler rate and the recognition noise (each `None` when absent).
@@ -370,12 +370,13 @@ impl Checker {
         };
         let path = fields.at("replay");
         let items = self.array(replay, &path, "a list of replies")?;
-        let replies: Vec<_> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.replay_reply(item, path.index(i)))
-            .collect();
-        Some(Some(replies.into_iter().collect::<Option<Vec<_>>>()?))
+        let replies = every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.replay_reply(item, path.index(i))),
+        );
+        Some(Some(replies?))
     }
 
     fn replay_reply(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<ReplayReply> {
@@ -413,12 +414,12 @@ impl Checker {
 
     fn transcript(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<RecordedRow>> {
         let items = self.array(node, path, "a list of rows")?;
-        let rows: Vec<_> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.row(item, path.index(i)))
-            .collect();
-        rows.into_iter().collect()
+        every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.row(item, path.index(i))),
+        )
     }
 
     fn row(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<RecordedRow> {

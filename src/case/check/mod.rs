@@ -214,12 +214,12 @@ impl Checker {
     /// A list of keywords: phrases, lists of alternative phrases, or `{"regex": "..."}`.
     fn keywords(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<Keyword>> {
         let items = self.array(node, path, "a list of keywords")?;
-        let keywords: Vec<Option<Keyword>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.keyword(item, &path.index(i)))
-            .collect();
-        keywords.into_iter().collect()
+        every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.keyword(item, &path.index(i))),
+        )
     }
 
     fn keyword(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Keyword> {
@@ -234,15 +234,13 @@ impl Checker {
                     );
                     return None;
                 }
-                let phrases: Vec<Option<String>> = items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| self.phrase(item, &path.index(i)))
-                    .collect();
-                phrases
-                    .into_iter()
-                    .collect::<Option<Vec<_>>>()
-                    .map(Keyword::AnyOf)
+                every(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| self.phrase(item, &path.index(i))),
+                )
+                .map(Keyword::AnyOf)
             }
             Node::Object(entries) if entries.len() == 1 && entries[0].0 == "regex" => {
                 let at = path.field("regex");
@@ -341,4 +339,20 @@ impl<T> Checked<T> for Option<Option<T>> {
             Some(Some(value)) => Some(Some(value)),
         }
     }
+}
+
+/// Every item checked, so that each reports its own problems; then all of them, or `None`
+/// when any failed. (Collecting into `Option<Vec<_>>` would stop at the first failure, and
+/// collecting `Vec<Option<_>>` first moves each item twice.)
+fn every<T>(items: impl Iterator<Item = Option<T>>) -> Option<Vec<T>> {
+    let mut all = Vec::with_capacity(items.size_hint().0);
+    let mut ok = true;
+    for item in items {
+        match item {
+            Some(item) if ok => all.push(item),
+            Some(_) => {}
+            None => ok = false,
+        }
+    }
+    ok.then_some(all)
 }

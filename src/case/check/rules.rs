@@ -1,7 +1,7 @@
 //! A caller that follows rules: `caller.opening`, `caller.rules`, `caller.otherwise`,
 //! `caller.max_retries`, `caller.max_turns`; and the call's `outcome` checks.
 
-use super::{Checked, Checker, Fields};
+use super::{Checked, Checker, Fields, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{EndedBy, OutcomeChecks, Rule, Rules};
 
@@ -71,12 +71,12 @@ impl Checker {
             );
             return None;
         }
-        let rules: Vec<Option<Rule>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.one_rule(item, path.index(i)))
-            .collect();
-        rules.into_iter().collect()
+        every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.one_rule(item, path.index(i))),
+        )
     }
 
     fn one_rule(&mut self, node: &Node<'_>, path: JsonPath<'_>) -> Option<Rule> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Checked, Checker, Fields};
+use super::{Checked, Checker, Fields, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{ExpectedCall, Mention, Mock, MockAnswer, ToolCall};
 use crate::message;
@@ -38,12 +38,13 @@ impl Checker {
                 ok = false;
                 continue;
             };
-            let mocks: Vec<Option<Mock>> = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| self.mock(item, tool_path.index(i)))
-                .collect();
-            match mocks.into_iter().collect::<Option<Vec<_>>>() {
+            let mocks = every(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| self.mock(item, tool_path.index(i))),
+            );
+            match mocks {
                 Some(mocks) => {
                     tools.insert(name.to_string(), mocks);
                 }
@@ -128,24 +129,19 @@ impl Checker {
             path,
             "a list of calls {\"name\": …, \"arguments\": …}",
         )?;
-        let calls: Vec<Option<ExpectedCall>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let fields = self.object(item, path.index(i), CALL_FIELDS)?;
-                let name = self
-                    .required(&fields, "name", "the tool's name")
-                    .and_then(|n| self.tool_name(n, &fields.at("name")));
-                let arguments = fields
-                    .get("arguments")
-                    .map(|n| self.arguments(n, &fields.at("arguments")));
-                Some(ExpectedCall {
-                    name: name?,
-                    arguments: arguments.checked()?,
-                })
+        every(items.iter().enumerate().map(|(i, item)| {
+            let fields = self.object(item, path.index(i), CALL_FIELDS)?;
+            let name = self
+                .required(&fields, "name", "the tool's name")
+                .and_then(|n| self.tool_name(n, &fields.at("name")));
+            let arguments = fields
+                .get("arguments")
+                .map(|n| self.arguments(n, &fields.at("arguments")));
+            Some(ExpectedCall {
+                name: name?,
+                arguments: arguments.checked()?,
             })
-            .collect();
-        calls.into_iter().collect()
+        }))
     }
 
     pub(super) fn tool_names(
@@ -154,12 +150,12 @@ impl Checker {
         path: &JsonPath<'_>,
     ) -> Option<Vec<String>> {
         let items = self.array(node, path, "a list of tool names")?;
-        let names: Vec<Option<String>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.tool_name(item, &path.index(i)))
-            .collect();
-        names.into_iter().collect()
+        every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.tool_name(item, &path.index(i))),
+        )
     }
 
     pub(super) fn mentions(
@@ -168,10 +164,7 @@ impl Checker {
         path: &JsonPath<'_>,
     ) -> Option<Vec<Mention>> {
         let items = self.array(node, path, "a list of mentions {\"tool\": …, \"path\": …}")?;
-        let mentions: Vec<Option<Mention>> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
+        every(items.iter().enumerate().map(|(i, item)| {
                 let fields = self.object(item, path.index(i), MENTION_FIELDS)?;
                 let tool = self
                     .required(&fields, "tool", "the tool whose result holds the value")
@@ -198,9 +191,7 @@ impl Checker {
                     tool: tool?,
                     path: value_path?,
                 })
-            })
-            .collect();
-        mentions.into_iter().collect()
+        }))
     }
 
     /// A recorded tool row's `name`, `arguments` and `result`.

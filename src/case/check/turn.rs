@@ -1,6 +1,6 @@
 //! The script: `turns`.
 
-use super::{Checked, Checker, Fields};
+use super::{Checked, Checker, Fields, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{CallerAct, Turn};
 use crate::message;
@@ -36,12 +36,12 @@ impl Checker {
             );
             return None;
         }
-        let turns: Vec<_> = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| self.turn(item, path.index(i), i))
-            .collect();
-        turns.into_iter().collect()
+        every(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.turn(item, path.index(i), i)),
+        )
     }
 
     fn turn(&mut self, node: &Node<'_>, path: JsonPath<'_>, index: usize) -> Option<Turn> {

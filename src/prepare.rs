@@ -195,21 +195,9 @@ pub(crate) fn run_file<A: Agent>(
     options: &RunOptions,
     lock_root: &Path,
 ) -> Result<Ran, String> {
-    if !case.uses_llm() {
-        return run(case, make_agent, options);
-    }
-    #[cfg(feature = "llm")]
-    {
-        let (mut session, case) = llm_before(file, case, options, lock_root)?;
-        let ran = run(&case, make_agent, options);
-        llm_after(&mut session, &case, ran)
-    }
-    // The loader refuses such cases in a build without the feature.
-    #[cfg(not(feature = "llm"))]
-    {
-        let _ = (file, lock_root);
-        run(case, make_agent, options)
-    }
+    let around = Around::open(file, case, options, lock_root)?;
+    let ran = run(&around.case, make_agent, options);
+    around.close(ran)
 }
 
 /// [`run_file`] on the current runtime (see `run::run_case_here`). The LLM's requests
@@ -221,60 +209,70 @@ pub(crate) async fn run_file_here<A: Agent>(
     options: &RunOptions,
     lock_root: &Path,
 ) -> Result<Ran, String> {
-    if !case.uses_llm() {
-        return run_here(case, make_agent, options).await;
-    }
+    let around = Around::open(file, case, options, lock_root)?;
+    let ran = run_here(&around.case, make_agent, options).await;
+    around.close(ran)
+}
+
+/// What a case file's call runs inside: the case's LLM session when it needs one, and the
+/// case as the call runs it (its lines rephrased when it asks for that). For the sync and
+/// async runs alike, which differ only in how the call itself is driven.
+struct Around<'c> {
     #[cfg(feature = "llm")]
-    {
-        let (mut session, case) = llm_before(file, case, options, lock_root)?;
-        let ran = run_here(&case, make_agent, options).await;
-        llm_after(&mut session, &case, ran)
-    }
-    // The loader refuses such cases in a build without the feature.
-    #[cfg(not(feature = "llm"))]
-    {
-        let _ = (file, lock_root);
-        run_here(case, make_agent, options).await
-    }
+    session: Option<crate::llm::Session<'c>>,
+    case: std::borrow::Cow<'c, Case>,
 }
 
-/// The case's LLM session, and the case with its lines rephrased when it asks for that.
-#[cfg(feature = "llm")]
-fn llm_before<'c>(
-    file: &CaseFile,
-    case: &Case,
-    options: &'c RunOptions,
-    lock_root: &Path,
-) -> Result<(crate::llm::Session<'c>, Case), String> {
-    let config = match &options.llm {
-        Some(config) => std::borrow::Cow::Borrowed(config),
-        None => std::borrow::Cow::Owned(crate::llm::LlmConfig::from_env(lock_root)?),
-    };
-    let mut session = crate::llm::Session::open(config, &file.shown)?;
-    let case = if case.rephrase {
-        crate::llm::rephrase(case, &mut session)?
-    } else {
-        case.clone()
-    };
-    Ok((session, case))
-}
-
-/// Judges the steps, and writes the lock file.
-#[cfg(feature = "llm")]
-fn llm_after(
-    session: &mut crate::llm::Session<'_>,
-    case: &Case,
-    ran: Result<Ran, String>,
-) -> Result<Ran, String> {
-    // The lock file keeps what was recorded even when the call or its judge fails.
-    let judged = ran.and_then(|mut ran| {
-        crate::llm::judge(case, &mut ran.outcome, session)?;
-        Ok(ran)
-    });
-    if let Some(note) = session.close()? {
-        eprintln!("{note}");
+impl<'c> Around<'c> {
+    fn open(
+        file: &CaseFile,
+        case: &'c Case,
+        options: &'c RunOptions,
+        lock_root: &Path,
+    ) -> Result<Self, String> {
+        use std::borrow::Cow;
+        #[cfg(feature = "llm")]
+        if case.uses_llm() {
+            let config = match &options.llm {
+                Some(config) => Cow::Borrowed(config),
+                None => Cow::Owned(crate::llm::LlmConfig::from_env(lock_root)?),
+            };
+            let mut session = crate::llm::Session::open(config, &file.shown)?;
+            let case = if case.rephrase {
+                Cow::Owned(crate::llm::rephrase(case, &mut session)?)
+            } else {
+                Cow::Borrowed(case)
+            };
+            return Ok(Self {
+                session: Some(session),
+                case,
+            });
+        }
+        // Without the feature the loader refuses a case that needs an LLM.
+        let _ = (file, options, lock_root);
+        Ok(Self {
+            #[cfg(feature = "llm")]
+            session: None,
+            case: Cow::Borrowed(case),
+        })
     }
-    judged
+
+    /// Judges the steps and writes the lock file (when there is a session); the lock file
+    /// keeps what was recorded even when the call or its judge fails.
+    fn close(self, ran: Result<Ran, String>) -> Result<Ran, String> {
+        #[cfg(feature = "llm")]
+        if let Some(mut session) = self.session {
+            let judged = ran.and_then(|mut ran| {
+                crate::llm::judge(&self.case, &mut ran.outcome, &mut session)?;
+                Ok(ran)
+            });
+            if let Some(note) = session.close()? {
+                eprintln!("{note}");
+            }
+            return judged;
+        }
+        ran
+    }
 }
 
 /// Like [`run`], on the current runtime (see `run::run_case_here`).

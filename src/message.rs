@@ -406,6 +406,7 @@ pub(crate) fn expected_vs_got(expected: &str, got: &str) -> String {
 }
 
 /// `1 case`, `2 cases`.
+#[cfg(feature = "cli")]
 pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -499,12 +500,14 @@ pub(crate) fn call_looped(max_turns: u32, last_rule: Option<&str>) -> String {
 
 pub(crate) const LLM_NOT_SWEPT: &str = "a case that needs an LLM (a judge, a rephrasing caller) is not swept: every seed would need new LLM answers; run it with `voice-harness run`";
 
+#[cfg(feature = "cli")]
 pub(crate) const NOT_SHRUNK: &str = "not shrunk: the failing seed's fillers and misheard lines, written down, did not fail the same way (the agent varies between runs?)";
 
 pub(crate) fn agent_not_built(panic: &str) -> String {
     format!("the agent could not be built for this case: it panicked: {panic}")
 }
 
+#[cfg(feature = "cli")]
 pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
     "the call passed, but the case expects it to fail";
 

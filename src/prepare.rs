@@ -25,8 +25,13 @@ pub(crate) struct CaseFile {
     pub(crate) within: String,
 }
 
-/// A path named to the runner that does not exist or cannot be listed.
+/// A path named to the runner that does not exist or cannot be listed. (`cargo test`
+/// discovers through datatest-stable and only the runner words these.)
 #[derive(Debug)]
+#[cfg_attr(
+    not(feature = "cli"),
+    allow(dead_code, reason = "the fields are read by the runner's message")
+)]
 pub(crate) enum FindError {
     Missing(PathBuf),
     Unreadable(DiscoverError),
@@ -40,6 +45,7 @@ pub(crate) struct Namer {
 
 impl Namer {
     /// Names relative to the current directory, asked once.
+    #[cfg(feature = "cli")]
     pub(crate) fn current_dir() -> Self {
         Self {
             base: std::env::current_dir().ok(),
@@ -202,6 +208,7 @@ pub(crate) fn run_file<A: Agent>(
 
 /// [`run_file`] on the current runtime (see `run::run_case_here`). The LLM's requests
 /// block this thread while they last.
+#[cfg(feature = "cli")]
 pub(crate) async fn run_file_here<A: Agent>(
     file: &CaseFile,
     case: &Case,
@@ -276,6 +283,7 @@ impl<'c> Around<'c> {
 }
 
 /// Like [`run`], on the current runtime (see `run::run_case_here`).
+#[cfg(feature = "cli")]
 pub(crate) async fn run_here<A: Agent>(
     case: &Case,
     make_agent: impl FnOnce(&Case) -> A,

@@ -197,6 +197,7 @@ pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> O
 /// Like [`run_case`], on the tokio runtime the caller is already on, which must have real
 /// time and I/O enabled: how the runner keeps many calls to agents in another process in
 /// flight on one thread.
+#[cfg(feature = "cli")]
 pub(crate) async fn run_case_here<A: Agent>(
     case: &Case,
     agent: &mut A,

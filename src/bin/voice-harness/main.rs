@@ -655,6 +655,14 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             junit.case(&case);
         }
     };
+    // In file order, as soon as the files before are done: a line for each case that is
+    // not as expected, and the reports.
+    let mut print_and_report = |case: CaseReport, line| {
+        if !args.quiet && (args.verbose || !case.as_expected) {
+            progress.println(&mut out, &style.line(&case, args.verbose));
+        }
+        report(case, line);
+    };
     let summary = match (sweep, in_flight) {
         (None, Some(in_flight)) => run_suite_in_flight(
             &files,
@@ -662,12 +670,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             in_flight,
             make_agent,
             || progress.tick(),
-            |case| {
-                if !args.quiet && (args.verbose || !case.as_expected) {
-                    progress.println(&mut out, &style.line(&case, args.verbose));
-                }
-                report(case, None);
-            },
+            |case| print_and_report(case, None),
         ),
         (None, None) => run_suite_with(
             &files,
@@ -684,14 +687,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
                 line
             },
             || progress.tick(),
-            // In file order, as soon as the files before are done: a line for each case
-            // that is not as expected, and the reports.
-            |case, line| {
-                if !args.quiet && (args.verbose || !case.as_expected) {
-                    progress.println(&mut out, &style.line(&case, args.verbose));
-                }
-                report(case, line);
-            },
+            print_and_report,
         ),
         (Some(plan), _) => sweep_suite(
             &files,

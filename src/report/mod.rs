@@ -673,29 +673,30 @@ fn sweep_file<A: Agent>(
     make_agent: &impl Fn(&Case) -> A,
     on_call: &(dyn Fn() + Sync),
 ) -> Option<CaseReport> {
-    let case = match prepare::load(file) {
+    // Errors as in a run (each counts as one call on the progress bar).
+    let case = match ready(file, options, ids) {
         Ok(case) => case,
-        Err(_) => return run_file(file, options, ids, make_agent),
-    };
-    if !selected(&case, &file.shown, options) {
-        return None;
-    }
-    if prepare::unique(&case, file, ids).is_err() || case.transcript.is_some() {
-        // Errors as in a run; a recorded transcript has no caller to vary: it runs once.
-        let report = run_file(file, options, ids, make_agent);
-        on_call();
-        return report.map(|mut r| {
-            if r.status != ReportStatus::Error {
-                let once = crate::sweep::SweepOptions::new(1).with_from(r.seed);
-                let passes = u64::from(r.as_expected);
-                r.sweep = Some(crate::sweep::SweepResult::once(
-                    &once,
-                    passes,
-                    r.reason.clone(),
-                ));
+        Err(report) => {
+            if report.is_some() {
+                on_call();
             }
-            r
-        });
+            return report.map(|r| *r);
+        }
+    };
+    if case.transcript.is_some() {
+        // A recorded transcript has no caller to vary: it runs once.
+        let mut report = call(file, &case, options, make_agent);
+        on_call();
+        if report.status != ReportStatus::Error {
+            let once = crate::sweep::SweepOptions::new(1).with_from(report.seed);
+            let passes = u64::from(report.as_expected);
+            report.sweep = Some(crate::sweep::SweepResult::once(
+                &once,
+                passes,
+                report.reason.clone(),
+            ));
+        }
+        return Some(report);
     }
     if case.uses_llm() {
         let why = crate::message::LLM_NOT_SWEPT.to_owned();
@@ -758,13 +759,23 @@ fn run_file<A: Agent>(
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
+    Some(call(file, &case, options, make_agent))
+}
+
+/// The report of a ready case's call.
+fn call<A: Agent>(
+    file: &CaseFile,
+    case: &Case,
+    options: &SuiteOptions,
+    make_agent: &impl Fn(&Case) -> A,
+) -> CaseReport {
     // LLM lock files go under the current folder: `llm/<file as shown>`.
     let here = std::path::Path::new("");
-    Some(ran(
+    ran(
         file,
-        &case,
-        prepare::run_file(file, &case, make_agent, &options.run, here),
-    ))
+        case,
+        prepare::run_file(file, case, make_agent, &options.run, here),
+    )
 }
 
 /// The case of `file`, loaded, selected and unique; else its report (`None`: not

@@ -347,3 +347,43 @@ fn a_pathological_regex_cannot_hang_the_run() {
     let details = keyword_details(json!([{"regex": "^(a+ ?)+c$"}]), json!([]), &reply);
     assert_eq!(details, Some("missing keywords: /^(a+ ?)+c$/".into()));
 }
+/// A regular expression that no reply's words can ever match (they are lowercase letters
+/// and digits joined by single spaces) is refused when the case loads, with its path
+/// (issue 23, fault 20), in expected and forbidden keywords alike.
+#[test]
+fn a_regex_that_can_never_match_is_refused_at_load() {
+    let value = json!({
+        "test_id": "t", "persona": "P",
+        "turns": [
+            {"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [{"regex": "Hello"}]},
+            {"step_order": 2, "user_input": "Time?", "expected_agent_response_keywords": [{"regex": "\\d+:\\d+"}],
+             "forbidden_keywords": [[ "no" ], {"regex": "sorry\\tnot"}]},
+            {"step_order": 3, "user_input": "Ok", "expected_agent_response_keywords": [{"regex": "two  spaces"}]}
+        ]
+    });
+    let err = voice_harness::parse_case("t.json", &serde_json::to_vec(&value).unwrap())
+        .expect_err("a regex that can never match must not load");
+    insta::assert_snapshot!("regex_that_can_never_match", err.to_string());
+}
+
+/// Patterns that can match normalized words keep loading: lowercase, digits, single
+/// spaces, classes with a lowercase member, case-insensitive flags, anchors.
+#[rstest]
+#[case::lowercase("hello")]
+#[case::insensitive("(?i)Hello")]
+#[case::class_with_a_lowercase_member("[Hh]ello")]
+#[case::digits("\\d{4}")]
+#[case::word_boundary("\\bsorry\\b")]
+#[case::optional_punctuation("11:?30")]
+#[case::alternative_that_can("Hello|hello")]
+#[case::whitespace_class("a\\s+b")]
+#[case::anchors("^yes$")]
+#[case::non_latin("привет")]
+fn a_regex_that_can_match_loads(#[case] pattern: &str) {
+    let value = json!({
+        "test_id": "t", "persona": "P",
+        "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [{"regex": pattern}]}]
+    });
+    let loaded = voice_harness::parse_case("t.json", &serde_json::to_vec(&value).unwrap());
+    assert!(loaded.is_ok(), "{pattern:?}: {}", loaded.unwrap_err());
+}

@@ -1,4 +1,5 @@
-//! SPEC §4 normalization and phrase matching, and SPEC §5 `user_match`, one row per rule.
+//! SPEC §4 normalization and phrase matching, SPEC §5 `user_match`, and SPEC §10 tool-argument
+//! matching, one row per rule.
 
 mod common;
 

@@ -110,9 +110,9 @@ fn digits_value(word: &str) -> Option<u64> {
 /// Which words are an `oh` (or `o`) read as zero: a run of them with a number right before
 /// it (not a scale word) and, right after it, a number, `double`/`triple`, or the end of
 /// the text. So `four oh eight` is 408 and `one oh oh` 100, while `seven o'clock` keeps its
-/// `o` and `Oh, five works` its `oh`.
+/// `o` and `Oh, five works` its `oh`. Empty when there is none (most texts: no allocation).
 fn zeros(words: &[Cow<'_, str>]) -> Vec<bool> {
-    let mut zero = vec![false; words.len()];
+    let mut zero = Vec::new();
     let mut i = 0;
     while i < words.len() {
         if !is_oh(&words[i]) {
@@ -127,6 +127,7 @@ fn zeros(words: &[Cow<'_, str>]) -> Vec<bool> {
             .get(end)
             .is_none_or(|w| is_count(w) || matches!(w.as_ref(), "double" | "triple"));
         if before && after {
+            zero.resize(words.len(), false);
             zero[i..end].fill(true);
         }
         i = end;
@@ -282,7 +283,7 @@ pub(crate) fn read<'a>(words: &[Cow<'a, str>]) -> Vec<Cow<'a, str>> {
             } else {
                 reading.big(factor);
             }
-        } else if zero[i] {
+        } else if zero.get(i).copied().unwrap_or(false) {
             // A zero read out among digits: `four oh eight`.
             finish(&mut reading, &mut run);
             run.push('0');

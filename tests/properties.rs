@@ -757,6 +757,12 @@ proptest! {
         }
     }
 
+    /// Any string argument, Unicode and punctuation included, matches itself.
+    #[test]
+    fn a_string_argument_matches_itself(text in any::<String>()) {
+        prop_assert!(argument_matches(&json!(text), &json!(text)));
+    }
+
     /// Past 2⁵³ an `f64` cannot tell neighbours apart; the matcher always does.
     #[test]
     fn numbers_past_two_to_the_53_are_told_apart(n in (1u64 << 53)..u64::MAX) {
@@ -765,10 +771,12 @@ proptest! {
         prop_assert!(!argument_matches(&json!(n), &json!(next)));
         prop_assert!(!argument_matches(&json!(n.to_string()), &json!(next)));
         prop_assert!(!argument_matches(&json!(next.to_string()), &json!(n)));
-        // The float nearest to n is not n unless n is one exactly.
+        // The float nearest to n is the decimal it is written as (the shortest that reads
+        // back as it): n only when that decimal is n's.
         #[allow(clippy::cast_precision_loss)]
         let float = n as f64;
-        let exact = float as u64 == n && float < 18_446_744_073_709_551_616.0;
-        prop_assert_eq!(argument_matches(&json!(n), &json!(float)), exact);
+        let written = format!("{float}");
+        prop_assert_eq!(argument_matches(&json!(n), &json!(float)), written == n.to_string(), "{} as {}", n, written);
+        prop_assert!(!argument_matches(&json!(n.to_string()), &json!(float)) || written == n.to_string());
     }
 }

@@ -149,6 +149,8 @@ pub(crate) struct Conversation {
     pub(crate) asr: (usize, usize),
     /// How a rule-following call went.
     pub(crate) rules: Option<RulesRun>,
+    /// The call never started: why the agent's start failed. No caller line was said.
+    pub(crate) not_started: Option<String>,
 }
 
 /// How a rule-following call went.
@@ -237,6 +239,7 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
         tool_problems: Vec::new(),
         asr: (0, 0),
         rules: None,
+        not_started: None,
     }
 }
 
@@ -260,6 +263,7 @@ pub(crate) async fn simulate<A: Agent>(
         tool_problems: Vec::new(),
         asr: (0, 0),
         rules: None,
+        not_started: None,
     };
     let tools = Tools::new(case.tools.clone());
     let first_step = case.turns.first().map_or(1, |t| t.step_order);
@@ -269,17 +273,30 @@ pub(crate) async fn simulate<A: Agent>(
         persona: &case.persona,
         tools: &tools,
     };
-    match guarded(agent.start(&start), timeout, wall_clock).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => convo.fault = Some(fault(first_step, format!("{err} (at call start)"))),
-        Err(message) => convo.fault = Some(fault(first_step, format!("{message} (at call start)"))),
-    }
-    if convo.fault.is_none() && case.rules.is_some() {
+    // One start for both callers: a call that never started says so, whatever follows it.
+    let started = match guarded(agent.start(&start), timeout, wall_clock).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(message) => Err(message),
+    };
+    if let Err(why) = started {
+        convo.fault = Some(fault(first_step, format!("{why} (at call start)")));
+        convo.not_started = Some(why);
+        if case.rules.is_some() {
+            // No caller line was said; the outcome checks still run (and the first fails).
+            convo.rules = Some(RulesRun {
+                ended_by: EndedBy::Agent,
+                caller_turns: 0,
+                rules_fired: 0,
+                otherwise_lines: 0,
+            });
+        }
+    } else if case.rules.is_some() {
         rule_following(
             case, seed, agent, limits, &tools, &mut convo, &mut rng, timeout,
         )
         .await;
-    } else if convo.fault.is_none() {
+    } else {
         for turn in &case.turns {
             if convo.transcript.len() >= limits.max_rows {
                 convo.truncated = true;

@@ -301,6 +301,11 @@ pub(crate) fn no_reply_within(timeout: Duration, jumped: Option<Duration>) -> St
     text
 }
 
+/// A call whose agent failed to start: an error, whatever the case expects.
+pub(crate) fn never_started(why: &str) -> String {
+    format!("the call never started: {why}")
+}
+
 pub(crate) fn agent_panicked(message: &str) -> String {
     if message.contains("IO is disabled") {
         // tokio's words when an agent on the virtual clock opens a socket.

@@ -189,7 +189,16 @@ pub(crate) fn run<A: Agent>(
     let mut agent = build(case, make_agent)?;
     let redact = redacted(&agent, case);
     let outcome = run_case(case, &mut agent, options);
-    Ok(Ran { outcome, redact })
+    started(Ran { outcome, redact })
+}
+
+/// A call that never started is the case's error (status `error`, a failed test), for
+/// every kind of case: with no caller line said, no verdict on it means anything.
+fn started(ran: Ran) -> Result<Ran, String> {
+    match &ran.outcome.error {
+        Some(error) => Err(error.clone()),
+        None => Ok(ran),
+    }
 }
 
 /// [`run`] for a case file: a case that needs an LLM (a `judge`, a rephrasing caller) gets
@@ -292,7 +301,7 @@ pub(crate) async fn run_here<A: Agent>(
     let mut agent = build(case, make_agent)?;
     let redact = redacted(&agent, case);
     let outcome = crate::run::run_case_here(case, &mut agent, options).await;
-    Ok(Ran { outcome, redact })
+    started(Ran { outcome, redact })
 }
 
 /// The agent for `case`; a panic while building it is the case's error.

@@ -113,6 +113,11 @@ pub struct Outcome {
     pub status: Status,
     /// The status is what the case expects (`pass`, or its `expect`).
     pub as_expected: bool,
+    /// The call never started (the agent's start failed): why, as
+    /// `the call never started: <reason>`. Such a call is an error, never as expected,
+    /// whatever the case expects; the runner reports it as status `error` and its
+    /// generated test fails with this message.
+    pub error: Option<String>,
 }
 
 impl Outcome {
@@ -249,7 +254,7 @@ impl Outcome {
         metrics.rules = self.metrics.rules.clone();
         self.metrics = metrics;
         self.status = metrics::status(&self.steps, self.tone.passed);
-        self.as_expected = expected(case, self.status, &self.metrics);
+        self.as_expected = self.error.is_none() && expected(case, self.status, &self.metrics);
     }
 }
 
@@ -263,6 +268,7 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
             &convo.tool_problems,
             run,
             cut,
+            convo.not_started.as_deref(),
         ),
         None => validate::validate_steps(
             case,
@@ -292,7 +298,8 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
         });
     }
     let status = metrics::status(&steps, tone.passed);
-    let as_expected = expected(case, status, &metrics);
+    let error = convo.not_started.as_deref().map(message::never_started);
+    let as_expected = error.is_none() && expected(case, status, &metrics);
     Outcome {
         test_id: case.test_id.clone(),
         seed,
@@ -303,5 +310,6 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
         metrics,
         status,
         as_expected,
+        error,
     }
 }

@@ -509,6 +509,7 @@ pub(crate) fn validate_outcome(
     tool_problems: &[(u32, String)],
     run: &crate::call::RulesRun,
     cut: Option<usize>,
+    not_started: Option<&str>,
 ) -> Vec<StepResult> {
     let rules = case.rules.as_ref().expect("a rule-following case");
     let checks = &rules.outcome;
@@ -516,6 +517,7 @@ pub(crate) fn validate_outcome(
     let mut out: Vec<StepResult> = Vec::new();
 
     let ended = match (fault, cut, run.ended_by) {
+        _ if not_started.is_some() => not_started.map(message::never_started),
         (Some(fault), _, _) => Some(format!(
             "the agent failed at caller line {}: {}",
             fault.step_order, fault.message

@@ -290,3 +290,18 @@ fn an_agent_using_tokio_networking_is_told_to_use_real_time() {
     );
     assert_eq!(outcome.status, voice_harness::Status::Pass);
 }
+
+#[test]
+fn a_call_that_never_started_is_never_as_expected() {
+    // A negative test expecting step 1 to fail must not pass because the agent is down.
+    let mut value = common::script(SCRIPT);
+    value["expect"] = serde_json::json!({"status": "fail", "failure_steps": [1, 2, 3]});
+    let case = common::case(value);
+    let out = run_case(&case, &mut FailsToStart, &RunOptions::default());
+    assert_eq!(out.metrics.failure_steps, [1, 2, 3]);
+    assert_eq!(
+        out.error.as_deref(),
+        Some("the call never started: agent error: no licence")
+    );
+    assert!(!out.as_expected);
+}

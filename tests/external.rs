@@ -153,9 +153,14 @@ fn a_hanging_program_times_out_and_is_killed() {
 
 // ---- HTTP ---------------------------------------------------------------------------------
 
-/// A one-purpose HTTP server on an ephemeral loopback port: answers every request with
-/// `status` and `body` (or never answers, when `status` is 0).
+/// A one-purpose HTTP server on an ephemeral loopback port: answers every `user` event with
+/// `status` and `body` (or never answers, when `status` is 0), other events with 204.
 fn server(status: u16, body: &'static str) -> String {
+    serve(status, body, false)
+}
+
+/// Like [`server`]; with `every_event`, `start` and `end` get `status` and `body` too.
+fn serve(status: u16, body: &'static str, every_event: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/agent", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -176,7 +181,8 @@ fn server(status: u16, body: &'static str) -> String {
                 std::thread::sleep(Duration::from_secs(5));
                 return;
             }
-            let is_user = String::from_utf8_lossy(&request).contains(r#""event":"user""#);
+            let is_user =
+                every_event || String::from_utf8_lossy(&request).contains(r#""event":"user""#);
             let (status, body) = if is_user { (status, body) } else { (204, "") };
             let _ = write!(
                 stream,
@@ -454,4 +460,54 @@ fn a_hanging_http_agent_costs_one_timeout_not_two() {
         ["start", "user"],
         "no `end` after a stall"
     );
+}
+
+// ---- a call that never started (issue #23, fault 1) ------------------------------------------
+
+/// A rule-following case (its checks would all be skipped) and a scripted one, in a folder.
+fn never_started_suite() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    let rules = r#"{"test_id": "rules", "persona": "P",
+      "caller": {"opening": "Hi", "rules": [{"when": ["bye"], "say": "Bye", "then": "hang_up"}]},
+      "outcome": {"mentions": ["bye"]}}"#;
+    let script = r#"{"test_id": "script", "persona": "P",
+      "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]}]}"#;
+    std::fs::write(dir.path().join("cases/rules.json"), rules).unwrap();
+    std::fs::write(dir.path().join("cases/script.json"), script).unwrap();
+    dir
+}
+
+#[test]
+fn a_call_that_never_started_is_an_error_in_run_and_sweep() {
+    let closed = {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("http://127.0.0.1:{port}/")
+    };
+    let failing = serve(500, "database down", true);
+    let dir = never_started_suite();
+    for url in [&closed, &failing] {
+        for mode in [&["run"][..], &["sweep", "--seeds", "3"][..]] {
+            let out = Command::new(BIN)
+                .args(mode)
+                .args(["cases", "--agent-url", url, "--json", "-"])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            let said = format!("{mode:?} {url}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.status.code(), Some(1), "{said}");
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["summary"]["errors"], 2, "{said}");
+            assert_eq!(report["summary"]["as_expected"], 0, "{said}");
+            for case in report["cases"].as_array().unwrap() {
+                assert_eq!(case["status"], "error", "{said}");
+                let error = case["error"].as_str().unwrap();
+                assert!(error.starts_with("the call never started: "), "{error}");
+            }
+        }
+    }
 }

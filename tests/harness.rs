@@ -191,3 +191,41 @@ fn a_missing_or_empty_cases_folder_is_said_plainly() {
     std::fs::write(dir.path().join("cases/a.json"), "{}").unwrap();
     assert_eq!(voice_harness::__private::check_root(&config(root)), Ok(()));
 }
+
+/// An agent whose `start` fails.
+struct NoLicence;
+
+impl Agent for NoLicence {
+    async fn start(&mut self, _: &voice_harness::CallStart<'_>) -> Result<(), AgentError> {
+        Err("no licence".into())
+    }
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        unreachable!("a call that failed to start gets no lines")
+    }
+}
+
+#[test]
+fn a_call_that_never_started_fails_its_test_for_every_kind_of_case() {
+    let rules = r#"{"test_id": "rules", "persona": "P",
+      "caller": {"opening": "Hi", "rules": [{"when": ["bye"], "say": "Bye", "then": "hang_up"}]},
+      "outcome": {"mentions": ["bye"]}}"#;
+    let negative = r#"{"test_id": "negative", "persona": "P", "expect": {"status": "fail"},
+      "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["x"]}]}"#;
+    let (_dir, root) = project(&[("rules.json", rules), ("negative.json", negative)]);
+    for file in ["rules.json", "negative.json"] {
+        let path = Path::new(root).join("cases").join(file);
+        let err = check_case_file(
+            &config(root),
+            &path,
+            |_: &Case| NoLicence,
+            RunOptions::default,
+            snapshots_match,
+        )
+        .expect_err(file)
+        .to_string();
+        assert!(
+            err.starts_with("the call never started: agent error: no licence"),
+            "{file}: {err}"
+        );
+    }
+}

@@ -368,6 +368,12 @@ pub(crate) fn over_budget(latency: u64, budget: u64) -> String {
     format!("latency {latency} ms over budget {budget} ms")
 }
 
+/// [`over_budget`] in a snapshot of a real-time agent: the measured figure is wall time,
+/// different on every run, so it is left out (the report and the failure message keep it).
+pub(crate) fn over_budget_measured(budget: u64) -> String {
+    format!("latency [measured] ms over budget {budget} ms")
+}
+
 // ---- failure lines -----------------------------------------------------------------------
 
 /// A failed step in the report's `failures` (the Python project's wording, kept in the report).

@@ -101,7 +101,8 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                 let _ = writeln!(out, "{what}: pass");
             }
             Some(details) => {
-                let _ = writeln!(out, "{what}: FAIL: {}", one_line(details));
+                let details = redacted_details(case, step, details, redact_latency);
+                let _ = writeln!(out, "{what}: FAIL: {}", one_line(&details));
             }
         }
         if let Some(judge) = &step.judge {
@@ -125,6 +126,31 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
         let _ = writeln!(out, "tone: FAIL: agent said {}", found.join(", "));
     }
     out
+}
+
+/// A step's details as a snapshot shows them: with `redact_latency` (a real-time agent),
+/// a latency over budget reads `latency [measured] ms over budget 100 ms`, so the snapshot is
+/// the same on every run.
+fn redacted_details<'d>(
+    case: &Case,
+    step: &crate::run::StepResult,
+    details: &'d str,
+    redact_latency: bool,
+) -> std::borrow::Cow<'d, str> {
+    let budget = case
+        .turns
+        .iter()
+        .find(|t| t.step_order == step.step_order)
+        .and_then(|t| t.max_latency_ms);
+    match (redact_latency, step.latency_ms, budget) {
+        (true, Some(latency), Some(budget)) if latency > budget => details
+            .replace(
+                &message::over_budget(latency, budget),
+                &message::over_budget_measured(budget),
+            )
+            .into(),
+        _ => details.into(),
+    }
 }
 
 fn expectation(case: &Case, outcome: &Outcome) -> String {

@@ -511,3 +511,49 @@ fn a_call_that_never_started_is_an_error_in_run_and_sweep() {
         }
     }
 }
+
+// ---- wall-clock figures stay out of snapshots (issue #23, fault 13) -------------------------
+
+static SLOW_SNAPSHOTS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn record_slow(name: &str, contents: &str) {
+    SLOW_SNAPSHOTS
+        .lock()
+        .unwrap()
+        .push((name.to_owned(), contents.to_owned()));
+}
+
+#[test]
+fn a_latency_over_budget_is_redacted_in_snapshots_and_kept_in_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    let case = r#"{"test_id": "slow", "persona": "P",
+      "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"],
+                 "max_latency_ms": 50}]}"#;
+    std::fs::write(dir.path().join("cases/slow.json"), case).unwrap();
+    let source = "import sys, json, time\nfor line in sys.stdin:\n    if json.loads(line)['event'] == 'user':\n        time.sleep(0.2); print(json.dumps({'text': 'hello'}), flush=True)\n";
+    let config = common::harness_config(dir.path());
+    let err = voice_harness::__private::check_case_file(
+        &config,
+        &dir.path().join("cases/slow.json"),
+        |_: &voice_harness::Case| CommandAgent::new(["python3", "-c", source]),
+        RunOptions::default,
+        record_slow,
+    )
+    .unwrap_err()
+    .to_string();
+    // The failure message is for people now: it keeps the measured figure.
+    assert!(
+        err.contains(" ms over budget 50 ms") && !err.contains("[measured]"),
+        "{err}"
+    );
+    let snapshots = SLOW_SNAPSHOTS.lock().unwrap();
+    let (_, transcript) = snapshots
+        .iter()
+        .find(|(name, _)| name == "transcript")
+        .unwrap();
+    assert!(
+        transcript.contains("step 1: FAIL: latency [measured] ms over budget 50 ms\n"),
+        "{transcript}"
+    );
+}

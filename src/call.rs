@@ -673,20 +673,12 @@ async fn guarded<T>(
     let result = match (first, timeout) {
         (Poll::Ready(result), _) => result,
         (Poll::Pending, None) => caught.await,
-        (Poll::Pending, Some(timeout)) => {
-            let real = std::time::Instant::now();
-            match tokio::time::timeout(timeout, caught).await {
-                Ok(result) => result,
-                Err(_) => {
-                    // On the paused clock, time jumps ahead whenever the agent waits on
-                    // anything but a tokio timer: a timeout reached in a fraction of its
-                    // real length is that jump, not a slow agent.
-                    let jumped =
-                        (!wall_clock && real.elapsed() < timeout / 2).then(|| real.elapsed());
-                    return Err(message::no_reply_within(timeout, jumped));
-                }
-            }
-        }
+        (Poll::Pending, Some(timeout)) => match tokio::time::timeout(timeout, caught).await {
+            Ok(result) => result,
+            // On the paused clock, a timer past the timeout and a wait the clock cannot see
+            // look the same: the message says what is known, the same on every run.
+            Err(_) => return Err(message::no_reply_within(timeout, !wall_clock)),
+        },
     };
     result.map_err(|payload| message::agent_panicked(&panic_message(&*payload)))
 }

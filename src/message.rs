@@ -281,22 +281,23 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
 }
 
-/// The turn timeout struck; `jumped` is the real time that had passed when the paused
-/// clock reached it, when that was too short to be a real wait.
-pub(crate) fn no_reply_within(timeout: Duration, jumped: Option<Duration>) -> String {
+/// The turn timeout struck. On the virtual clock (`virtual_clock`) the harness cannot tell
+/// an agent sleeping past the timeout on a tokio timer from one that hangs or waits on
+/// something the paused clock cannot see, so the message names all three, with no wall-time
+/// figure (it would change the snapshot on every run).
+pub(crate) fn no_reply_within(timeout: Duration, virtual_clock: bool) -> String {
     let mut text = format!(
         "no reply within {} (the per-turn timeout)",
         human_duration(timeout)
     );
-    if let Some(real) = jumped {
-        text.push_str(&format!(
-            "; the virtual clock got there after {} ms of real time, so the agent was not \
-             waiting on a tokio timer: it hangs, or it waits on a thread, a blocking call or \
-             network I/O, which the virtual clock cannot see. An agent that does real work \
-             must run on real time: `fn wall_clock(&self) -> bool {{ true }}` in its \
-             `impl Agent`",
-            real.as_millis()
-        ));
+    if virtual_clock {
+        text.push_str(
+            "; the virtual clock reached it with no reply: the agent sleeps longer than that \
+             on a tokio timer, hangs, or waits on something the virtual clock cannot see (a \
+             thread, a blocking call, network I/O), which makes it jump straight to the \
+             timeout. An agent that does real work must run on real time: \
+             `fn wall_clock(&self) -> bool { true }` in its `impl Agent`",
+        );
     }
     text
 }

@@ -305,3 +305,34 @@ fn a_call_that_never_started_is_never_as_expected() {
     );
     assert!(!out.as_expected);
 }
+
+/// Sleeps on a tokio timer past the turn timeout: a slow agent, not a blocked one.
+struct SleepsPastTheTimeout;
+
+impl Agent for SleepsPastTheTimeout {
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        Ok(Reply::Say("ok".into()))
+    }
+}
+
+#[test]
+fn a_timeout_on_the_virtual_clock_says_only_what_is_known() {
+    // Before: "the agent was not waiting on a tokio timer" (it was), with a real-time figure
+    // that changed the snapshot on every run.
+    let first = details(SleepsPastTheTimeout, &RunOptions::default());
+    let message = first[0].as_deref().unwrap();
+    assert!(
+        !message.contains("not waiting on a tokio timer"),
+        "{message}"
+    );
+    assert!(!message.contains("of real time"), "{message}");
+    assert!(message.contains("on a tokio timer"), "{message}");
+    assert!(
+        message.contains("fn wall_clock(&self) -> bool { true }"),
+        "{message}"
+    );
+    // The same words, run after run, whichever way the agent waited.
+    assert_eq!(first, details(SleepsPastTheTimeout, &RunOptions::default()));
+    assert_eq!(first, details(Hangs, &RunOptions::default()));
+}

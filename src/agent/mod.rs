@@ -190,7 +190,8 @@ impl From<&str> for AgentError {
 /// the thread, takes 0 ms. When the agent waits on anything the paused clock cannot see (a
 /// thread, a blocking client), the runtime is idle, so the clock jumps straight to the turn
 /// timeout: the step fails with "no reply within 10 s" after a few real milliseconds, and
-/// the message says that the clock jumped. Tokio networking is not enabled on the virtual
+/// the message names the fix below (it cannot tell such a wait from a tokio timer longer than
+/// the timeout, so it names both). Tokio networking is not enabled on the virtual
 /// clock (it panics "IO is disabled", and the step's message names the fix). An agent that
 /// does real work must run on real time: override [`wall_clock`](Agent::wall_clock) to
 /// return `true`. Its latencies are then wall time (snapshots show `[ms]`), and the turn

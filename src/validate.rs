@@ -56,6 +56,10 @@ pub struct StepResult {
     /// Expected calls that a call matched, for the metrics.
     #[serde(skip)]
     pub(crate) tool_calls_matched: u32,
+    /// A silent or keypad step the agent answered with nothing: an empty reply, which every
+    /// check of the step (mentions, the judge) still judges.
+    #[serde(skip)]
+    pub(crate) quiet: bool,
     /// The LLM judge's verdict on the step (a `judge` step, feature `llm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub judge: Option<JudgeVerdict>,
@@ -286,7 +290,12 @@ fn check_tools(
     if !forbidden.is_empty() {
         reasons.push(message::forbidden_tool_calls(&forbidden));
     }
-    if let Some(reply) = &step.agent_response {
+    // A quiet step's reply is the empty string: what it should have said is still missing.
+    let reply = match &step.agent_response {
+        Some(reply) => Some(reply.as_str()),
+        None => step.quiet.then_some(""),
+    };
+    if let Some(reply) = reply {
         let lower = lowercase(reply);
         let words = Words::new(&lower, numbers);
         for mention in &turn.expected_mentions {
@@ -402,6 +411,7 @@ fn answered(
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        quiet: false,
         judge: None,
     }
 }
@@ -421,6 +431,7 @@ fn quiet(turn: &Turn, user_match: bool, user_text: &str) -> StepResult {
         step.passed = true;
         step.details = None;
     }
+    step.quiet = true;
     step
 }
 
@@ -455,6 +466,7 @@ fn unanswered(
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        quiet: false,
         judge: None,
     }
 }
@@ -704,6 +716,7 @@ fn unanswered_check(order: u32, label: String) -> StepResult {
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        quiet: false,
         judge: None,
     }
 }

@@ -272,10 +272,17 @@ pub(crate) async fn simulate<A: Agent>(
         test_id: &case.test_id,
         persona: &case.persona,
         tools: &tools,
+        expects_greeting: case.greeting.is_some(),
     };
     // One start for both callers: a call that never started says so, whatever follows it.
+    let asked = Instant::now();
     let started = match guarded(agent.start(&start), timeout, wall_clock).await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => greet(
+            agent,
+            &mut convo,
+            asked.elapsed().as_millis() as u64,
+            limits,
+        ),
         Ok(Err(err)) => Err(err.to_string()),
         Err(message) => Err(message),
     };
@@ -421,7 +428,44 @@ pub(crate) async fn simulate<A: Agent>(
     }
     // The agent's own clean-up may not hang the suite either.
     let _ = guarded(agent.end(), timeout, wall_clock).await;
+    // What only the end showed (a line nobody asked for) fails the last step reached.
+    let late = std::panic::catch_unwind(AssertUnwindSafe(|| agent.fault_at_end()));
+    let late = match late {
+        Ok(late) => late.map(|err| err.to_string()),
+        Err(payload) => Some(message::agent_panicked(&panic_message(&*payload))),
+    };
+    if let (Some(late), None) = (late, &convo.fault) {
+        let last = convo.transcript.last().map_or(0, |row| row.step_order);
+        convo.fault = Some(fault(last.max(first_step), late));
+    }
     convo
+}
+
+/// The agent's greeting after a successful start: an agent row of step 0 with the start's
+/// latency, when it said something. A greeting over the reply limit means the call never
+/// started properly: its error.
+fn greet<A: Agent>(
+    agent: &mut A,
+    convo: &mut Conversation,
+    latency: u64,
+    limits: CallLimits,
+) -> Result<(), String> {
+    let greeting = std::panic::catch_unwind(AssertUnwindSafe(|| agent.greeting()))
+        .map_err(|payload| message::agent_panicked(&panic_message(&*payload)))?;
+    let Some(text) = greeting.filter(|text| !text.is_empty()) else {
+        return Ok(());
+    };
+    if text.len() > MAX_REPLY_BYTES {
+        return Err(message::reply_too_long(text.len()));
+    }
+    if convo.transcript.len() >= limits.max_rows {
+        convo.truncated = true;
+        return Ok(());
+    }
+    convo
+        .transcript
+        .push(Row::said(Speaker::Agent, text, 0, Some(latency)));
+    Ok(())
 }
 
 /// A caller that follows rules (docs/rules.md): says its opening, then answers each reply

@@ -356,6 +356,30 @@ pub(crate) const AGENT_STAYED_QUIET: &str = "the agent said nothing";
 pub(crate) const USER_DEVIATION: &str = "user deviation";
 pub(crate) const EXACT_MATCH_FAILED: &str = "exact match failed";
 pub(crate) const LATENCY_UNKNOWN: &str = "latency unknown";
+/// What the greeting check is called (in the report's checks and the snapshot).
+pub(crate) const GREETING: &str = "greeting";
+pub(crate) const NO_GREETING: &str =
+    "the agent did not greet (the case's `greeting` expects it to speak first)";
+
+/// `Greeting Failed: …`: the report's failure line of the greeting check.
+pub(crate) fn report_greeting_failed(details: &str) -> String {
+    format!("Greeting Failed: {details}")
+}
+
+/// `greeting failed: …`: the runner's and cargo test's one-line reason.
+pub(crate) fn greeting_failed(details: &str) -> String {
+    format!("greeting failed: {details}")
+}
+
+/// A program agent wrote a line after its answer to `event`, where nothing asked for one.
+pub(crate) fn line_nobody_asked_for(program: &str, event: &str, line: &str) -> String {
+    format!(
+        "agent program `{program}` wrote a line nobody asked for: after its answer to {event} \
+         it wrote {line}. One line answers each event (none for `start`, unless the case has \
+         `greeting`, and none for `end`): a greeting or a second line for one event puts every \
+         later reply out of step"
+    )
+}
 
 pub(crate) fn missing_keywords(keywords: &[String]) -> String {
     format!("missing keywords: {}", keywords.join(", "))

@@ -344,18 +344,26 @@ pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
         .as_ref()
         .and_then(|e| e.failure_steps.as_deref())
         .unwrap_or_default();
-    let unexpected = outcome
-        .steps
+    let greeting = outcome
+        .greeting
         .iter()
-        .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
-        .map(|s| {
-            let details = s.details.as_deref().unwrap_or("failed");
-            if case.rules.is_some() {
-                message::check_failed(s.step_order, &s.expected_user_input, details)
-            } else {
-                message::step_failed(s.step_order, details)
-            }
-        })
+        .filter(|g| !g.passed)
+        .map(|g| message::greeting_failed(g.details.as_deref().unwrap_or("failed")));
+    let unexpected = greeting
+        .chain(
+            outcome
+                .steps
+                .iter()
+                .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
+                .map(|s| {
+                    let details = s.details.as_deref().unwrap_or("failed");
+                    if case.rules.is_some() {
+                        message::check_failed(s.step_order, &s.expected_user_input, details)
+                    } else {
+                        message::step_failed(s.step_order, details)
+                    }
+                }),
+        )
         .chain(
             outcome
                 .tone

@@ -85,6 +85,15 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
         );
     }
     out.push('\n');
+    // Only a case with `greeting` has this line, so other snapshots are unchanged.
+    if let Some(greeting) = &outcome.greeting {
+        match &greeting.details {
+            None => out.push_str("greeting: pass\n"),
+            Some(details) => {
+                let _ = writeln!(out, "greeting: FAIL: {}", one_line(details));
+            }
+        }
+    }
     for step in &outcome.steps {
         // A rule-following call's steps are its outcome checks.
         let what = if case.rules.is_some() {
@@ -271,6 +280,18 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
     let _ = writeln!(out, "case {} ({file}) did not go as expected", case.test_id);
     let _ = writeln!(out, "  expected: {wanted}");
     let _ = writeln!(out, "  got:      {got}");
+    if let Some(greeting) = outcome.greeting.as_ref().filter(|g| !g.passed) {
+        let _ = writeln!(
+            out,
+            "\n  greeting failed: {}",
+            one_line(greeting.details.as_deref().unwrap_or("failed"))
+        );
+        let _ = writeln!(
+            out,
+            "    agent said:  {}",
+            optional(greeting.agent_response.as_deref())
+        );
+    }
     if case.rules.is_some() {
         for step in outcome.steps.iter().filter(|s| !s.passed) {
             let _ = writeln!(

@@ -557,3 +557,101 @@ fn a_latency_over_budget_is_redacted_in_snapshots_and_kept_in_the_outcome() {
         "{transcript}"
     );
 }
+
+// ---- greetings and lines nobody asked for (issue #23, fault 7) ------------------------------
+
+/// A program that answers `hello`/`bye`; `greets` writes a line for `start`, `twice` writes
+/// a second line for the first `user` event.
+fn chatty(greets: bool, twice: bool) -> String {
+    format!(
+        "import sys, json\n\
+         for line in sys.stdin:\n    \
+             e = json.loads(line)\n    \
+             if e['event'] == 'start' and {greets}:\n        \
+                 print(json.dumps({{'text': 'Welcome to the shop'}}), flush=True)\n    \
+             if e['event'] == 'user':\n        \
+                 print(json.dumps({{'text': 'hello' if e['step_order'] == 1 else 'bye'}}), flush=True)\n        \
+                 if e['step_order'] == 1 and {twice}:\n            \
+                     print(json.dumps({{'text': 'anything else?'}}), flush=True)\n",
+        greets = if greets { "True" } else { "False" },
+        twice = if twice { "True" } else { "False" },
+    )
+}
+
+fn greeting_case(greeting: bool) -> voice_harness::Case {
+    let mut value = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    if greeting {
+        value["greeting"] = serde_json::json!(["welcome"]);
+    }
+    common::case(value)
+}
+
+#[test]
+fn a_program_s_greeting_is_its_own_row_when_the_case_expects_one() {
+    let mut agent = CommandAgent::new(["python3", "-c", &chatty(true, false)]);
+    let out = run_case(&greeting_case(true), &mut agent, &RunOptions::default());
+    assert_eq!(out.status, voice_harness::Status::Pass, "{:?}", out.steps);
+    assert_eq!(out.transcript[0].text, "Welcome to the shop");
+    assert_eq!(out.transcript[0].step_order, 0);
+    assert_eq!(out.transcript[2].text, "hello");
+}
+
+#[test]
+fn a_line_nobody_asked_for_is_a_fault_naming_the_event_not_a_shift() {
+    // Before: the greeting was read as step 1's reply, step 1's as step 2's: no fault.
+    for (source, what) in [
+        (chatty(true, false), "greeting"),
+        (chatty(false, true), "second line"),
+    ] {
+        let mut agent = CommandAgent::new(["python3", "-c", &source]);
+        let out = run_case(&greeting_case(false), &mut agent, &RunOptions::default());
+        assert_eq!(out.status, voice_harness::Status::Fail, "{what}");
+        let said: Vec<String> = out.steps.iter().filter_map(|s| s.details.clone()).collect();
+        let said = said.join(" | ");
+        assert!(
+            said.contains("wrote a line nobody asked for")
+                && said.contains("after its answer to the `user` event of step 2"),
+            "{what}: {said}"
+        );
+    }
+}
+
+#[test]
+fn an_http_agent_greets_in_its_answer_to_start() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/agent", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut line) = (0, String::new());
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut request = vec![0; length];
+            let _ = reader.read_exact(&mut request);
+            let request = String::from_utf8_lossy(&request).into_owned();
+            let body = if request.contains(r#""event":"start""#) {
+                r#"{"text": "Welcome to the shop"}"#
+            } else if request.contains(r#""step_order":1"#) {
+                r#"{"text": "hello"}"#
+            } else if request.contains(r#""event":"user""#) {
+                r#"{"text": "bye"}"#
+            } else {
+                ""
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let mut agent = HttpAgent::new(&url);
+    let out = run_case(&greeting_case(true), &mut agent, &RunOptions::default());
+    assert_eq!(out.status, voice_harness::Status::Pass, "{:?}", out.steps);
+    assert_eq!(out.transcript[0].text, "Welcome to the shop");
+}

@@ -68,6 +68,9 @@ pub struct CallStart<'a> {
     pub persona: &'a str,
     /// The call's tools: clone this handle into the agent's tool layer (see [`Tools`]).
     pub tools: &'a Tools,
+    /// The case expects the agent to speak first (it has `greeting`): an agent in another
+    /// process answers `start` with its greeting (docs/agent-protocol.md).
+    pub expects_greeting: bool,
 }
 
 /// What the caller did, for the agent to answer.
@@ -219,9 +222,25 @@ pub trait Agent {
     /// Answers one caller line.
     fn reply(&mut self, line: &CallerLine<'_>) -> impl Future<Output = Result<Reply, AgentError>>;
 
+    /// The agent's greeting: what it says as the call starts, before the caller's first line
+    /// (voice agents speak first). Asked once, right after a successful
+    /// [`start`](Agent::start); its latency is the start's. It is recorded as an agent row of
+    /// step 0, and checked when the case has `greeting`. The default is `None`: the agent
+    /// waits for the caller.
+    fn greeting(&mut self) -> Option<String> {
+        None
+    }
+
     /// The call is over (also after an error or a hang-up).
     fn end(&mut self) -> impl Future<Output = ()> {
         async {}
+    }
+
+    /// Asked once after [`end`](Agent::end): a fault that only the end of the call could
+    /// show, such as a program agent that wrote a line no event asked for (its replies were
+    /// then out of step). It fails the last step reached. The default is `None`.
+    fn fault_at_end(&mut self) -> Option<AgentError> {
+        None
     }
 
     /// `true` for agents that do real I/O (another process, the network). They run on a
@@ -246,6 +265,7 @@ pub trait Agent {
 #[derive(Debug, Clone)]
 pub struct IdealAgent {
     turns: Vec<IdealTurn>,
+    greeting: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -279,13 +299,29 @@ impl IdealAgent {
                 },
             })
             .collect();
-        Self { turns }
+        // A case that expects a greeting gets one with its keywords (any words for `[]`).
+        let greeting = case.greeting.as_ref().map(|keywords| {
+            let words: Vec<&str> = keywords
+                .iter()
+                .filter_map(crate::case::Keyword::first_phrase)
+                .collect();
+            if words.is_empty() {
+                "Hello.".to_owned()
+            } else {
+                words.join(" ")
+            }
+        });
+        Self { turns, greeting }
     }
 }
 
 impl Agent for IdealAgent {
     fn __timed(&self) -> bool {
         false
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.clone()
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -387,6 +423,13 @@ impl BuiltinAgent {
 impl Agent for BuiltinAgent {
     fn __timed(&self) -> bool {
         false
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        match self {
+            Self::Ideal(agent) => agent.greeting(),
+            Self::Replay(_) => None,
+        }
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {

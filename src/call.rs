@@ -342,6 +342,14 @@ pub(crate) async fn simulate<A: Agent>(
                 CallerAct::Silence(ms) => CallerEvent::Silence { ms: *ms },
                 CallerAct::Dtmf(digits) => CallerEvent::Dtmf(digits),
             };
+            let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
+            user_row.heard = (heard != user_row.text).then(|| heard.clone());
+            user_row.event = match turn.act {
+                CallerAct::Say => None,
+                CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),
+                CallerAct::Dtmf(_) => Some(RowEvent::Dtmf),
+            };
+            convo.transcript.push(user_row);
             let line = CallerLine {
                 step_order: turn.step_order,
                 text: &heard,
@@ -349,64 +357,21 @@ pub(crate) async fn simulate<A: Agent>(
                 interrupted: heard_before_cut.as_deref(),
                 tools: &tools,
             };
-            tools.begin_step(turn.step_order);
-            let (answer, latency) = reply_timed(agent, &line, timeout, wall_clock).await;
-            let mut answer = answer;
-            let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
-            user_row.heard = (heard != user_row.text).then_some(heard);
-            user_row.event = match turn.act {
-                CallerAct::Say => None,
-                CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),
-                CallerAct::Dtmf(_) => Some(RowEvent::Dtmf),
-            };
-            convo.transcript.push(user_row);
-            let step_calls = tools.take_step();
-            if step_calls.capped {
-                // However the turn ended (an error, a timeout while looping), the cap is why.
-                let cap = crate::message::tool_cap(
-                    turn.step_order,
-                    crate::agent::MAX_TOOL_CALLS_PER_TURN,
-                );
-                match &answer {
-                    Ok(Ok(_)) => convo.tool_problems.push((turn.step_order, cap)),
-                    _ => answer = Err(cap),
-                }
-            }
-            convo.tool_problems.extend(
-                step_calls
-                    .problems
-                    .into_iter()
-                    .map(|p| (turn.step_order, p)),
-            );
-            for call in step_calls.calls {
-                if convo.transcript.len() >= limits.max_rows {
-                    convo.truncated = true;
-                    break;
-                }
-                convo.transcript.push(Row::tool(call, turn.step_order));
-            }
-            if convo.truncated {
-                break;
-            }
-            let (said, hung_up) = match answer {
-                Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text)))
-                    if text.len() > MAX_REPLY_BYTES =>
-                {
-                    convo.fault = Some(fault(turn.step_order, message::reply_too_long(text.len())));
-                    break;
-                }
-                Ok(Ok(Reply::Say(text))) => (Some(text), false),
-                Ok(Ok(Reply::SayAndHangUp(text))) => (Some(text), true),
-                Ok(Ok(Reply::HangUp)) => (None, true),
-                Ok(Err(err)) => {
-                    convo.fault = Some(fault(turn.step_order, err.to_string()));
-                    break;
-                }
-                Err(message) => {
-                    convo.fault = Some(fault(turn.step_order, message));
-                    break;
-                }
-            };
+            let turn_clock = (timeout, wall_clock);
+            let (said, latency, hung_up) =
+                match exchange(agent, &line, &tools, &mut convo, limits, turn_clock).await {
+                    Answered::Said {
+                        text,
+                        latency,
+                        hung_up,
+                    } => (Some(text), latency, hung_up),
+                    Answered::HungUp => (None, 0, true),
+                    Answered::Failed(message) => {
+                        convo.fault = Some(fault(turn.step_order, message));
+                        break;
+                    }
+                    Answered::Cut => break,
+                };
             // After silence or keypad tones, an empty reply is the agent staying quiet.
             let said = said.filter(|text| spoken || !text.is_empty());
             if let Some(text) = said {
@@ -537,49 +502,23 @@ async fn rule_following<A: Agent>(
             interrupted: None,
             tools,
         };
-        tools.begin_step(n);
-        let (answer, latency) = reply_timed(agent, &line, timeout, wall_clock).await;
-        let step_calls = tools.take_step();
-        let answer = if step_calls.capped {
-            Err(crate::message::tool_cap(
-                n,
-                crate::agent::MAX_TOOL_CALLS_PER_TURN,
-            ))
-        } else {
-            answer
-        };
-        convo
-            .tool_problems
-            .extend(step_calls.problems.into_iter().map(|p| (n, p)));
-        for call in step_calls.calls {
-            if convo.transcript.len() >= limits.max_rows {
-                convo.truncated = true;
-                break;
-            }
-            convo.transcript.push(Row::tool(call, n));
-        }
-        let (reply, agent_hung_up) = match answer {
-            Ok(Ok(Reply::Say(text))) => (text, false),
-            Ok(Ok(Reply::SayAndHangUp(text))) => (text, true),
-            Ok(Ok(Reply::HangUp)) => (String::new(), true),
-            Ok(Err(err)) => {
-                convo.fault = Some(fault(n, err.to_string()));
-                run.ended_by = EndedBy::Agent;
-                break;
-            }
-            Err(message) => {
-                convo.fault = Some(fault(n, message));
-                run.ended_by = EndedBy::Agent;
-                break;
-            }
-        };
-        if reply.len() > MAX_REPLY_BYTES {
-            convo.fault = Some(fault(n, message::reply_too_long(reply.len())));
-            run.ended_by = EndedBy::Agent;
-            break;
-        }
+        let (reply, latency, agent_hung_up) =
+            match exchange(agent, &line, tools, convo, limits, (timeout, wall_clock)).await {
+                Answered::Said {
+                    text,
+                    latency,
+                    hung_up,
+                } => (text, latency, hung_up),
+                Answered::HungUp => (String::new(), 0, true),
+                Answered::Failed(message) => {
+                    convo.fault = Some(fault(n, message));
+                    run.ended_by = EndedBy::Agent;
+                    break;
+                }
+                Answered::Cut => break,
+            };
         if !reply.is_empty() {
-            if convo.transcript.len() >= limits.max_rows || convo.truncated {
+            if convo.transcript.len() >= limits.max_rows {
                 convo.truncated = true;
                 break;
             }
@@ -624,6 +563,78 @@ async fn rule_following<A: Agent>(
         }
     }
     convo.rules = Some(run);
+}
+
+/// What the agent answered to one caller line, once the turn's tool calls are recorded.
+enum Answered {
+    /// Its words (empty: nothing said), their latency, and whether it hung up after them.
+    Said {
+        text: String,
+        latency: u64,
+        hung_up: bool,
+    },
+    /// It hung up without a word.
+    HungUp,
+    /// It failed (an error, a panic, the turn timeout, the tool cap, a reply over the
+    /// limit): the call ends with this message.
+    Failed(String),
+    /// The transcript reached its row limit while the turn's tool calls were recorded.
+    Cut,
+}
+
+/// One turn's exchange, the same for a scripted and a rule-following caller: the agent
+/// answers `line`, its tool calls become tool rows (and their problems the step's), and its
+/// answer is read. A turn past the tool cap is stopped there, whatever the agent answered.
+async fn exchange<A: Agent>(
+    agent: &mut A,
+    line: &CallerLine<'_>,
+    tools: &Tools,
+    convo: &mut Conversation,
+    limits: CallLimits,
+    (timeout, wall_clock): (Option<Duration>, bool),
+) -> Answered {
+    let step = line.step_order;
+    tools.begin_step(step);
+    let (answer, latency) = reply_timed(agent, line, timeout, wall_clock).await;
+    let step_calls = tools.take_step();
+    convo
+        .tool_problems
+        .extend(step_calls.problems.into_iter().map(|p| (step, p)));
+    for call in step_calls.calls {
+        if convo.transcript.len() >= limits.max_rows {
+            convo.truncated = true;
+            break;
+        }
+        convo.transcript.push(Row::tool(call, step));
+    }
+    if step_calls.capped {
+        // However the turn ended (a reply, an error, a timeout while looping), the cap is why.
+        return Answered::Failed(message::tool_cap(
+            step,
+            crate::agent::MAX_TOOL_CALLS_PER_TURN,
+        ));
+    }
+    if convo.truncated {
+        return Answered::Cut;
+    }
+    match answer {
+        Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text))) if text.len() > MAX_REPLY_BYTES => {
+            Answered::Failed(message::reply_too_long(text.len()))
+        }
+        Ok(Ok(Reply::Say(text))) => Answered::Said {
+            text,
+            latency,
+            hung_up: false,
+        },
+        Ok(Ok(Reply::SayAndHangUp(text))) => Answered::Said {
+            text,
+            latency,
+            hung_up: true,
+        },
+        Ok(Ok(Reply::HangUp)) => Answered::HungUp,
+        Ok(Err(err)) => Answered::Failed(err.to_string()),
+        Err(message) => Answered::Failed(message),
+    }
 }
 
 /// The caller of step `step` cuts in `ms` after the agent began its previous reply: what it

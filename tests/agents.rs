@@ -336,3 +336,44 @@ fn a_timeout_on_the_virtual_clock_says_only_what_is_known() {
     assert_eq!(first, details(SleepsPastTheTimeout, &RunOptions::default()));
     assert_eq!(first, details(Hangs, &RunOptions::default()));
 }
+
+/// Tries one tool call more than the cap allows, ignores the refusal, then answers well.
+struct OneCallTooMany;
+
+impl Agent for OneCallTooMany {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        for _ in 0..=voice_harness::agent::MAX_TOOL_CALLS_PER_TURN {
+            let _ = line.tools.call("spin", serde_json::json!({})).await;
+        }
+        Ok(Reply::Say("ok".into()))
+    }
+}
+
+#[test]
+fn the_tool_cap_stops_the_turn_for_scripted_and_rule_following_callers_alike() {
+    // Before: a scripted case without tools kept the reply and dropped the cap (a pass),
+    // while a rule-following call ended there: two call loops, two verdicts.
+    let cap = format!(
+        "the agent made more than {} tool calls in step 1 (the per-turn cap); it was stopped there",
+        voice_harness::agent::MAX_TOOL_CALLS_PER_TURN
+    );
+    let got = details(OneCallTooMany, &RunOptions::default());
+    assert_eq!(
+        got,
+        vec![
+            Some(cap.clone()),
+            Some("not reached".to_owned()),
+            Some("not reached".to_owned())
+        ]
+    );
+    let rules = common::case(serde_json::json!({
+        "test_id": "t", "persona": "P",
+        "caller": {"opening": "Hi", "rules": [{"when": ["ok"], "say": "Bye", "then": "hang_up"}]},
+        "outcome": {"ended_by": "caller"}
+    }));
+    let out = run_case(&rules, &mut OneCallTooMany, &RunOptions::default());
+    assert_eq!(
+        out.steps[0].details,
+        Some(format!("the agent failed at caller line 1: {cap}"))
+    );
+}

@@ -655,3 +655,43 @@ fn an_http_agent_greets_in_its_answer_to_start() {
     assert_eq!(out.status, voice_harness::Status::Pass, "{:?}", out.steps);
     assert_eq!(out.transcript[0].text, "Welcome to the shop");
 }
+
+#[test]
+fn the_runner_records_a_greeting_and_faults_a_line_nobody_asked_for() {
+    // The runner wraps the agents of a run: it must pass the greeting and the fault on.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("agent.py"), chatty(true, false)).unwrap();
+    let mut with = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    with["test_id"] = serde_json::json!("with");
+    with["greeting"] = serde_json::json!(["welcome"]);
+    let mut without = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    without["test_id"] = serde_json::json!("without");
+    std::fs::write(dir.path().join("cases/with.json"), with.to_string()).unwrap();
+    std::fs::write(dir.path().join("cases/without.json"), without.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 agent.py",
+            "--json",
+            "-",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases[0]["test_id"], "with");
+    assert_eq!(cases[0]["status"], "pass", "{}", cases[0]);
+    assert_eq!(cases[0]["transcript"][0]["text"], "Welcome to the shop");
+    assert_eq!(cases[1]["status"], "fail");
+    let failures = cases[1]["failures"].to_string();
+    assert!(
+        failures.contains(
+            "Step 2 Failed: agent program `python3 agent.py` wrote a line nobody asked for"
+        ),
+        "{failures}"
+    );
+}

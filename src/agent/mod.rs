@@ -226,7 +226,8 @@ pub trait Agent {
     /// (voice agents speak first). Asked once, right after a successful
     /// [`start`](Agent::start); its latency is the start's. It is recorded as an agent row of
     /// step 0, and checked when the case has `greeting`. The default is `None`: the agent
-    /// waits for the caller.
+    /// waits for the caller. An agent that wraps another forwards this and
+    /// [`fault_at_end`](Agent::fault_at_end), as it forwards [`start`](Agent::start).
     fn greeting(&mut self) -> Option<String> {
         None
     }

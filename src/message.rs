@@ -281,24 +281,30 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
 }
 
-/// The turn timeout struck; `jumped` is the real time that had passed when the paused
-/// clock reached it, when that was too short to be a real wait.
-pub(crate) fn no_reply_within(timeout: Duration, jumped: Option<Duration>) -> String {
+/// The turn timeout struck. On the virtual clock (`virtual_clock`) the harness cannot tell
+/// an agent sleeping past the timeout on a tokio timer from one that hangs or waits on
+/// something the paused clock cannot see, so the message names all three, with no wall-time
+/// figure (it would change the snapshot on every run).
+pub(crate) fn no_reply_within(timeout: Duration, virtual_clock: bool) -> String {
     let mut text = format!(
         "no reply within {} (the per-turn timeout)",
         human_duration(timeout)
     );
-    if let Some(real) = jumped {
-        text.push_str(&format!(
-            "; the virtual clock got there after {} ms of real time, so the agent was not \
-             waiting on a tokio timer: it hangs, or it waits on a thread, a blocking call or \
-             network I/O, which the virtual clock cannot see. An agent that does real work \
-             must run on real time: `fn wall_clock(&self) -> bool {{ true }}` in its \
-             `impl Agent`",
-            real.as_millis()
-        ));
+    if virtual_clock {
+        text.push_str(
+            "; the virtual clock reached it with no reply: the agent sleeps longer than that \
+             on a tokio timer, hangs, or waits on something the virtual clock cannot see (a \
+             thread, a blocking call, network I/O), which makes it jump straight to the \
+             timeout. An agent that does real work must run on real time: \
+             `fn wall_clock(&self) -> bool { true }` in its `impl Agent`",
+        );
     }
     text
+}
+
+/// A call whose agent failed to start: an error, whatever the case expects.
+pub(crate) fn never_started(why: &str) -> String {
+    format!("the call never started: {why}")
 }
 
 pub(crate) fn agent_panicked(message: &str) -> String {
@@ -350,6 +356,30 @@ pub(crate) const AGENT_STAYED_QUIET: &str = "the agent said nothing";
 pub(crate) const USER_DEVIATION: &str = "user deviation";
 pub(crate) const EXACT_MATCH_FAILED: &str = "exact match failed";
 pub(crate) const LATENCY_UNKNOWN: &str = "latency unknown";
+/// What the greeting check is called (in the report's checks and the snapshot).
+pub(crate) const GREETING: &str = "greeting";
+pub(crate) const NO_GREETING: &str =
+    "the agent did not greet (the case's `greeting` expects it to speak first)";
+
+/// `Greeting Failed: …`: the report's failure line of the greeting check.
+pub(crate) fn report_greeting_failed(details: &str) -> String {
+    format!("Greeting Failed: {details}")
+}
+
+/// `greeting failed: …`: the runner's and cargo test's one-line reason.
+pub(crate) fn greeting_failed(details: &str) -> String {
+    format!("greeting failed: {details}")
+}
+
+/// A program agent wrote a line after its answer to `event`, where nothing asked for one.
+pub(crate) fn line_nobody_asked_for(program: &str, event: &str, line: &str) -> String {
+    format!(
+        "agent program `{program}` wrote a line nobody asked for: after its answer to {event} \
+         it wrote {line}. One line answers each event (none for `start`, unless the case has \
+         `greeting`, and none for `end`): a greeting or a second line for one event puts every \
+         later reply out of step"
+    )
+}
 
 pub(crate) fn missing_keywords(keywords: &[String]) -> String {
     format!("missing keywords: {}", keywords.join(", "))
@@ -361,6 +391,12 @@ pub(crate) fn forbidden_keywords(keywords: &[String]) -> String {
 
 pub(crate) fn over_budget(latency: u64, budget: u64) -> String {
     format!("latency {latency} ms over budget {budget} ms")
+}
+
+/// [`over_budget`] in a snapshot of a real-time agent: the measured figure is wall time,
+/// different on every run, so it is left out (the report and the failure message keep it).
+pub(crate) fn over_budget_measured(budget: u64) -> String {
+    format!("latency [measured] ms over budget {budget} ms")
 }
 
 // ---- failure lines -----------------------------------------------------------------------

@@ -189,7 +189,16 @@ pub(crate) fn run<A: Agent>(
     let mut agent = build(case, make_agent)?;
     let redact = redacted(&agent, case);
     let outcome = run_case(case, &mut agent, options);
-    Ok(Ran { outcome, redact })
+    started(Ran { outcome, redact })
+}
+
+/// A call that never started is the case's error (status `error`, a failed test), for
+/// every kind of case: with no caller line said, no verdict on it means anything.
+fn started(ran: Ran) -> Result<Ran, String> {
+    match &ran.outcome.error {
+        Some(error) => Err(error.clone()),
+        None => Ok(ran),
+    }
 }
 
 /// [`run`] for a case file: a case that needs an LLM (a `judge`, a rephrasing caller) gets
@@ -292,7 +301,7 @@ pub(crate) async fn run_here<A: Agent>(
     let mut agent = build(case, make_agent)?;
     let redact = redacted(&agent, case);
     let outcome = crate::run::run_case_here(case, &mut agent, options).await;
-    Ok(Ran { outcome, redact })
+    started(Ran { outcome, redact })
 }
 
 /// The agent for `case`; a panic while building it is the case's error.
@@ -335,18 +344,26 @@ pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
         .as_ref()
         .and_then(|e| e.failure_steps.as_deref())
         .unwrap_or_default();
-    let unexpected = outcome
-        .steps
+    let greeting = outcome
+        .greeting
         .iter()
-        .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
-        .map(|s| {
-            let details = s.details.as_deref().unwrap_or("failed");
-            if case.rules.is_some() {
-                message::check_failed(s.step_order, &s.expected_user_input, details)
-            } else {
-                message::step_failed(s.step_order, details)
-            }
-        })
+        .filter(|g| !g.passed)
+        .map(|g| message::greeting_failed(g.details.as_deref().unwrap_or("failed")));
+    let unexpected = greeting
+        .chain(
+            outcome
+                .steps
+                .iter()
+                .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
+                .map(|s| {
+                    let details = s.details.as_deref().unwrap_or("failed");
+                    if case.rules.is_some() {
+                        message::check_failed(s.step_order, &s.expected_user_input, details)
+                    } else {
+                        message::step_failed(s.step_order, details)
+                    }
+                }),
+        )
         .chain(
             outcome
                 .tone

@@ -168,6 +168,8 @@ pub(crate) fn sweep_case<A: Agent>(
     let mut flaky = false;
     let mut failing_seeds = Vec::new();
     let mut first: Option<(u64, Outcome, String)> = None;
+    // A run that errs (the call never started) has no outcome, but it is the failure.
+    let mut first_error: Option<(u64, String)> = None;
     let mut first_run: Option<Outcome> = None;
     for i in 0..options.seeds {
         let seed = from.wrapping_add(i);
@@ -185,9 +187,12 @@ pub(crate) fn sweep_case<A: Agent>(
             runs += 1;
             passes += u64::from(ok);
             verdicts.push(ok);
-            if !ok && first.is_none() {
-                if let Some(outcome) = &outcome {
-                    first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
+            if !ok && first.is_none() && first_error.is_none() {
+                match &outcome {
+                    Some(outcome) => {
+                        first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
+                    }
+                    None => first_error = Some((seed, reason.unwrap_or_default())),
                 }
             }
             if first_run.is_none() {
@@ -220,10 +225,13 @@ pub(crate) fn sweep_case<A: Agent>(
             .then(|| pass_hat_k(passes, runs, u64::from(options.repeat))),
         flaky,
         failing_seeds,
-        first_failure: first.as_ref().map(|(seed, _, reason)| FirstFailure {
-            seed: *seed,
-            reason: reason.clone(),
-        }),
+        first_failure: first_error
+            .or_else(|| {
+                first
+                    .as_ref()
+                    .map(|(seed, _, reason)| (*seed, reason.clone()))
+            })
+            .map(|(seed, reason)| FirstFailure { seed, reason }),
         min_pass_rate: options.min_pass_rate,
         recorded: false,
         ok,

@@ -164,7 +164,11 @@ fn faults_under_concurrency_stay_in_their_own_case() {
         serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
     for case in report["cases"].as_array().unwrap() {
         let id = case["test_id"].as_str().unwrap();
-        let first = case["steps"][0]["details"].as_str().unwrap_or("");
+        // A start that timed out is the case's error ("the call never started: ...").
+        let first = case["steps"][0]["details"]
+            .as_str()
+            .or(case["error"].as_str())
+            .unwrap_or("");
         match &id[..4] {
             "boom" => assert!(first.contains("answered HTTP 500"), "{id}: {first}"),
             // The turn timeout or the request timeout (the same length), whichever is first.

@@ -291,3 +291,29 @@ fn the_runner_records_and_replays_too() {
             .contains("no recorded LLM answer for this request")
     );
 }
+
+#[test]
+fn a_silent_step_the_agent_does_not_answer_is_still_judged() {
+    // Before: the judge was asked only about steps with a reply, so "said nothing" passed.
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let case = r#"{
+      "test_id": "booking", "persona": "Busy Parent",
+      "agent": {"replay": ["Sure, which day?", ""]},
+      "turns": [
+        {"step_order": 1, "user_input": "I'd like to book a table.", "expected_agent_response_keywords": ["which day"]},
+        {"step_order": 2, "silence_ms": 6000, "judge": "The agent confirms the day of the booking"}
+      ]
+    }"#;
+    let (result, _) = check(
+        dir.path(),
+        case,
+        config(dir.path(), Some(&server.url), LockMode::Record),
+    );
+    assert_eq!(requests(dir.path()), 1, "the judge was asked");
+    let err = result.unwrap_err();
+    assert!(
+        err.contains("step 2 failed: judge: fail: The agent does not name the day."),
+        "{err}"
+    );
+}

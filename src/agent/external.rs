@@ -291,6 +291,16 @@ async fn next_step(line: &CallerLine<'_>, call_id: &str, answer: &str) -> Result
     }
 }
 
+/// How a fault names the event of `line`: ``the `user` event of step 2``.
+fn event_name(line: &CallerLine<'_>) -> String {
+    let kind = match line.event {
+        CallerEvent::Silence { .. } => "silence",
+        CallerEvent::Dtmf(_) => "dtmf",
+        _ => "user",
+    };
+    format!("the `{kind}` event of step {}", line.step_order)
+}
+
 fn to_json(event: &Event<'_>) -> String {
     serde_json::to_string(event).expect("events are plain data")
 }
@@ -314,6 +324,10 @@ const STDERR_TAIL: usize = 2000;
 pub struct CommandAgent {
     argv: Vec<String>,
     call: Option<Running>,
+    /// The line it wrote for `start`, when the case expects a greeting.
+    greeting: Option<String>,
+    /// A line nobody asked for, found when the call ended.
+    late: Option<AgentError>,
 }
 
 #[derive(Debug)]
@@ -331,6 +345,9 @@ struct Running {
     /// `child`, which forgets the pid once the program has been waited for, while what it
     /// started may still run.
     group: Option<u32>,
+    /// The last event sent, as a line nobody asked for names it (`the \`user\` event of
+    /// step 2`).
+    last_event: String,
 }
 
 impl Drop for Running {
@@ -361,6 +378,8 @@ impl CommandAgent {
         Self {
             argv: argv.into_iter().map(Into::into).collect(),
             call: None,
+            greeting: None,
+            late: None,
         }
     }
 
@@ -446,6 +465,35 @@ impl Running {
         })
     }
 
+    /// The first line the program wrote after its last answer, read once it has exited (so
+    /// what it wrote is all there): a fault naming the event it followed.
+    async fn leftover(&mut self, program: &str) -> Option<AgentError> {
+        let mut rest = Vec::new();
+        let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
+        loop {
+            rest.clear();
+            let read = bounded.read_until(b'\n', &mut rest);
+            match tokio::time::timeout(Duration::from_secs(1), read).await {
+                Ok(Ok(n)) if n > 0 => {
+                    let line = String::from_utf8_lossy(&rest);
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    return Some(AgentError::fault(format!(
+                        "{}{}",
+                        message::line_nobody_asked_for(
+                            program,
+                            &self.last_event,
+                            &quote(line.trim_end())
+                        ),
+                        self.stderr_tail()
+                    )));
+                }
+                _ => return None,
+            }
+        }
+    }
+
     async fn kill(&mut self) {
         kill_group(self.group);
         // `kill` also waits, so no zombie is left behind.
@@ -504,15 +552,44 @@ impl Agent for CommandAgent {
             stderr,
             stderr_task,
             broken: false,
+            last_event: "`start`".to_owned(),
         };
         let start = to_json(&Event::Start {
             call_id: call.call_id,
             test_id: call.test_id,
             persona: call.persona,
         });
-        let sent = running.send(&program, start).await;
+        self.greeting = None;
+        self.late = None;
+        running.send(&program, start).await?;
+        if call.expects_greeting {
+            // The case says the agent speaks first: its one line for `start` is the greeting.
+            running.broken = true;
+            let answer = running.answer(&program).await?;
+            self.greeting = match parse_answer(&answer) {
+                Ok(Answer::Reply(Reply::Say(text) | Reply::SayAndHangUp(text), _)) => Some(text),
+                Ok(Answer::Reply(Reply::HangUp, _)) => None,
+                Ok(Answer::ToolCall { .. }) => {
+                    return Err(AgentError::fault(format!(
+                        "agent program `{program}` answered `start` with a tool_call; its \
+                         greeting is {{\"text\": \"...\"}}{}",
+                        running.stderr_tail()
+                    )));
+                }
+                Err(err) => return Err(err),
+            };
+            running.broken = false;
+        }
         self.call = Some(running);
-        sent
+        Ok(())
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.take()
+    }
+
+    fn fault_at_end(&mut self) -> Option<AgentError> {
+        self.late.take()
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -521,6 +598,7 @@ impl Agent for CommandAgent {
             return Err(AgentError::fault("agent program: the call was not started"));
         };
         let event = to_json(&caller_event(&call.call_id, line));
+        call.last_event = event_name(line);
         call.broken = true;
         call.send(&program, event).await?;
         let mut answer = call.answer(&program).await?;
@@ -564,6 +642,10 @@ impl Agent for CommandAgent {
             exited = tokio::time::timeout(Duration::from_secs(2), call.child.wait())
                 .await
                 .is_ok();
+            // Every event was answered: a line still there is one nobody asked for.
+            if exited {
+                self.late = call.leftover(&program).await;
+            }
         }
         if !exited {
             call.kill().await;
@@ -604,6 +686,8 @@ pub struct HttpAgent {
     /// A request was cut short by the turn timeout: the agent is not answering, so the
     /// `end` event is not sent (it would only wait a second time).
     stalled: bool,
+    /// The text of its answer to `start`, if it greeted.
+    greeting: Option<String>,
 }
 
 type HttpClient = hyper_util::client::legacy::Client<
@@ -650,6 +734,7 @@ impl HttpAgent {
             call_id: String::new(),
             pool: None,
             stalled: false,
+            greeting: None,
         }
     }
 
@@ -785,13 +870,25 @@ impl Agent for HttpAgent {
             test_id: call.test_id,
             persona: call.persona,
         });
-        match self.post_once(body.clone()).await {
-            Ok(_) => Ok(()),
+        self.greeting = None;
+        let answer = match self.post_once(body.clone()).await {
+            Ok(answer) => answer,
             // A server with a short listen backlog resets connections under load; the
             // call has not started, so trying once more changes nothing else.
-            Err((_, true)) => self.post(body).await.map(drop),
-            Err((err, false)) => Err(err),
+            Err((_, true)) => self.post(body).await?,
+            Err((err, false)) => return Err(err),
+        };
+        // Any 2xx starts the call; a `{"text": "..."}` answer is the agent's greeting.
+        if let Ok(Answer::Reply(Reply::Say(text) | Reply::SayAndHangUp(text), _)) =
+            parse_answer(&answer)
+        {
+            self.greeting = Some(text);
         }
+        Ok(())
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.take()
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {

@@ -61,6 +61,9 @@ pub struct Case {
     /// How fast the agent speaks, in words per minute (`speech_wpm`, default 150): what a
     /// caller who barges in has heard.
     pub(crate) speech_wpm: u32,
+    /// `greeting`: the agent speaks first, and its greeting must contain these keywords
+    /// (none: any greeting).
+    pub(crate) greeting: Option<Vec<Keyword>>,
 }
 
 impl Case {
@@ -102,6 +105,12 @@ impl Case {
     /// Phrases whose presence in any agent line fails the tone check.
     pub fn tone_markers(&self) -> &[String] {
         &self.tone_markers
+    }
+
+    /// `greeting`: the keywords the agent's greeting (what it says before the caller's first
+    /// line) must contain; `None` when the case does not expect the agent to speak first.
+    pub fn greeting(&self) -> Option<&[Keyword]> {
+        self.greeting.as_deref()
     }
 
     /// The expected outcome, for negative tests.

@@ -287,12 +287,18 @@ pub(crate) fn judge(
         let Some(criterion) = &turn.judge else {
             continue;
         };
-        if step.agent_response.is_none() {
+        // A silent or keypad step the agent let pass is judged too: it said nothing.
+        if step.agent_response.is_none() && !step.quiet {
             continue;
         }
+        let quiet = if step.quiet {
+            "agent: (says nothing)\n"
+        } else {
+            ""
+        };
         let messages = json!([
             {"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": format!("Conversation:\n{so_far}\nCriterion: {criterion}")}
+            {"role": "user", "content": format!("Conversation:\n{so_far}{quiet}\nCriterion: {criterion}")}
         ]);
         let answer = session.ask("judge", messages, verdict_tool())?;
         let verdict = answer.get("verdict").and_then(Value::as_str);

@@ -709,7 +709,18 @@ fn sweep_file<A: Agent>(
     }
     let (result, failing, first) =
         crate::sweep::sweep_case(&case, make_agent, &options.run, sweep, on_call);
-    let outcome = failing.clone().or(first)?;
+    let Some(outcome) = failing.clone().or(first) else {
+        // No run gave an outcome: every call failed to start. An error, not a lost case.
+        let why = result.first_failure.as_ref().map(|f| f.reason.clone());
+        let mut report = CaseReport::error(
+            file.shown.clone(),
+            Some(case.test_id.clone()),
+            why.unwrap_or_default(),
+            result.to_string(),
+        );
+        report.sweep = Some(result);
+        return Some(report);
+    };
     let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome);
     report.as_expected = result.ok;
     if !result.ok {

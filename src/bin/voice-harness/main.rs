@@ -345,6 +345,22 @@ impl Agent for RunAgent {
             Self::Http(a) => a.end().await,
         }
     }
+    // Forwarded like the rest: without them a run loses the greeting, and a line nobody
+    // asked for shifts the replies silently (issue #23, fault 7).
+    fn greeting(&mut self) -> Option<String> {
+        match self {
+            Self::Builtin(a) => a.greeting(),
+            Self::Command(a) => a.greeting(),
+            Self::Http(a) => a.greeting(),
+        }
+    }
+    fn fault_at_end(&mut self) -> Option<AgentError> {
+        match self {
+            Self::Builtin(a) => a.fault_at_end(),
+            Self::Command(a) => a.fault_at_end(),
+            Self::Http(a) => a.fault_at_end(),
+        }
+    }
     fn wall_clock(&self) -> bool {
         !matches!(self, Self::Builtin(_))
     }

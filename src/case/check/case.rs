@@ -36,6 +36,7 @@ const CASE_FIELDS: &[&str] = &[
     "matching",
     "sweep",
     "outcome",
+    "greeting",
 ];
 const SWEEP_FIELDS: &[&str] = &["seeds", "min_pass_rate"];
 const CALLER_FIELDS: &[&str] = &[
@@ -98,6 +99,10 @@ impl Checker {
         let tone_markers = root
             .get("tone_markers")
             .map(|n| self.phrases(n, &root.at("tone_markers")));
+        // The agent speaks first: the keywords its greeting must contain (`[]`: any).
+        let greeting = root
+            .get("greeting")
+            .map(|n| self.keywords(n, &root.at("greeting")));
         let tools = root.get("tools").map(|n| self.tools(n, &root.at("tools")));
         let matching = root
             .get("matching")
@@ -215,6 +220,7 @@ impl Checker {
             turns: turns?,
             tools: tools.checked()?,
             speech_wpm: wpm.checked()?.unwrap_or(150),
+            greeting: greeting.checked()?,
         })
     }
 

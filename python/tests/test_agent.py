@@ -13,7 +13,6 @@ import urllib.request
 from typing import Any, Dict, List, Optional
 
 import pytest
-
 import voice_harness
 from voice_harness import AgentError, Event
 
@@ -81,9 +80,7 @@ def test_a_reply_of_another_type_is_an_agent_error() -> None:
 
 
 def test_it_stops_at_end_and_reads_no_further() -> None:
-    stdin = io.StringIO(
-        "".join(json.dumps(e) + "\n" for e in (START, END, user("after the end")))
-    )
+    stdin = io.StringIO("".join(json.dumps(e) + "\n" for e in (START, END, user("after the end"))))
     stdout = io.StringIO()
     voice_harness.serve(lambda e: "x", stdin=stdin, stdout=stdout)
     assert stdout.getvalue() == ""
@@ -191,8 +188,8 @@ def test_a_tool_cannot_be_asked_for_during_start(capsys: pytest.CaptureFixture[s
         event.tool("x")
 
     (answer,) = run(handler, START, user("hi"))
-    assert "a tool can be run only while answering a user, silence or dtmf event" in (
-        answer["error"]
+    assert (
+        "a tool can be run only while answering a user, silence or dtmf event" in (answer["error"])
     )
 
 

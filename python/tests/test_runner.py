@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import runner_env
-
 import voice_harness
+from conftest import runner_env
 from voice_harness import _runner
 
 
@@ -78,7 +77,9 @@ def test_a_target_install_finds_the_runner_in_its_bin_folder(tmp_path: Path) -> 
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a shell script stands in for the runner")
-def test_the_environment_variable_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_variable_comes_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner = fake_runner(tmp_path / "my-runner")
     monkeypatch.setenv(_runner.ENV_VAR, str(runner))
     assert voice_harness.find_runner() == str(runner)

@@ -14,6 +14,7 @@ import sys
 import threading
 from typing import (
     IO,
+    TYPE_CHECKING,
     Any,
     Awaitable,
     Callable,
@@ -81,7 +82,13 @@ class CallEnded(Exception):
     out, or stdin closed). Let it propagate: :func:`serve` then stops quietly."""
 
 
-class Event(Dict[str, Any]):
+if TYPE_CHECKING:
+    _EventBase = Dict[str, Any]
+else:
+    _EventBase = dict  # typing's Dict costs an agent's start a little; dict is the same
+
+
+class Event(_EventBase):
     """One event from the harness: the protocol's JSON object, as a dict.
 
     ``event["event"]`` is its kind (``start``, ``user``, ``silence``, ``dtmf``,

@@ -10,9 +10,7 @@ scheme's (`~/.local/bin`, often not on PATH), under `--target DIR` into `DIR/bin
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import sysconfig
 from typing import List, Optional
 
 __all__ = ["ENV_VAR", "RunnerNotFoundError", "find_runner", "runner_candidates"]
@@ -21,7 +19,9 @@ __all__ = ["ENV_VAR", "RunnerNotFoundError", "find_runner", "runner_candidates"]
 #: place: for a runner built with cargo (`target/release/voice-harness`) during development.
 ENV_VAR = "VOICE_HARNESS_BIN"
 
-_EXE = "voice-harness" + (sysconfig.get_config_var("EXE") or (".exe" if os.name == "nt" else ""))
+# The runner's file name (sysconfig's EXE is ".exe" on Windows): sysconfig is imported only
+# when the runner is looked for, so an agent that imports voice_harness starts faster.
+_EXE = "voice-harness" + (".exe" if os.name == "nt" else "")
 _SCRIPTS = "Scripts" if os.name == "nt" else "bin"
 
 
@@ -33,6 +33,8 @@ class RunnerNotFoundError(FileNotFoundError):
 
 
 def _user_scheme() -> str:
+    import sysconfig
+
     if sys.version_info >= (3, 10):
         return sysconfig.get_preferred_scheme("user")
     if os.name == "nt":
@@ -43,6 +45,8 @@ def _user_scheme() -> str:
 
 
 def _scripts_dir(**kwargs: object) -> Optional[str]:
+    import sysconfig
+
     try:
         return sysconfig.get_path("scripts", **kwargs)  # type: ignore[arg-type]
     except (KeyError, ValueError):  # a scheme this Python does not have
@@ -83,6 +87,8 @@ def runner_candidates() -> List[str]:
     ):
         if scripts:
             add(os.path.join(scripts, _EXE))
+    import shutil
+
     add(shutil.which(_EXE))
     return found
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import voice_harness
+from conftest import case
+from voice_harness import pytest_plugin
 
 pytestmark = pytest.mark.usefixtures("suite")
 
@@ -178,6 +182,58 @@ def test_the_ten_line_agent_of_the_docs(pytester: pytest.Pytester, agent_command
     )
 
 
+def test_without_an_agent_the_cases_replay_their_own_replies(pytester: pytest.Pytester) -> None:
+    replay = pytester.path / "replay"
+    replay.mkdir()
+    for name, reply in (("good", "Let me review your bill."), ("bad", "Hello.")):
+        (replay / f"{name}.json").write_text(
+            case(
+                name,
+                [{"user_input": "My bill?", "expected_agent_response_keywords": ["review"]}],
+                agent={"replay": [reply]},
+            ),
+            encoding="utf-8",
+        )
+    result = pytester.runpytest("--voice-cases", "replay", "--voice-no-agent", "-rA")
+    assert outcomes(result) == {"replay::bad.json": "FAILED", "replay::good.json": "PASSED"}
+    assert "rerun: voice-harness run replay/bad.json\n" in result.stdout.str() + "\n"
+
+
+def test_the_report_is_read_the_same_line_by_line_or_whole(tmp_path: Path) -> None:
+    cases = [
+        {"test_id": "a", "file": "cases/a.json", "status": "pass", "as_expected": True},
+        {
+            "test_id": None,
+            "file": 'cases/b \\"q".json',
+            "status": "error",
+            "as_expected": False,
+            "error": "broken",
+        },
+        {"test_id": "c", "file": "cases/sub/c.json", "status": "fail", "as_expected": True},
+    ]
+    lines = tmp_path / "lines.json"
+    lines.write_text(
+        '{"cases": [\n'
+        + ",\n".join(json.dumps(c, separators=(",", ":")) for c in cases)
+        + '\n],\n"summary": {},\n"run": {}}\n',
+        encoding="utf-8",
+    )
+    whole = tmp_path / "whole.json"
+    whole.write_text(json.dumps({"cases": cases}, indent=2), encoding="utf-8")
+    settings = SimpleNamespace(cwd=tmp_path, folder=tmp_path / "cases")
+    expected = {
+        "a.json": {"test_id": "a", "status": "pass", "as_expected": True},
+        'b \\"q".json': cases[1],
+        "sub/c.json": {"test_id": "c", "status": "fail", "as_expected": True},
+    }
+    assert pytest_plugin._read_report(str(lines), settings) == expected  # type: ignore[arg-type]
+    assert pytest_plugin._read_report(str(whole), settings) == {  # type: ignore[arg-type]
+        **expected,
+        "a.json": cases[0],
+        "sub/c.json": cases[2],
+    }
+
+
 # ---- bad input -----------------------------------------------------------------------------
 
 
@@ -194,7 +250,7 @@ def test_no_agent_is_a_usage_error(pytester: pytest.Pytester) -> None:
     assert usage_error(pytester, "--voice-cases", "cases") == (
         'ERROR: --voice-cases cases needs an agent to test: --voice-agent "python agent.py" '
         "(a program) or --voice-agent-url http://127.0.0.1:8080/ (an HTTP service), or the ini "
-        "key voice_agent / voice_agent_url"
+        "key voice_agent / voice_agent_url (--voice-no-agent: the cases' own replays)"
     )
 
 

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -72,6 +73,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the agent as an HTTP service, e.g. http://127.0.0.1:8080/ (ini: voice_agent_url)",
     )
     group.addoption(
+        "--voice-no-agent",
+        action="store_true",
+        default=None,
+        help="no agent under test: each case answers from its own agent.replay or recorded "
+        "transcript (ini: voice_no_agent)",
+    )
+    group.addoption(
         "--voice-args",
         metavar="ARGS",
         help='more flags for `voice-harness run`, e.g. "--seed 7 --turn-timeout 5" '
@@ -81,6 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("voice_agent", "the agent as a program (run in the ini file's folder)")
     parser.addini("voice_agent_url", "the agent as an HTTP service (http://...)")
     parser.addini("voice_args", "more flags for `voice-harness run`")
+    parser.addini("voice_no_agent", "no agent under test: the cases' own replays", type="bool")
 
 
 class _Settings:
@@ -101,6 +110,7 @@ class _Settings:
         agent, agent_base = option("voice_agent", "voice_agent")
         url, url_base = option("voice_agent_url", "voice_agent_url")
         extra, _ = option("voice_args", "voice_args")
+        no_agent = bool(config.getoption("voice_no_agent") or config.getini("voice_no_agent"))
         self.active = cases is not None
         if not self.active:
             if agent or url:
@@ -110,16 +120,22 @@ class _Settings:
                 )
             return
         assert cases is not None
+        if no_agent and (agent or url):
+            raise pytest.UsageError(
+                "--voice-no-agent and an agent (--voice-agent / --voice-agent-url) are both "
+                "given; name an agent, or run the cases' own replays without one"
+            )
         if agent and url:
             raise pytest.UsageError(
                 "both --voice-agent and --voice-agent-url are given (command line or ini); "
                 "name one agent: a program or an HTTP service"
             )
-        if not agent and not url:
+        if not agent and not url and not no_agent:
             raise pytest.UsageError(
                 f"--voice-cases {cases} needs an agent to test: --voice-agent "
                 '"python agent.py" (a program) or --voice-agent-url http://127.0.0.1:8080/ '
-                "(an HTTP service), or the ini key voice_agent / voice_agent_url"
+                "(an HTTP service), or the ini key voice_agent / voice_agent_url "
+                "(--voice-no-agent: the cases' own replays)"
             )
         folder = Path(os.path.abspath(str(cases_base / cases)))
         if not folder.is_dir():
@@ -137,8 +153,8 @@ class _Settings:
                 "no cases would pass without testing anything"
             )
         # The runner runs where the agent was named, so a relative path in it works.
-        self.cwd = agent_base if agent else url_base
-        self.agent = ["--agent-command", agent] if agent else ["--agent-url", str(url)]
+        self.cwd = agent_base if agent else url_base if url else here
+        self.agent = ["--agent-command", agent] if agent else ["--agent-url", url] if url else []
         try:
             self.extra = shlex.split(extra) if extra else []
         except ValueError as error:
@@ -220,13 +236,8 @@ class _Plugin:
             results: Dict[str, Any] = {}
             if done.returncode in (0, 1):
                 try:
-                    with open(report, encoding="utf-8") as file:
-                        data = json.load(file)
-                    for case in data["cases"]:
-                        path = os.path.abspath(os.path.join(str(settings.cwd), case["file"]))
-                        name = os.path.relpath(path, str(settings.folder)).replace(os.sep, "/")
-                        results[name] = case
-                except (OSError, ValueError, KeyError, TypeError) as error:
+                    results = _read_report(report, settings)
+                except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
                     results[""] = f"cannot read the runner's JSON report {report}: {error}"
             if done.returncode != 0 and "" not in results:
                 stderr = done.stderr.decode("utf-8", "replace").strip()[-_STDERR_TAIL:]
@@ -246,6 +257,47 @@ class _Plugin:
                 os.unlink(report)
             except OSError:
                 pass
+
+
+# The head of a case's line in the runner's report (docs/runner.md: one case a line, its
+# fields in this order): enough to know a case that is as expected without parsing the
+# rest of its line (transcript, steps, metrics: most of a 100 MB report).
+_CASE_HEAD = re.compile(
+    r'\{"test_id":(null|"(?:[^"\\]|\\.)*"),"file":("(?:[^"\\]|\\.)*"),'
+    r'"status":"(\w+)","as_expected":(true|false)'
+)
+
+
+def _read_report(report: str, settings: _Settings) -> Dict[str, Any]:
+    """Case name (its path in the cases folder) -> ``{"as_expected": True}`` for a case that
+    is as expected, its whole report entry for one that is not. Reads the report a line at a
+    time and parses only the lines of cases that are not as expected (a report of 10,000
+    realistic cases is 100 MB); any other layout is parsed whole."""
+    results: Dict[str, Any] = {}
+
+    def add(file: str, case: Dict[str, Any]) -> None:
+        path = os.path.abspath(os.path.join(str(settings.cwd), file))
+        name = os.path.relpath(path, str(settings.folder)).replace(os.sep, "/")
+        results[name] = case
+
+    with open(report, encoding="utf-8") as lines:
+        first = lines.readline()
+        if first.strip() == '{"cases": [':
+            for line in lines:
+                head = _CASE_HEAD.match(line)
+                if head and head.group(4) == "true":
+                    test_id = json.loads(head.group(1))
+                    case = {"test_id": test_id, "status": head.group(3), "as_expected": True}
+                    add(json.loads(head.group(2)), case)
+                elif line.startswith("{"):
+                    case = json.loads(line.rstrip().rstrip(","))
+                    add(case["file"], case)
+                elif line.startswith("]"):
+                    return results
+    with open(report, encoding="utf-8") as whole:
+        for case in json.load(whole)["cases"]:
+            add(case["file"], case)
+    return results
 
 
 def _chunks(paths: List[str], budget: int) -> List[List[str]]:
@@ -356,8 +408,9 @@ def pytest_report_header(config: pytest.Config) -> Optional[str]:
     if plugin is None or not plugin.settings.active:
         return None
     settings = plugin.settings
+    agent = settings.agent[1] if settings.agent else "none (the cases' own replays)"
     return (
-        f"voice-harness: cases {settings.cases_arg}, agent {' '.join(settings.agent)[2:]}, "
+        f"voice-harness: cases {settings.cases_arg}, agent {agent}, "
         f"runner {settings.runner or 'not found'}"
     )
 

@@ -47,3 +47,28 @@ echo "== python: the installed runner and package"
 "$venv/bin/python" -c 'import voice_harness; print(voice_harness.__file__, voice_harness.find_runner())'
 echo "== python: pytest python/tests"
 run_tests -q
+
+# The known pitfall of a binary shipped as a script: under --target and --user it lands in a
+# folder on no PATH. `python -m voice_harness` must find it there all the same.
+echo "== python: python -m voice_harness after pip install --target and --user"
+start=$(date +%s)
+"$venv/bin/python" -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$venv/wheels" "$root"
+wheel=$(ls "$venv"/wheels/voice_harness-*.whl)
+echo "built $(basename "$wheel") in $(( $(date +%s) - start )) s"
+# The base interpreter (not a shim that needs PATH), whose scripts folder has no runner.
+base=$("$python" -c 'import sys; print(sys.executable)')
+found_under() {  # found_under DIR ENV...: the runner python -m voice_harness uses is in DIR
+  local found
+  found=$(env PATH=/usr/bin:/bin "${@:2}" "$base" -c \
+    'import voice_harness; print(voice_harness.find_runner())')
+  case "$found" in
+    "$1"/*) echo "found $found" ;;
+    *) echo "error: expected the runner under $1, found $found" >&2; return 1 ;;
+  esac
+  env PATH=/usr/bin:/bin "${@:2}" "$base" -m voice_harness --version
+}
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --target "$venv/t" "$wheel"
+found_under "$venv/t" PYTHONPATH="$venv/t"
+PIP_ROOT_USER_ACTION=ignore PYTHONUSERBASE="$venv/u" "$base" -m pip install --quiet --user \
+  --disable-pip-version-check --no-warn-script-location "$wheel"
+found_under "$venv/u" PYTHONUSERBASE="$venv/u"

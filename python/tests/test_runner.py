@@ -116,4 +116,10 @@ def test_the_candidates_cover_the_scripts_folders() -> None:
     scripts = sysconfig.get_path("scripts")
     assert any(os.path.dirname(c) == scripts for c in candidates)
     package_parent = Path(voice_harness.__file__).parent.parent
-    assert str(package_parent / "bin" / _runner._EXE) in candidates
+    assert str(package_parent / "bin" / _runner._EXE) in candidates  # --target DIR
+    user = sysconfig.get_path("scripts", scheme=_runner._user_scheme())
+    assert os.path.join(user, _runner._EXE) in candidates  # --user
+    base = sysconfig.get_path(
+        "scripts", vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    )
+    assert os.path.join(base, _runner._EXE) in candidates  # the Python a venv was made from

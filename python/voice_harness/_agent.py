@@ -9,7 +9,6 @@ cheap to import: a program agent's start counts in its first reply's latency.
 from __future__ import annotations
 
 import json
-import queue
 import sys
 import threading
 from typing import (
@@ -368,6 +367,8 @@ class _HttpCall(_Call):
     it sends (a tool call, then the reply) answers the POST that is waiting."""
 
     def __init__(self) -> None:
+        import queue  # here, not at the top: a program agent never needs it
+
         super().__init__()
         self.outbox: "queue.Queue[Dict[str, Any]]" = queue.Queue()
         self.waiter: Optional[Callable[[Dict[str, Any]], None]] = None
@@ -375,6 +376,8 @@ class _HttpCall(_Call):
         self.lock = threading.Lock()
 
     def ask(self, name: str, arguments: Dict[str, Any]) -> Any:
+        import queue
+
         inbox: "queue.Queue[Optional[Dict[str, Any]]]" = queue.Queue()
         sent = self.next_id()
         self.waiter = inbox.put

@@ -307,6 +307,20 @@ def test_an_agent_that_crashes_fails_its_item_with_the_reason(
     assert "Traceback" not in text
 
 
+def test_a_broken_case_file_fails_its_item_with_the_loader_error(
+    pytester: pytest.Pytester, agent_command: str
+) -> None:
+    (pytester.path / "cases" / "broken.json").write_text(
+        '{"test_id": "broken", "persona": "p", "turns": [{"step_order": 1, "user_inptu": "hi"}]}',
+        encoding="utf-8",
+    )
+    result = pytester.runpytest("--voice-cases", "cases", "--voice-agent", agent_command, "-rA")
+    assert outcomes(result)["cases::broken.json"] == "FAILED"
+    text = result.stdout.str()
+    assert "broken.json (broken): the case could not be run:" in text
+    assert "unknown field `user_inptu`" in text
+
+
 def test_an_agent_program_that_does_not_exist_fails_every_item_with_the_reason(
     pytester: pytest.Pytester,
 ) -> None:

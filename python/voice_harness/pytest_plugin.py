@@ -180,7 +180,10 @@ class _Plugin:
 
     def result(self, item: "VoiceCase") -> Dict[str, Any]:
         if self.results is None:
-            self.results = self._run()
+            try:
+                self.results = self._run()
+            except Exception as error:  # noqa: BLE001 - said once, for every item, not rerun
+                self.results = {"": f"the voice-harness plugin failed: {error!r}"}
         key = item.name
         if key not in self.results:
             problem = self.results.get("")

@@ -49,6 +49,19 @@ def test_python_m_voice_harness_passes_the_exit_status_through() -> None:
     assert "no/such/folder" in done.stderr
 
 
+def test_python_m_voice_harness_without_a_runner_says_so_and_exits_2() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "voice_harness", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=runner_env({"VOICE_HARNESS_BIN": "/no/such/voice-harness"}),
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: VOICE_HARNESS_BIN='/no/such/voice-harness' is not")
+    assert "Traceback" not in done.stderr
+
+
 def fake_runner(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("#!/bin/sh\necho fake runner\n", encoding="utf-8")

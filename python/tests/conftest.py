@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -139,15 +138,6 @@ def http_agent(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    """Poll `condition()` until it is true, at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 def runner_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:

@@ -150,8 +150,9 @@ pub fn check_case_file<A: Agent>(
     let fail = |text: String| Err(CaseFailure(format!("{text}\n\n{rerun}")));
 
     // A CI matrix: only this machine's shard runs; the other cases pass here untouched.
+    // The `test_id` index below is the whole folder's (see `prepare::Suite`).
     match Shard::from_env() {
-        Ok(Some(shard)) if !shard.holds(&file.within) => return Ok(()),
+        Ok(shard) if !prepare::in_shard(&file, shard) => return Ok(()),
         Ok(_) => {}
         Err(err) => return fail(err),
     }
@@ -290,7 +291,8 @@ fn ids_of(config: &HarnessConfig) -> Arc<Ids> {
 fn build_index(config: &HarnessConfig, root: &Path) -> Ids {
     let namer = Namer::relative_to(Path::new(config.manifest_dir));
     let files = prepare::find(&[root.to_owned()], &namer).unwrap_or_default();
-    Ids::scan(&files)
+    let suite = prepare::Suite::new(files, None);
+    std::sync::Arc::unwrap_or_clone(suite.ids)
 }
 
 /// Under nextest (`NEXTEST_RUN_ID` set), the index is built by the first test process of the

@@ -226,3 +226,69 @@ fn bad_shards_and_bad_merges_are_usage_errors() {
         );
     }
 }
+
+/// Issue 23, fault 3: two files that share a `test_id` are both errors however the suite is
+/// sharded, as in a single run and under `VOICE_HARNESS_SHARD`: the ids are indexed over the
+/// whole suite, then the shard is taken.
+#[test]
+fn a_test_id_shared_across_shards_is_an_error_in_each_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    let shard_of = |name: &str| (1..=2).find(|&k| Shard { k, n: 2 }.holds(name)).unwrap();
+    // Two names that hash to different shards of 2.
+    let other = (0..)
+        .map(|i| format!("dup_{i}.json"))
+        .find(|name| shard_of(name) != shard_of("dup.json"))
+        .unwrap();
+    for name in ["dup.json", other.as_str()] {
+        let case = r#"{"test_id": "same", "persona": "P",
+            "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": []}]}"#;
+        std::fs::write(cases.join(name), case).unwrap();
+    }
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let whole = run(
+        dir.path(),
+        &["run", "cases", "--json", &p("all.json"), "-q"],
+    );
+    assert_eq!(whole.status.code(), Some(1));
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let out = run(
+            dir.path(),
+            &[
+                "run",
+                "cases",
+                "--shard",
+                &shard,
+                "--json",
+                &p(&format!("s{k}.json")),
+                "-q",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "shard {shard}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("1 case: 0 passed, 0 failed, 1 error"),
+            "shard {shard}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let merged = run(
+        dir.path(),
+        &[
+            "merge",
+            &p("s1.json"),
+            &p("s2.json"),
+            "--json",
+            &p("merged.json"),
+        ],
+    );
+    assert_eq!(merged.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&merged.stderr).contains("2 cases: 0 passed, 0 failed, 2 errors"),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    assert_eq!(read("all.json"), read("merged.json"));
+}

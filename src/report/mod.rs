@@ -208,13 +208,13 @@ impl std::error::Error for PathError {}
 /// sorted by name and each once however it was named. Files are named relative to the
 /// current directory.
 #[derive(Debug, Clone)]
-pub struct CaseFiles(Vec<CaseFile>);
+pub struct CaseFiles(Vec<CaseFile>, std::sync::OnceLock<std::sync::Arc<Ids>>);
 
 impl CaseFiles {
     /// Finds the case files under `paths`.
     pub fn find(paths: &[PathBuf]) -> Result<Self, PathError> {
         prepare::find(paths, &Namer::current_dir())
-            .map(Self)
+            .map(|files| Self(files, std::sync::OnceLock::new()))
             .map_err(PathError)
     }
 
@@ -228,10 +228,19 @@ impl CaseFiles {
         self.0.is_empty()
     }
 
-    /// Only the files of `shard` (see [`Shard::holds`]).
-    pub fn shard(mut self, shard: Shard) -> Self {
-        self.0.retain(|f| shard.holds(&f.within));
-        self
+    /// Only the files of `shard` (see [`Shard::holds`]). Their `test_id`s are still checked
+    /// against every file found: two files that share one are errors whichever shards they
+    /// fall in.
+    pub fn shard(self, shard: Shard) -> Self {
+        let suite = prepare::Suite::new(self.0, Some(shard));
+        Self(suite.files, std::sync::OnceLock::from(suite.ids))
+    }
+
+    /// The `test_id` index of the whole suite these files were taken from (unsharded: of
+    /// these files, as [`prepare::Suite::new`] makes it).
+    fn ids(&self) -> &Ids {
+        self.1
+            .get_or_init(|| std::sync::Arc::new(Ids::scan(&self.0)))
     }
 
     /// What the report says of the run: the crate's version, the shard, and the whole
@@ -337,9 +346,9 @@ where
     F: Fn(&Case) -> A + Sync,
     T: Send,
 {
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        run_file(file, options, &ids, &make_agent).map(|mut report| {
+        run_file(file, options, ids, &make_agent).map(|mut report| {
             let rendered = render(&mut report);
             (report, rendered)
         })
@@ -530,7 +539,7 @@ where
     use std::pin::Pin;
     use std::task::Poll;
 
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let mut summary = Summary::default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -538,7 +547,7 @@ where
     {
         Ok(runtime) => runtime,
         Err(_) => {
-            return run_suite_serially(files, options, &ids, &make_agent, on_progress, on_case);
+            return run_suite_serially(files, options, ids, &make_agent, on_progress, on_case);
         }
     };
     let files = &files.0;
@@ -657,9 +666,9 @@ where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call).map(|r| (r, ()))
+        sweep_file(file, options, sweep, shrink, ids, &make_agent, on_call).map(|r| (r, ()))
     };
     in_parallel(files, options.jobs, &job, || {}, |case, ()| on_case(case))
 }

@@ -135,13 +135,7 @@ impl<'a> Session<'a> {
 
     /// The answer to a request: the recorded one, or (when recording) a new one.
     fn ask(&mut self, kind: &str, messages: Value, tool: Value) -> Result<Value, String> {
-        let key = format!(
-            "{:016x}",
-            crate::rng::seed_for_test_id(
-                &json!({"model": self.config.model, "messages": messages, "tool": tool, "temperature": 0})
-                    .to_string()
-            )
-        );
+        let key = request_key(&self.config.model, &messages, &tool);
         self.used.push(key.clone());
         if let Some(entry) = self.lock.entries.get(&key) {
             return Ok(entry.answer.clone());
@@ -207,6 +201,62 @@ impl<'a> Session<'a> {
                 .map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         }
         Ok(note)
+    }
+}
+
+/// The lock-file key of a request: a hash of its model, messages, tool and temperature, in
+/// the canonical form of [`canonical`].
+fn request_key(model: &str, messages: &Value, tool: &Value) -> String {
+    let request = json!({"model": model, "messages": messages, "tool": tool, "temperature": 0});
+    let mut text = String::new();
+    canonical(&request, &mut text);
+    format!("{:016x}", crate::rng::seed_for_test_id(&text))
+}
+
+/// `value` as compact JSON with every object's keys sorted (by their UTF-8 bytes) and
+/// numbers written one fixed way, whatever serde_json's features: with `preserve_order`
+/// (which any crate in a user's graph can turn on) `Value::to_string` keeps insertion
+/// order, so `cargo test` and the runner computed different keys (issue 23, fault 14).
+/// Without the feature this is byte for byte what `to_string` wrote, so keys recorded
+/// before stay valid.
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Null | Value::Bool(_) | Value::String(_) => out.push_str(&value.to_string()),
+        Value::Number(n) => {
+            // Integers in decimal; any other number as serde_json writes an f64 (ryu's
+            // shortest form), never the text it was parsed from (`arbitrary_precision`).
+            let text = match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => u.to_string(),
+                (None, Some(i), _) => i.to_string(),
+                (None, None, Some(f)) => Value::from(f).to_string(),
+                (None, None, None) => n.to_string(),
+            };
+            out.push_str(&text);
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                canonical(item, out);
+            }
+            out.push('}');
+        }
     }
 }
 
@@ -317,4 +367,33 @@ pub(crate) fn judge(
     }
     outcome.rejudge(case);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 23, fault 14: keys are the same whatever order serde_json keeps an object's
+    /// keys in (its `preserve_order` feature, which any crate in the graph can turn on).
+    /// Pinned: lock files recorded before keep their keys. Run it with
+    /// `--features serde_json/preserve_order` too.
+    #[test]
+    fn keys_do_not_depend_on_the_order_of_object_keys() {
+        let messages = json!([
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": "Conversation:\nagent: Booked for Friday.\n\nCriterion: x"}
+        ]);
+        assert_eq!(
+            request_key("tiny-test-model", &messages, &verdict_tool()),
+            "2a07d0dd56273a12"
+        );
+        assert_eq!(
+            request_key(
+                "m",
+                &json!([{"z": 1, "a": {"y": 2.5, "b": [null, true]}}]),
+                &say_tool()
+            ),
+            "01d0f792d0e91ee4"
+        );
+    }
 }

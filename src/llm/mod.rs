@@ -97,23 +97,52 @@ struct LockFile {
     entries: BTreeMap<String, Entry>,
 }
 
+/// The lock file of the case file shown as `shown`, relative to the lock root: always under
+/// `llm/`. A name within the current folder is kept (`cases/a.json` → `llm/cases/a.json`);
+/// a `..` becomes `_parent` and an absolute name goes under `_root`, so a case named as
+/// `../shared/a.json` or `/srv/cases/a.json` neither reads itself as its lock file nor
+/// writes outside `llm/` (issue 23, fault 15).
+fn lock_file_within(shown: &str) -> PathBuf {
+    use std::path::Component;
+    let mut path = PathBuf::from("llm");
+    for component in Path::new(shown).components() {
+        match component {
+            Component::Normal(part) => path.push(part),
+            Component::ParentDir => path.push("_parent"),
+            Component::RootDir => path.push("_root"),
+            // A Windows drive (`C:`): its letter, as a folder.
+            Component::Prefix(prefix) => path.push(
+                prefix
+                    .as_os_str()
+                    .to_string_lossy()
+                    .replace(|c: char| !c.is_alphanumeric(), ""),
+            ),
+            Component::CurDir => {}
+        }
+    }
+    path
+}
+
 /// The exchanges of one case: what its lock file holds, what this run used or added.
 pub(crate) struct Session<'a> {
     config: std::borrow::Cow<'a, LlmConfig>,
     path: PathBuf,
-    shown: String,
+    /// The lock file's name in messages (`llm/cases/a.json`).
+    lock_name: String,
     lock: LockFile,
     used: Vec<String>,
     changed: bool,
 }
 
 impl<'a> Session<'a> {
-    /// The session of the case file shown as `shown` (its lock file `llm/<shown>`).
+    /// The session of the case file shown as `shown` (its lock file `llm/<shown>`, see
+    /// [`lock_file_within`]).
     pub(crate) fn open(
         config: std::borrow::Cow<'a, LlmConfig>,
         shown: &str,
     ) -> Result<Self, String> {
-        let path = config.lock_root.join("llm").join(shown);
+        let within = lock_file_within(shown);
+        let path = config.lock_root.join(&within);
         let lock = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 format!(
@@ -126,7 +155,7 @@ impl<'a> Session<'a> {
         Ok(Self {
             config,
             path,
-            shown: shown.to_owned(),
+            lock_name: crate::case::discover::display_path(&within),
             lock,
             used: Vec::new(),
             changed: false,
@@ -142,8 +171,8 @@ impl<'a> Session<'a> {
         }
         if self.config.mode == LockMode::Offline {
             return Err(format!(
-                "no recorded LLM answer for this request ({kind}, entry {key} of llm/{}); run locally to record it",
-                self.shown
+                "no recorded LLM answer for this request ({kind}, entry {key} of {}); run locally to record it",
+                self.lock_name
             ));
         }
         let Some(url) = &self.config.url else {
@@ -183,8 +212,8 @@ impl<'a> Session<'a> {
                 self.changed = true;
             } else {
                 note = Some(format!(
-                    "llm/{}: {} stale entr{} (no request of this run used them); prune with VOICE_HARNESS_LLM_PRUNE=1",
-                    self.shown,
+                    "{}: {} stale entr{} (no request of this run used them); prune with VOICE_HARNESS_LLM_PRUNE=1",
+                    self.lock_name,
                     stale.len(),
                     if stale.len() == 1 { "y" } else { "ies" }
                 ));
@@ -372,6 +401,24 @@ pub(crate) fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_lock_file_is_under_llm() {
+        for (shown, lock) in [
+            ("cases/a.json", "llm/cases/a.json"),
+            ("../shared/a.json", "llm/_parent/shared/a.json"),
+            ("../../a.json", "llm/_parent/_parent/a.json"),
+            ("/srv/cases/a.json", "llm/_root/srv/cases/a.json"),
+            ("cases/../a.json", "llm/cases/_parent/a.json"),
+        ] {
+            let within = lock_file_within(shown);
+            assert_eq!(
+                crate::case::discover::display_path(&within),
+                lock,
+                "{shown}"
+            );
+        }
+    }
 
     /// Issue 23, fault 14: keys are the same whatever order serde_json keeps an object's
     /// keys in (its `preserve_order` feature, which any crate in the graph can turn on).

@@ -292,3 +292,58 @@ fn a_test_id_shared_across_shards_is_an_error_in_each_shard() {
     let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
     assert_eq!(read("all.json"), read("merged.json"));
 }
+
+/// Issue 23, fault 18: shards of different commands are not one run. The report's `run`
+/// block records the mode, seed, selection and agent, and `merge` refuses a mix, naming
+/// both files and the field that differs.
+#[test]
+fn merge_refuses_shards_of_different_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let shard = |k: u64, name: &str, extra: &[&str]| {
+        let (mode, rest) = extra.split_first().unwrap();
+        let mut args = vec![*mode, "cases", "--shard"];
+        let k = format!("{k}/2");
+        let json = p(name);
+        args.extend([k.as_str(), "--json", json.as_str(), "-q"]);
+        args.extend(rest);
+        let out = run(root, &args);
+        assert!(
+            dir.path().join(name).is_file(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    shard(1, "run1.json", &["run"]);
+    shard(2, "run2.json", &["run"]);
+    shard(2, "sweep2.json", &["sweep", "--seeds", "2"]);
+    shard(2, "seed2.json", &["run", "--seed", "7"]);
+    shard(2, "filter2.json", &["run", "--filter", "v1"]);
+    shard(2, "tag2.json", &["run", "--tag", "smoke"]);
+    let ok = run(root, &["merge", &p("run1.json"), &p("run2.json")]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for (other, field) in [
+        ("sweep2.json", "mode"),
+        ("seed2.json", "seed"),
+        ("filter2.json", "filter"),
+        ("tag2.json", "tags"),
+    ] {
+        let out = run(root, &["merge", &p("run1.json"), &p(other)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{other}: {stderr}");
+        assert!(
+            stderr.contains(&p("run1.json")) && stderr.contains(&p(other)),
+            "{other}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("run.{field}")),
+            "{other}: {stderr}"
+        );
+    }
+}

@@ -252,6 +252,12 @@ impl CaseFiles {
             shard: shard.map(|s| s.to_string()),
             files: self.0.len(),
             suite: format!("{:016x}", crate::rng::seed_for_test_id(&names.join("\n"))),
+            mode: "run".to_owned(),
+            seed: None,
+            filter: None,
+            tags: Vec::new(),
+            agent: None,
+            sweep: None,
         }
     }
 }
@@ -268,6 +274,29 @@ pub struct ReportMeta {
     pub files: usize,
     /// A hash of the whole suite's file names: shards of one suite share it.
     pub suite: String,
+    /// `run` or `sweep`: the command that wrote it.
+    #[serde(default = "run_mode")]
+    pub mode: String,
+    /// The seed every case ran with (`--seed`), `null` for each case's own.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The `--filter` text, if any.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// The `--tag`s, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The agent in another process (`command: <argv>` or `url: <URL>`), `null` for the
+    /// built-in agents.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// A sweep's settings as given on the command line (`sweep` only).
+    #[serde(default)]
+    pub sweep: Option<serde_json::Value>,
+}
+
+fn run_mode() -> String {
+    "run".to_owned()
 }
 
 /// Files started ahead of the first one not yet handed on: reports are handed on in file

@@ -533,7 +533,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         ));
     }
     let files = CaseFiles::find(&args.paths).map_err(|e| Usage(e.to_string()))?;
-    let meta = files.meta(args.shard);
+    let meta = run_meta(files.meta(args.shard), args, sweep);
     if files.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Usage(format!(
@@ -754,6 +754,33 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
     }
     Ok(summary.as_expected == summary.total)
+}
+
+/// The report's `run` block: what `merge` checks to tell the shards of one command.
+fn run_meta(
+    mut meta: voice_harness::report::ReportMeta,
+    args: &RunArgs,
+    sweep: Option<&SweepPlan>,
+) -> voice_harness::report::ReportMeta {
+    meta.mode = if sweep.is_some() { "sweep" } else { "run" }.to_owned();
+    meta.seed = args.seed;
+    meta.filter = args.filter.clone();
+    meta.tags = args.tags.clone();
+    meta.agent = match (&args.agent_command, &args.agent_url) {
+        (Some(command), _) => Some(format!("command: {command}")),
+        (None, Some(url)) => Some(format!("url: {url}")),
+        (None, None) => None,
+    };
+    meta.sweep = sweep.map(|plan| {
+        let o = &plan.options;
+        serde_json::json!({
+            "seeds": o.seeds,
+            "from": o.from,
+            "repeat": o.repeat,
+            "min_pass_rate": o.min_pass_rate,
+        })
+    });
+    meta
 }
 
 struct Style {

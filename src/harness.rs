@@ -17,7 +17,7 @@ use crate::prepare::{self, CaseFile, Ids, Namer, Shard};
 use crate::render;
 use crate::run::RunOptions;
 use crate::store::Store;
-use crate::sweep::{self, SweepOptions};
+use crate::sweep;
 
 pub use crate::message::HARNESS_NOT_FALSE;
 
@@ -177,11 +177,12 @@ pub fn check_case_file<A: Agent>(
     let snapshot_dir = manifest
         .join(config.snapshots)
         .join(within_root.with_extension(""));
-    // A case with `sweep` runs its seeds too; its metrics snapshot records the pass count.
-    let swept = case.sweep.map(|s| {
-        let sweep = SweepOptions::new(s.seeds).with_min_pass_rate(s.min_pass_rate);
-        sweep::sweep_case(&case, &make_agent, &options, &sweep, &|| {}).0
-    });
+    // A case with `sweep` runs its seeds too, by the step `run` and `sweep` take; its
+    // metrics snapshot records the pass count.
+    let swept = match sweep::sweep_if_asked(&case, &make_agent, &options, None, &|| {}) {
+        Ok(swept) => swept.map(|(result, ..)| result),
+        Err(err) => return fail(err),
+    };
     let transcript = render::transcript_text(&case, &outcome, ran.redact);
     let metrics = render::metrics_json(&outcome, ran.redact, swept.as_ref());
     let changed: Vec<String> = [("transcript", &transcript), ("metrics", &metrics)]

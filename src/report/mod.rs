@@ -666,19 +666,52 @@ async fn run_file_here<A: Agent>(
         Err(report) => return report.map(|r| *r),
     };
     let here = std::path::Path::new("");
-    Some(ran(
+    let mut report = ran(
         file,
         &case,
         prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
-    ))
+    );
+    if report.status != ReportStatus::Error {
+        let swept = crate::sweep::sweep_if_asked_here(&case, make_agent, &options.run, None).await;
+        with_sweep(&mut report, &file.shown, swept);
+    }
+    Some(report)
+}
+
+/// A case's own call, and its sweep when its `sweep` block asks for one (`run`, as
+/// `cargo test` does): the report gains the `sweep` object, and a sweep that fails makes
+/// the case not as expected, its reason saying so after the call's own.
+fn with_sweep(
+    report: &mut CaseReport,
+    shown: &str,
+    swept: Result<Option<crate::sweep::Swept>, String>,
+) {
+    match swept {
+        Ok(None) => {}
+        Ok(Some((result, ..))) => {
+            if !result.ok {
+                report.as_expected = false;
+                let sweep = format!("sweep: {result}");
+                report.reason = Some(match report.reason.take() {
+                    Some(own) => format!("{own}; {sweep}"),
+                    None => sweep,
+                });
+            }
+            report.sweep = Some(result);
+        }
+        Err(err) => {
+            *report = CaseReport::error(shown.to_owned(), report.test_id.clone(), err.clone(), err);
+        }
+    }
 }
 
 /// Where a sweep writes minimal failing cases (`--shrink DIR`).
 #[derive(Debug, Clone)]
 pub struct ShrinkTo(pub PathBuf);
 
-/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs `sweep.seeds`
-/// seeds (`sweep.repeat` times each), cases in parallel on `options.jobs` threads, reports
+/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs its seeds
+/// (`sweep.seeds`, else its own `sweep` block's, else the default; `sweep.repeat` times
+/// each), cases in parallel on `options.jobs` threads, reports
 /// in file order with a `sweep` object each; a recorded transcript runs once. `on_call` is
 /// called after every call, from any thread (for a progress bar). With `shrink`, each case
 /// with a failing seed gets a minimal failing case file there.
@@ -708,7 +741,7 @@ fn sweep_file<A: Agent>(
     sweep: &crate::sweep::SweepOptions,
     shrink: Option<&ShrinkTo>,
     ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &(impl Fn(&Case) -> A + Sync),
     on_call: &(dyn Fn() + Sync),
 ) -> Option<CaseReport> {
     // Errors as in a run (each counts as one call on the progress bar).
@@ -745,8 +778,23 @@ fn sweep_file<A: Agent>(
             why,
         ));
     }
-    let (result, failing, first) =
-        crate::sweep::sweep_case(&case, make_agent, &options.run, sweep, on_call);
+    let swept =
+        crate::sweep::sweep_if_asked_par(&case, make_agent, &options.run, Some(sweep), on_call);
+    let (result, failing, first) = match swept {
+        Ok(Some(swept)) => swept,
+        Ok(None) => return Some(call(file, &case, options, make_agent)),
+        // Settings that can never pass: said before any call.
+        Err(err) => {
+            on_call();
+            let test_id = Some(case.test_id.clone());
+            return Some(CaseReport::error(
+                file.shown.clone(),
+                test_id,
+                err.clone(),
+                err,
+            ));
+        }
+    };
     let outcome = failing.clone().or(first)?;
     let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome);
     report.as_expected = result.ok;
@@ -797,7 +845,12 @@ fn run_file<A: Agent>(
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
-    Some(call(file, &case, options, make_agent))
+    let mut report = call(file, &case, options, make_agent);
+    if report.status != ReportStatus::Error {
+        let swept = crate::sweep::sweep_if_asked(&case, make_agent, &options.run, None, &|| {});
+        with_sweep(&mut report, &file.shown, swept);
+    }
+    Some(report)
 }
 
 /// The report of a ready case's call.

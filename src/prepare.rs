@@ -160,7 +160,9 @@ impl Ids {
 /// an id pass when they fell in different shards).
 #[derive(Debug)]
 pub(crate) struct Suite {
-    /// The files of the shard (all of them without one), in the order found.
+    /// The files of the shard (all of them without one), in the order found. (`cargo test`
+    /// runs one file a test and takes only the index.)
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) files: Vec<CaseFile>,
     /// Every duplicate `test_id` among all the files found.
     pub(crate) ids: std::sync::Arc<Ids>,

@@ -483,6 +483,7 @@ fn a_sweep_bound_that_can_never_be_met_is_refused_up_front() {
     assert!(err.contains("--> sweep.seeds: "), "{err}");
     assert!(err.contains("0.72"), "the best bound of 10 seeds: {err}");
     assert!(err.contains("at least 35 seeds"), "{err}");
+    insta::assert_snapshot!("sweep_bound_never_met_in_a_case", err);
     let err = load(json!({"seeds": 100, "min_pass_rate": 1.0}));
     assert!(err.contains("--> sweep.min_pass_rate: "), "{err}");
     assert!(err.contains("never"), "{err}");

@@ -186,8 +186,9 @@ impl<'a> Session<'a> {
             Entry {
                 kind: kind.to_owned(),
                 model: self.config.model.clone(),
-                messages,
-                answer: answer.clone(),
+                // Sorted, so the lock file's bytes do not depend on `preserve_order` either.
+                messages: sorted(messages),
+                answer: sorted(answer.clone()),
             },
         );
         self.changed = true;
@@ -240,6 +241,21 @@ fn request_key(model: &str, messages: &Value, tool: &Value) -> String {
     let mut text = String::new();
     canonical(&request, &mut text);
     format!("{:016x}", crate::rng::seed_for_test_id(&text))
+}
+
+/// `value` with every object's keys in sorted order, whichever map serde_json uses (with
+/// `preserve_order` a map keeps the order keys were inserted in, so they are inserted
+/// sorted).
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        other => other,
+    }
 }
 
 /// `value` as compact JSON with every object's keys sorted (by their UTF-8 bytes) and
@@ -401,6 +417,17 @@ pub(crate) fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_values_are_written_with_sorted_keys() {
+        let value: Value =
+            serde_json::from_str(r#"[{"z": 1, "a": {"y": 2.5, "b": [null, {"d": 1, "c": 2}]}}]"#)
+                .unwrap();
+        let mut text = String::new();
+        canonical(&value, &mut text);
+        assert_eq!(sorted(value).to_string(), text);
+        assert_eq!(text, r#"[{"a":{"b":[null,{"c":2,"d":1}],"y":2.5},"z":1}]"#);
+    }
 
     #[test]
     fn every_lock_file_is_under_llm() {

@@ -78,8 +78,9 @@ pub struct CaseReport {
     pub metrics: Option<Metrics>,
     /// The tone check passed.
     pub tone_passed: Option<bool>,
-    /// A sweep's findings (only from `voice-harness sweep`); the rest of the entry is the
-    /// first failing run's, or the first run's when none failed.
+    /// A sweep's findings: from `voice-harness sweep`, where the rest of the entry is the
+    /// first failing run's (or the first run's when none failed); and from `run` for a case
+    /// with a `sweep` block, where the rest is the case's own call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::sweep::SweepResult>,
     /// Where the minimal failing case was written (`sweep --shrink`).

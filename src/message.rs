@@ -534,6 +534,53 @@ pub(crate) fn call_looped(max_turns: u32, last_rule: Option<&str>) -> String {
     )
 }
 
+/// A sweep's bound that `runs` runs, all passing, cannot meet (issue 23, fault 16).
+pub(crate) fn sweep_bound_unreachable(runs: u64, best: f64, rate: f64, needed: u64) -> String {
+    format!(
+        "{runs} runs that all pass have a 95% lower bound of {best:.2}, under {rate}; use at least {needed} seeds"
+    )
+}
+
+/// A bound of 1 (or more): no sweep ever meets it.
+pub(crate) fn sweep_bound_never(rate: f64) -> String {
+    format!(
+        "a 95% lower bound is under 1 for any number of seeds, so {rate} can never be met; leave the bound out to require every run to pass"
+    )
+}
+
+/// A case whose sweep, as the flags and its `sweep` block make it, can never pass.
+pub(crate) fn sweep_cannot_pass(why: &str) -> String {
+    format!("this sweep can never pass: {why}")
+}
+
+/// A case's `sweep.min_pass_rate` of 1: its problem and help.
+pub(crate) fn case_sweep_never(rate: f64) -> (String, &'static str) {
+    (
+        format!(
+            "a 95% lower bound is under 1 for any number of seeds, so min_pass_rate {rate} can never be met"
+        ),
+        "leave min_pass_rate out to require every seed to pass",
+    )
+}
+
+/// A case's `sweep.seeds` too few for its `min_pass_rate`: its problem and help.
+pub(crate) fn case_sweep_too_few(
+    seeds: u64,
+    best: f64,
+    rate: f64,
+    needed: u64,
+) -> (String, String) {
+    (
+        format!(
+            "with {seeds} seeds the 95% lower bound is at most {best:.2} (every seed passing), under min_pass_rate {rate}: the test could never pass"
+        ),
+        format!("use at least {needed} seeds, or a lower min_pass_rate"),
+    )
+}
+
+/// A case that needs an LLM and has a `sweep` block.
+pub(crate) const LLM_CASE_SWEEP: &str = "a case that needs an LLM (a judge, a rephrasing caller) cannot be swept: every seed would need new LLM answers";
+
 pub(crate) const LLM_NOT_SWEPT: &str = "a case that needs an LLM (a judge, a rephrasing caller) is not swept: every seed would need new LLM answers; run it with `voice-harness run`";
 
 #[cfg(feature = "cli")]

@@ -97,6 +97,11 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
                         meta.files, parsed.run.files
                     ));
                 }
+                if let Some((field, a, b)) = differing_run(meta, &parsed.run) {
+                    return fail(format!(
+                        "{first_name} and {name} are shards of different runs: their run.{field} differ ({a} and {b}); merge the shards of one command"
+                    ));
+                }
             }
         }
         let shard = match parsed.run.shard.as_deref() {
@@ -173,6 +178,24 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
         summary,
         meta,
     })
+}
+
+/// The first field of the `run` blocks by which two shards are not of one command (mode,
+/// seed, selection, agent, sweep settings), with both values as JSON.
+fn differing_run(a: &ReportMeta, b: &ReportMeta) -> Option<(&'static str, String, String)> {
+    fn json<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
+    [
+        ("mode", json(&a.mode), json(&b.mode)),
+        ("seed", json(&a.seed), json(&b.seed)),
+        ("filter", json(&a.filter), json(&b.filter)),
+        ("tags", json(&a.tags), json(&b.tags)),
+        ("agent", json(&a.agent), json(&b.agent)),
+        ("sweep", json(&a.sweep), json(&b.sweep)),
+    ]
+    .into_iter()
+    .find(|(_, a, b)| a != b)
 }
 
 /// The lines of a report's `cases` array, one case each.

@@ -78,8 +78,9 @@ pub struct CaseReport {
     pub metrics: Option<Metrics>,
     /// The tone check passed.
     pub tone_passed: Option<bool>,
-    /// A sweep's findings (only from `voice-harness sweep`); the rest of the entry is the
-    /// first failing run's, or the first run's when none failed.
+    /// A sweep's findings: from `voice-harness sweep`, where the rest of the entry is the
+    /// first failing run's (or the first run's when none failed); and from `run` for a case
+    /// with a `sweep` block, where the rest is the case's own call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::sweep::SweepResult>,
     /// Where the minimal failing case was written (`sweep --shrink`).
@@ -208,13 +209,13 @@ impl std::error::Error for PathError {}
 /// sorted by name and each once however it was named. Files are named relative to the
 /// current directory.
 #[derive(Debug, Clone)]
-pub struct CaseFiles(Vec<CaseFile>);
+pub struct CaseFiles(Vec<CaseFile>, std::sync::OnceLock<std::sync::Arc<Ids>>);
 
 impl CaseFiles {
     /// Finds the case files under `paths`.
     pub fn find(paths: &[PathBuf]) -> Result<Self, PathError> {
         prepare::find(paths, &Namer::current_dir())
-            .map(Self)
+            .map(|files| Self(files, std::sync::OnceLock::new()))
             .map_err(PathError)
     }
 
@@ -228,10 +229,19 @@ impl CaseFiles {
         self.0.is_empty()
     }
 
-    /// Only the files of `shard` (see [`Shard::holds`]).
-    pub fn shard(mut self, shard: Shard) -> Self {
-        self.0.retain(|f| shard.holds(&f.within));
-        self
+    /// Only the files of `shard` (see [`Shard::holds`]). Their `test_id`s are still checked
+    /// against every file found: two files that share one are errors whichever shards they
+    /// fall in.
+    pub fn shard(self, shard: Shard) -> Self {
+        let suite = prepare::Suite::new(self.0, Some(shard));
+        Self(suite.files, std::sync::OnceLock::from(suite.ids))
+    }
+
+    /// The `test_id` index of the whole suite these files were taken from (unsharded: of
+    /// these files, as [`prepare::Suite::new`] makes it).
+    fn ids(&self) -> &Ids {
+        self.1
+            .get_or_init(|| std::sync::Arc::new(Ids::scan(&self.0)))
     }
 
     /// What the report says of the run: the crate's version, the shard, and the whole
@@ -243,6 +253,12 @@ impl CaseFiles {
             shard: shard.map(|s| s.to_string()),
             files: self.0.len(),
             suite: format!("{:016x}", crate::rng::seed_for_test_id(&names.join("\n"))),
+            mode: "run".to_owned(),
+            seed: None,
+            filter: None,
+            tags: Vec::new(),
+            agent: None,
+            sweep: None,
         }
     }
 }
@@ -259,6 +275,29 @@ pub struct ReportMeta {
     pub files: usize,
     /// A hash of the whole suite's file names: shards of one suite share it.
     pub suite: String,
+    /// `run` or `sweep`: the command that wrote it.
+    #[serde(default = "run_mode")]
+    pub mode: String,
+    /// The seed every case ran with (`--seed`), `null` for each case's own.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The `--filter` text, if any.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// The `--tag`s, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The agent in another process (`command: <argv>` or `url: <URL>`), `null` for the
+    /// built-in agents.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// A sweep's settings as given on the command line (`sweep` only).
+    #[serde(default)]
+    pub sweep: Option<serde_json::Value>,
+}
+
+fn run_mode() -> String {
+    "run".to_owned()
 }
 
 /// Files started ahead of the first one not yet handed on: reports are handed on in file
@@ -337,9 +376,9 @@ where
     F: Fn(&Case) -> A + Sync,
     T: Send,
 {
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        run_file(file, options, &ids, &make_agent).map(|mut report| {
+        run_file(file, options, ids, &make_agent).map(|mut report| {
             let rendered = render(&mut report);
             (report, rendered)
         })
@@ -530,7 +569,7 @@ where
     use std::pin::Pin;
     use std::task::Poll;
 
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let mut summary = Summary::default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -538,7 +577,7 @@ where
     {
         Ok(runtime) => runtime,
         Err(_) => {
-            return run_suite_serially(files, options, &ids, &make_agent, on_progress, on_case);
+            return run_suite_serially(files, options, ids, &make_agent, on_progress, on_case);
         }
     };
     let files = &files.0;
@@ -628,19 +667,52 @@ async fn run_file_here<A: Agent>(
         Err(report) => return report.map(|r| *r),
     };
     let here = std::path::Path::new("");
-    Some(ran(
+    let mut report = ran(
         file,
         &case,
         prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
-    ))
+    );
+    if report.status != ReportStatus::Error {
+        let swept = crate::sweep::sweep_if_asked_here(&case, make_agent, &options.run, None).await;
+        with_sweep(&mut report, &file.shown, swept);
+    }
+    Some(report)
+}
+
+/// A case's own call, and its sweep when its `sweep` block asks for one (`run`, as
+/// `cargo test` does): the report gains the `sweep` object, and a sweep that fails makes
+/// the case not as expected, its reason saying so after the call's own.
+fn with_sweep(
+    report: &mut CaseReport,
+    shown: &str,
+    swept: Result<Option<crate::sweep::Swept>, String>,
+) {
+    match swept {
+        Ok(None) => {}
+        Ok(Some((result, ..))) => {
+            if !result.ok {
+                report.as_expected = false;
+                let sweep = format!("sweep: {result}");
+                report.reason = Some(match report.reason.take() {
+                    Some(own) => format!("{own}; {sweep}"),
+                    None => sweep,
+                });
+            }
+            report.sweep = Some(result);
+        }
+        Err(err) => {
+            *report = CaseReport::error(shown.to_owned(), report.test_id.clone(), err.clone(), err);
+        }
+    }
 }
 
 /// Where a sweep writes minimal failing cases (`--shrink DIR`).
 #[derive(Debug, Clone)]
 pub struct ShrinkTo(pub PathBuf);
 
-/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs `sweep.seeds`
-/// seeds (`sweep.repeat` times each), cases in parallel on `options.jobs` threads, reports
+/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs its seeds
+/// (`sweep.seeds`, else its own `sweep` block's, else the default; `sweep.repeat` times
+/// each), cases in parallel on `options.jobs` threads, reports
 /// in file order with a `sweep` object each; a recorded transcript runs once. `on_call` is
 /// called after every call, from any thread (for a progress bar). With `shrink`, each case
 /// with a failing seed gets a minimal failing case file there.
@@ -657,9 +729,9 @@ where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call).map(|r| (r, ()))
+        sweep_file(file, options, sweep, shrink, ids, &make_agent, on_call).map(|r| (r, ()))
     };
     in_parallel(files, options.jobs, &job, || {}, |case, ()| on_case(case))
 }
@@ -670,7 +742,7 @@ fn sweep_file<A: Agent>(
     sweep: &crate::sweep::SweepOptions,
     shrink: Option<&ShrinkTo>,
     ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &(impl Fn(&Case) -> A + Sync),
     on_call: &(dyn Fn() + Sync),
 ) -> Option<CaseReport> {
     // Errors as in a run (each counts as one call on the progress bar).
@@ -707,8 +779,23 @@ fn sweep_file<A: Agent>(
             why,
         ));
     }
-    let (result, failing, first) =
-        crate::sweep::sweep_case(&case, make_agent, &options.run, sweep, on_call);
+    let swept =
+        crate::sweep::sweep_if_asked_par(&case, make_agent, &options.run, Some(sweep), on_call);
+    let (result, failing, first) = match swept {
+        Ok(Some(swept)) => swept,
+        Ok(None) => return Some(call(file, &case, options, make_agent)),
+        // Settings that can never pass: said before any call.
+        Err(err) => {
+            on_call();
+            let test_id = Some(case.test_id.clone());
+            return Some(CaseReport::error(
+                file.shown.clone(),
+                test_id,
+                err.clone(),
+                err,
+            ));
+        }
+    };
     let Some(outcome) = failing.clone().or(first) else {
         // No run gave an outcome: every call failed to start. An error, not a lost case.
         let why = result.first_failure.as_ref().map(|f| f.reason.clone());
@@ -770,7 +857,12 @@ fn run_file<A: Agent>(
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
-    Some(call(file, &case, options, make_agent))
+    let mut report = call(file, &case, options, make_agent);
+    if report.status != ReportStatus::Error {
+        let swept = crate::sweep::sweep_if_asked(&case, make_agent, &options.run, None, &|| {});
+        with_sweep(&mut report, &file.shown, swept);
+    }
+    Some(report)
 }
 
 /// The report of a ready case's call.

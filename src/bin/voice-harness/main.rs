@@ -18,7 +18,7 @@ use voice_harness::report::{
     CaseFiles, CaseJson, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus,
     ShrinkTo, SuiteOptions, Summary, run_suite_in_flight, run_suite_with, sweep_suite,
 };
-use voice_harness::sweep::SweepOptions;
+use voice_harness::sweep::{self, SweepOptions};
 use voice_harness::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, Reply,
     RunOptions,
@@ -104,16 +104,16 @@ struct SweepArgs {
     #[command(flatten)]
     run: RunArgs,
 
-    /// Seeds (callers) per case.
+    /// Seeds (callers) per case [default: the case's `sweep.seeds`, else 10].
     #[arg(long, value_name = "N", value_parser = parse_seeds)]
-    seeds: u64,
+    seeds: Option<u64>,
 
-    /// The first seed [default: each case's own seed].
+    /// The first seed (--seed S says the same) [default: each case's own seed].
     #[arg(long, value_name = "S", value_parser = parse_seed)]
     from: Option<u64>,
 
-    /// Exit 1 when a case's 95% lower bound of its pass rate is under R [default: when any
-    /// run is not as expected].
+    /// Exit 1 when a case's 95% lower bound of its pass rate is under R [default: the
+    /// case's `sweep.min_pass_rate`, else when any run is not as expected].
     #[arg(long, value_name = "R", value_parser = parse_rate)]
     min_pass_rate: Option<f64>,
 
@@ -162,13 +162,42 @@ struct SweepPlan {
 
 impl SweepArgs {
     fn plan(&self) -> Result<SweepPlan, Usage> {
-        if let Some(from) = self.from {
-            if from.checked_add(self.seeds - 1).is_none() {
+        // `--seed` is the first seed of every case's sweep, as `--from` is (SweepOptions
+        // falls back to the run's seed): two different first seeds are a mistake.
+        let from = match (self.from, self.run.seed) {
+            (Some(from), Some(seed)) if from != seed => {
                 return Err(Usage(format!(
-                    "--from {from} --seeds {}: the seeds would pass {} (the largest seed)",
-                    self.seeds,
+                    "--seed {seed} and --from {from} both name the first seed of each sweep; give one"
+                )));
+            }
+            (from, seed) => from.or(seed),
+        };
+        if let (Some(from), Some(seeds)) = (from, self.seeds) {
+            if from.checked_add(seeds - 1).is_none() {
+                return Err(Usage(format!(
+                    "--from {from} --seeds {seeds}: the seeds would pass {} (the largest seed)",
                     u64::MAX
                 )));
+            }
+        }
+        // A bound the flags alone can never meet (issue 23, fault 16); one that only a
+        // case's own `sweep.seeds` cannot meet is that case's error.
+        if let Some(rate) = self.min_pass_rate {
+            let runs = self
+                .seeds
+                .map(|seeds| seeds.saturating_mul(u64::from(self.repeat)));
+            let why = match runs {
+                // Without --seeds, only a bound of 1 is beyond every case.
+                None if rate >= 1.0 => sweep::why_unreachable(1, rate, self.repeat),
+                None => None,
+                Some(runs) => sweep::why_unreachable(runs, rate, self.repeat),
+            };
+            if let Some(why) = why {
+                let seeds = self
+                    .seeds
+                    .map(|n| format!("--seeds {n} "))
+                    .unwrap_or_default();
+                return Err(Usage(format!("{seeds}--min-pass-rate {rate}: {why}")));
             }
         }
         if let Some(dir) = &self.shrink {
@@ -185,11 +214,13 @@ impl SweepArgs {
                     ))
                 })?;
         }
+        let mut options = SweepOptions::default()
+            .with_from(self.from)
+            .with_repeat(self.repeat)
+            .with_min_pass_rate(self.min_pass_rate);
+        options.seeds = self.seeds;
         Ok(SweepPlan {
-            options: SweepOptions::new(self.seeds)
-                .with_from(self.from)
-                .with_repeat(self.repeat)
-                .with_min_pass_rate(self.min_pass_rate),
+            options,
             shrink: self.shrink.clone().map(ShrinkTo),
         })
     }
@@ -549,7 +580,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         ));
     }
     let files = CaseFiles::find(&args.paths).map_err(|e| Usage(e.to_string()))?;
-    let meta = files.meta(args.shard);
+    let meta = run_meta(files.meta(args.shard), args, sweep);
     if files.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Usage(format!(
@@ -592,7 +623,10 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     let style = Style {
         colour: to_terminal && !plain,
     };
-    let calls_per_case = sweep.map_or(1, |s| s.options.seeds * u64::from(s.options.repeat));
+    // An estimate when cases sweep their own number of seeds.
+    let calls_per_case = sweep.map_or(1, |s| {
+        s.options.seeds.unwrap_or(sweep::DEFAULT_SEEDS) * u64::from(s.options.repeat)
+    });
     let progress = Progress::new(
         files.len() as u64 * calls_per_case,
         io::stderr().is_terminal() && !plain && !args.quiet,
@@ -623,6 +657,15 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.tags = args.tags.clone();
     options.run = run_options;
     options.jobs = args.jobs;
+    if sweep.is_some() {
+        // A sweep runs its calls on threads, one call each: --concurrency calls in flight
+        // are that many threads (issue 23, fault 17: it was silently ignored).
+        if let Some(concurrency) = args.concurrency {
+            options.jobs = Some(concurrency);
+        }
+    }
+    // A sweep's calls start at most --rate a second, spaced evenly across its threads.
+    let pacer = sweep.and(args.rate).map(Pacer::new);
     // Calls in flight share one pool of keep-alive connections (`run` only: a sweep runs
     // its calls on -j threads, each with its own). 32 by default for programs and HTTP
     // services alike (SPEC §14): an agent in another process mostly waits (on a model, a
@@ -635,16 +678,22 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         .with_rate(args.rate)
     });
     let pool = in_flight.map(|_| HttpPool::new());
-    let make_agent = |case: &voice_harness::Case| match (&argv, &args.agent_url) {
-        (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
-        (None, Some(url)) => {
-            let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
-            RunAgent::Http(match &pool {
-                Some(pool) => agent.with_pool(pool.clone()),
-                None => agent,
-            })
+    let make_agent = |case: &voice_harness::Case| {
+        // An agent is made for each call just before the call starts.
+        if let Some(pacer) = &pacer {
+            pacer.wait();
         }
-        (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+        match (&argv, &args.agent_url) {
+            (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
+            (None, Some(url)) => {
+                let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
+                RunAgent::Http(match &pool {
+                    Some(pool) => agent.with_pool(pool.clone()),
+                    None => agent,
+                })
+            }
+            (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+        }
     };
 
     let mut json = json_sink
@@ -770,6 +819,65 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
     }
     Ok(summary.as_expected == summary.total)
+}
+
+/// Spaces the starts of a sweep's calls, from any thread, at least 1/rate seconds apart:
+/// a call waits for the slot after the last one given out, never for a slot in the past,
+/// so a stall is never followed by a burst.
+struct Pacer {
+    every: Duration,
+    next: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Self {
+        Self {
+            every: Duration::from_secs_f64(1.0 / rate),
+            next: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits for this call's start.
+    fn wait(&self) {
+        let start = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            let start = next.map_or(now, |at| at.max(now));
+            *next = Some(start + self.every);
+            start
+        };
+        std::thread::sleep(start.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// The report's `run` block: what `merge` checks to tell the shards of one command.
+fn run_meta(
+    mut meta: voice_harness::report::ReportMeta,
+    args: &RunArgs,
+    sweep: Option<&SweepPlan>,
+) -> voice_harness::report::ReportMeta {
+    meta.mode = if sweep.is_some() { "sweep" } else { "run" }.to_owned();
+    meta.seed = args.seed;
+    meta.filter = args.filter.clone();
+    meta.tags = args.tags.clone();
+    meta.agent = match (&args.agent_command, &args.agent_url) {
+        (Some(command), _) => Some(format!("command: {command}")),
+        (None, Some(url)) => Some(format!("url: {url}")),
+        (None, None) => None,
+    };
+    meta.sweep = sweep.map(|plan| {
+        let o = &plan.options;
+        serde_json::json!({
+            "seeds": o.seeds,
+            "from": o.from,
+            "repeat": o.repeat,
+            "min_pass_rate": o.min_pass_rate,
+        })
+    });
+    meta
 }
 
 struct Style {

@@ -199,6 +199,17 @@ impl Checker {
             return None;
         }
         let rules = rules.zip(outcome).map(|(part, outcome)| part.with(outcome));
+        let judged = turns
+            .as_ref()
+            .is_some_and(|turns| turns.iter().any(|t| t.judge.is_some()));
+        if (rephrase || judged) && matches!(sweep, Some(Some(_))) {
+            self.rule(
+                &root.at("sweep"),
+                message::LLM_CASE_SWEEP,
+                Some("remove `sweep` (or the `judge` and `caller.rephrase`)"),
+            );
+            return None;
+        }
         Some(Case {
             asr_wer,
             spoken_numbers: matching.checked()?.unwrap_or(false),
@@ -350,9 +361,29 @@ impl Checker {
                 "the lowest acceptable pass rate: the test fails when the 95% lower bound is under it",
             )
         });
+        let (seeds, min_pass_rate) = (seeds?, rate.checked()?);
+        // A bound no number of passes can meet is refused here, before any call (issue 23,
+        // fault 16).
+        if let Some(rate) = min_pass_rate {
+            let at = fields.at("min_pass_rate");
+            match crate::sweep::seeds_needed(rate, 1) {
+                None => {
+                    let (problem, help) = message::case_sweep_never(rate);
+                    self.rule(&at, problem, Some(help));
+                    return None;
+                }
+                Some(needed) if needed > seeds => {
+                    let best = crate::sweep::wilson_lower(seeds, seeds);
+                    let (problem, help) = message::case_sweep_too_few(seeds, best, rate, needed);
+                    self.rule(&fields.at("seeds"), problem, Some(&help));
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
         Some(CaseSweep {
-            seeds: seeds?,
-            min_pass_rate: rate.checked()?,
+            seeds,
+            min_pass_rate,
         })
     }
 

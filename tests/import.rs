@@ -346,3 +346,68 @@ fn one_bad_file_writes_nothing_at_all() {
     );
     assert!(listing(&d.join("cases")).is_empty());
 }
+
+#[test]
+fn times_at_the_ends_of_the_range_do_not_overflow() {
+    // Seconds this large are nonsense, but an export is input: it gets a case or an error,
+    // never a panic.
+    let export = br#"{"items": [
+        {"type": "message", "role": "user", "content": ["Hi"], "created_at": 1,
+         "metrics": {"started_speaking_at": -1e300, "stopped_speaking_at": -1e300}},
+        {"type": "message", "role": "assistant", "content": ["Hello"], "created_at": 2,
+         "metrics": {"started_speaking_at": 1e300, "stopped_speaking_at": 1e300}},
+        {"type": "message", "role": "user", "content": ["Bye"], "created_at": 3,
+         "metrics": {"started_speaking_at": 1e300, "stopped_speaking_at": 1e300}},
+        {"type": "message", "role": "assistant", "content": ["Bye"], "created_at": 4}]}"#;
+    for as_script in [false, true] {
+        let imported = import::convert("big.json", export, Platform::LiveKit, as_script).unwrap();
+        let outcome = run("big.json", &imported.cases[0].text);
+        assert_eq!(outcome.status, Status::Pass);
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Any export with its numbers changed (times out of order, replies before the caller
+    /// ended, ...) or cut short gives cases that load and pass, or an error: never a panic.
+    #[test]
+    fn damaged_exports_never_panic(
+        which in 0..FIXTURES.len(),
+        digits in proptest::collection::vec((0.0..1.0f64, 0u8..10), 1..8),
+        cut in 0.0..1.0f64,
+    ) {
+        let (platform, path) = FIXTURES[which];
+        let mut bytes = std::fs::read(fixture(path)).unwrap();
+        let positions: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i].is_ascii_digit()).collect();
+        for (at, digit) in digits {
+            let i = positions[((positions.len() - 1) as f64 * at) as usize];
+            bytes[i] = b'0' + digit;
+        }
+        if cut < 0.2 {
+            bytes.truncate((bytes.len() as f64 * cut * 5.0) as usize);
+        }
+        if let Ok(imported) = import::convert("x.json", &bytes, platform, cut < 0.6) {
+            for case in &imported.cases {
+                let outcome = run(&case.name, &case.text);
+                proptest::prop_assert!(outcome.as_expected);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_call_twice_is_an_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cases");
+    let file = fixture("retell/call.json");
+    let errors =
+        import::import(&[file.clone(), file], Platform::Retell, &out, false, false).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    let error = errors[0].to_string();
+    assert!(
+        error.contains("expected one call per call id, found a second call that makes retell_call_5e0b1c7a94d24f3f8a6b2d10e4c7f918.json"),
+        "{error}"
+    );
+    assert!(!out.exists());
+}

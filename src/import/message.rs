@@ -278,6 +278,9 @@ pub(crate) fn exists(source: &str) -> (&'static str, String, &'static str) {
     )
 }
 
-pub(crate) fn duplicate_id(id: &str, other: &str) -> String {
-    format!("call {} once, but it is also in {other}", quote(id))
+pub(crate) fn duplicate_id(name: &str, first: &str) -> (&'static str, String) {
+    (
+        "one call per call id",
+        format!("a second call that makes {name} (the first is in {first})"),
+    )
 }

@@ -368,13 +368,9 @@ pub fn import(
     // Two calls with one id would write one file twice.
     for (i, case) in imported.cases.iter().enumerate() {
         if let Some(first) = imported.cases[..i].iter().find(|c| c.name == case.name) {
+            let (expected, found) = message::duplicate_id(&case.name, &first.source);
             errors.push(
-                ImportError::whole(
-                    &case.source,
-                    message::duplicate_id(&case.name, &first.source),
-                    "it twice",
-                )
-                .help("import each call once"),
+                ImportError::whole(&case.source, expected, found).help("import each call once"),
             );
         }
     }

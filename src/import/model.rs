@@ -265,7 +265,9 @@ pub(crate) fn derive(call: &Call, notes: &mut Notes) -> Derived {
             } => {
                 let latency_ms = if previous == Who::User {
                     match (start_ms, user_end) {
-                        (Some(start), Some(end)) if start >= &end => Some((start - end) as u64),
+                        (Some(start), Some(end)) if start >= &end => {
+                            Some(start.saturating_sub(end) as u64)
+                        }
                         (Some(start), Some(end)) => {
                             if platform_latency_ms.is_none() {
                                 notes.push((String::new(), message::overlap(*start, end)));
@@ -343,7 +345,7 @@ pub(crate) fn derive(call: &Call, notes: &mut Notes) -> Derived {
         if let (Some(next), Some(step)) = (next, steps.get_mut(k + 1)) {
             if let (false, Some(s), Some(b)) = (next.keypad, next.start_ms, reply.start_ms) {
                 if s >= b {
-                    step.barge_in_after_ms = Some((s - b) as u64);
+                    step.barge_in_after_ms = Some(s.saturating_sub(b) as u64);
                 }
             }
         }

@@ -411,3 +411,56 @@ fn the_same_call_twice_is_an_error_and_writes_nothing() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn the_runner_says_what_it_wrote_skipped_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("exports")).unwrap();
+    for (from, to) in [
+        ("elevenlabs/conversation.json", "conversation.json"),
+        ("livekit/table_booking.json", "table_booking.json"),
+        ("retell/call.json", "retell_call.json"),
+    ] {
+        std::fs::copy(fixture(from), d.join("exports").join(to)).unwrap();
+    }
+    let mut shown = String::new();
+    for args in [
+        &[
+            "import",
+            "--from",
+            "elevenlabs",
+            "exports/conversation.json",
+            "--out",
+            "cases",
+        ][..],
+        &[
+            "import",
+            "--from",
+            "livekit",
+            "exports/table_booking.json",
+            "--out",
+            "cases",
+            "--as-script",
+        ],
+        &[
+            "import",
+            "--from",
+            "livekit",
+            "exports/table_booking.json",
+            "exports/retell_call.json",
+            "--out",
+            "cases",
+        ],
+    ] {
+        let out = voice_harness(args, d);
+        shown.push_str(&format!(
+            "$ voice-harness {}\n[exit {}]\n{}{}\n",
+            args.join(" "),
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        ));
+    }
+    insta::assert_snapshot!("runner_output", shown);
+}

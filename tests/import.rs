@@ -464,3 +464,26 @@ fn the_runner_says_what_it_wrote_skipped_and_refused() {
     }
     insta::assert_snapshot!("runner_output", shown);
 }
+
+#[test]
+fn keys_pressed_around_a_tool_call_are_one_spoken_turn() {
+    // The zipper reads the two keypad rows as one caller run, "44 07#": as a turn that is
+    // what was said, not a keypad entry (which has no spaces).
+    let export = br##"{"call_id": "c2", "transcript_with_tool_calls": [
+        {"role": "agent", "content": "Enter your number.", "words": []},
+        {"role": "dtmf", "digit": "4"}, {"role": "dtmf", "digit": "4"},
+        {"role": "tool_call_invocation", "tool_call_id": "t1", "name": "log", "arguments": "{}"},
+        {"role": "tool_call_result", "tool_call_id": "t1", "content": "ok"},
+        {"role": "dtmf", "digit": "0"}, {"role": "dtmf", "digit": "7"}, {"role": "dtmf", "digit": "#"},
+        {"role": "agent", "content": "Thanks.", "words": []}]}"##;
+    for as_script in [false, true] {
+        let imported = import::convert("keys.json", export, Platform::Retell, as_script)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let case = parse_case("keys.json", imported.cases[0].text.as_bytes()).unwrap();
+        assert_eq!(case.turns()[0].user_input(), "44 07#");
+        assert_eq!(
+            run("keys.json", &imported.cases[0].text).status,
+            Status::Pass
+        );
+    }
+}

@@ -388,7 +388,9 @@ fn push_run(
     match runs.last_mut() {
         Some(run) if run.who == who => {
             run.texts.push(text.to_owned());
-            run.keypad &= keypad;
+            // Keys pressed one after another are already one line: keys with another line
+            // between (a tool call) are read by the zipper as words, so the turn says them.
+            run.keypad = false;
             run.end_ms = end_ms;
             run.interrupted |= interrupted;
         }

@@ -487,3 +487,67 @@ fn keys_pressed_around_a_tool_call_are_one_spoken_turn() {
         );
     }
 }
+
+/// An agent that answers every caller line the same way and calls no tool: not the agent
+/// the call was made with.
+struct Unhelpful;
+
+impl voice_harness::Agent for Unhelpful {
+    async fn reply(
+        &mut self,
+        _: &voice_harness::CallerLine<'_>,
+    ) -> Result<voice_harness::Reply, voice_harness::AgentError> {
+        Ok(voice_harness::Reply::Say(
+            "Sorry, I can't help with that.".into(),
+        ))
+    }
+}
+
+#[test]
+fn a_scripted_import_holds_the_agent_it_is_bound_to_to_the_calls_it_made() {
+    let imported = convert(Platform::Vapi, "vapi/end_of_call_report.json", true);
+    let case = parse_case("script.json", imported.cases[0].text.as_bytes()).unwrap();
+    let outcome = run_case(&case, &mut Unhelpful, &RunOptions::default());
+    assert_eq!(outcome.status, Status::Fail);
+    assert_eq!(outcome.metrics.failure_steps, [1, 3]);
+    let failures = outcome.failures().join("\n");
+    assert!(
+        failures.contains("checkAvailability") && failures.contains("bookAppointment"),
+        "{failures}"
+    );
+}
+
+#[test]
+fn imported_cases_pass_as_generated_cargo_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cases/imported");
+    for as_script in [false, true] {
+        for &(platform, path) in FIXTURES {
+            import::import(&[fixture(path)], platform, &out, as_script, false)
+                .unwrap_or_else(|e| panic!("{}", e[0]));
+        }
+    }
+    let manifest: &'static str =
+        Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
+    let config = voice_harness::__private::HarnessConfig {
+        manifest_dir: manifest,
+        root: "cases",
+        snapshots: "snapshots",
+        source_file: "tests/cases.rs",
+        crate_name: "cases",
+        test_fn: "case",
+        target_tmpdir: None,
+    };
+    let files = listing(&out);
+    assert_eq!(files.len(), 12);
+    for file in files {
+        let result = voice_harness::__private::check_case_file(
+            &config,
+            &out.join(&file),
+            BuiltinAgent::for_case,
+            RunOptions::default,
+            |_, _| {},
+        );
+        assert!(result.is_ok(), "{file}: {:?}", result.err());
+    }
+}

@@ -1,9 +1,9 @@
 //! `voice-harness import`: production calls into case files (docs/import.md).
 //!
 //! Not part of the public API: the runner's `import` command is its only user, and it may
-//! change in any release. An export is read into one neutral call model ([`model`]: lines
+//! change in any release. An export is read into one neutral call model (`model`: lines
 //! with speaker, text, times, tool calls and results, interruptions, keypad input), which is
-//! turned into a recorded case or, with `--as-script`, a scripted one ([`emit`]). Every case is
+//! turned into a recorded case or, with `--as-script`, a scripted one (`emit`). Every case is
 //! loaded and run before anything is written, so an imported case loads and passes as it is;
 //! and nothing is written when any file has an error.
 

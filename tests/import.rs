@@ -551,3 +551,25 @@ fn imported_cases_pass_as_generated_cargo_tests() {
         assert!(result.is_ok(), "{file}: {:?}", result.err());
     }
 }
+
+#[test]
+fn a_blank_tool_name_is_an_error_and_a_blank_failure_still_loads() {
+    let export = br#"{"items": [
+        {"type": "message", "role": "user", "content": ["Book it"]},
+        {"type": "function_call", "call_id": "c1", "name": " ", "arguments": "{}"},
+        {"type": "message", "role": "assistant", "content": ["Done"]}]}"#;
+    let error = import::convert("blank.json", export, Platform::LiveKit, false).unwrap_err();
+    assert_eq!(error.at, import::Where::Path("items[1].name".to_owned()));
+
+    // A failed call with an empty message: the mock's `error` must not be blank.
+    let export = br#"{"items": [
+        {"type": "message", "role": "user", "content": ["Book it"]},
+        {"type": "function_call", "call_id": "c1", "name": "book", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "", "is_error": true},
+        {"type": "message", "role": "assistant", "content": ["That failed"]}]}"#;
+    for as_script in [false, true] {
+        let imported = import::convert("failed.json", export, Platform::LiveKit, as_script)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(imported.cases[0].text.contains(r#""error": "error""#));
+    }
+}

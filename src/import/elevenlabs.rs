@@ -76,9 +76,7 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
             None => Vec::new(),
         };
         for c in &calls {
-            let name = c
-                .req("tool_name", "the tool's name")?
-                .str("the tool's name (a string)")?;
+            let name = c.req("tool_name", "the tool's name")?.tool_name()?;
             let arguments = match c.get("params_as_json") {
                 Some(a) => json::arguments(&a)?,
                 None => serde_json::Value::Object(Default::default()),

@@ -265,8 +265,8 @@ fn push_lines(out: &mut String, lines: &[String]) {
 /// A failed call's result as the text of its error.
 fn error_text(result: &Value) -> String {
     match result {
-        Value::String(text) => text.clone(),
-        Value::Null => "error".to_owned(),
+        Value::String(text) if !text.trim().is_empty() => text.clone(),
+        Value::String(_) | Value::Null => "error".to_owned(),
         other => value(other),
     }
 }

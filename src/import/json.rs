@@ -61,6 +61,14 @@ impl<'a> At<'a> {
         self.value.as_str().ok_or_else(|| self.wrong(expected))
     }
 
+    /// A tool's name: a string that is not blank.
+    pub(crate) fn tool_name(&self) -> Result<&'a str, Problem> {
+        match self.value.as_str() {
+            Some(name) if !name.trim().is_empty() => Ok(name),
+            _ => Err(self.wrong("the tool's name (a string that is not blank)")),
+        }
+    }
+
     pub(crate) fn f64(&self, expected: &str) -> Result<f64, Problem> {
         match self.value.as_f64() {
             Some(n) if n.is_finite() => Ok(n),

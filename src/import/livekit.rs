@@ -98,9 +98,7 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                 });
             }
             "function_call" => {
-                let name = item
-                    .req("name", "the tool's name")?
-                    .str("the tool's name (a string)")?;
+                let name = item.req("name", "the tool's name")?.tool_name()?;
                 let arguments = match item.get("arguments") {
                     Some(a) => json::arguments(&a)?,
                     None => serde_json::Value::Object(Default::default()),

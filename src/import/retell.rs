@@ -122,9 +122,7 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                 });
             }
             "tool_call_invocation" => {
-                let name = u
-                    .req("name", "the tool's name")?
-                    .str("the tool's name (a string)")?;
+                let name = u.req("name", "the tool's name")?.tool_name()?;
                 let arguments = match u.get("arguments") {
                     Some(a) => json::arguments(&a)?,
                     None => serde_json::Value::Object(Default::default()),

@@ -102,9 +102,7 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                         "function",
                         "the called function, with `name` and `arguments`",
                     )?;
-                    let name = function
-                        .req("name", "the tool's name")?
-                        .str("the tool's name (a string)")?;
+                    let name = function.req("name", "the tool's name")?.tool_name()?;
                     let arguments = match function.get("arguments") {
                         Some(a) => json::arguments(&a)?,
                         None => serde_json::Value::Object(Default::default()),

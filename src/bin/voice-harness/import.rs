@@ -10,6 +10,9 @@ use voice_harness::import::{self, Platform};
 use crate::Usage;
 
 #[derive(Args)]
+#[command(
+    after_help = "Exit status: 0 when the cases were written (warnings may be printed), 2 when nothing was written (an error in any file, a case file already there without --force, or a usage error)."
+)]
 pub(crate) struct ImportArgs {
     /// The platform the exports come from.
     #[arg(long = "from", value_name = "PLATFORM", value_parser = ["vapi", "retell", "livekit", "elevenlabs"])]

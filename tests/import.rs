@@ -573,3 +573,79 @@ fn a_blank_tool_name_is_an_error_and_a_blank_failure_still_loads() {
         assert!(imported.cases[0].text.contains(r#""error": "error""#));
     }
 }
+
+/// Wraps the fixture's JSON as `shape` does ({} is where the fixture goes).
+fn wrapped(path: &str, shape: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(fixture(path)).unwrap();
+    shape.replace("{}", &text).into_bytes()
+}
+
+#[test]
+fn each_platform_reads_its_other_shapes_of_export() {
+    // (platform, fixture, shape, the cases' file names); no shape: the report message alone.
+    let shapes: &[(Platform, &str, Option<&str>, &[&str])] = &[
+        // Vapi: the report message alone, without the server message around it.
+        (
+            Platform::Vapi,
+            "vapi/end_of_call_report.json",
+            None,
+            &["vapi_3f1c2b9e-8a47-4d1e-9c55-2b7e6f0a1d34.json"],
+        ),
+        // Retell: the `call_ended` webhook, and a list of calls.
+        (
+            Platform::Retell,
+            "retell/call.json",
+            Some(r#"{"event": "call_ended", "call": {}}"#),
+            &["retell_call_5e0b1c7a94d24f3f8a6b2d10e4c7f918.json"],
+        ),
+        // LiveKit: a list of histories, named from the file and their place in it.
+        (
+            Platform::LiveKit,
+            "livekit/table_booking.json",
+            Some(r#"[{}, {}]"#),
+            &["livekit_shape_0.json", "livekit_shape_1.json"],
+        ),
+        // ElevenLabs: the `post_call_transcription` webhook.
+        (
+            Platform::ElevenLabs,
+            "elevenlabs/conversation.json",
+            Some(
+                r#"{"type": "post_call_transcription", "event_timestamp": 1764495941, "data": {}}"#,
+            ),
+            &["elevenlabs_conv_01jz6d2k4m7n9p1q3r5s7t9v1w.json"],
+        ),
+    ];
+    for (platform, path, shape, names) in shapes {
+        let bytes = match shape {
+            Some(shape) => wrapped(path, shape),
+            None => {
+                let value: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(fixture(path)).unwrap()).unwrap();
+                serde_json::to_vec(&value["message"]).unwrap()
+            }
+        };
+        let imported = import::convert("exports/shape.json", &bytes, *platform, false)
+            .unwrap_or_else(|e| panic!("{path} in {shape:?}: {e}"));
+        let got: Vec<&str> = imported.cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(&got, names, "{path} in {shape:?}");
+        for case in &imported.cases {
+            assert_eq!(run(&case.name, &case.text).status, Status::Pass);
+        }
+    }
+
+    // A Vapi server message of another type holds only a part of the call.
+    let error = import::convert(
+        "status.json",
+        br#"{"message": {"type": "status-update", "status": "in-progress"}}"#,
+        Platform::Vapi,
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(error.at, import::Where::Path("message.type".to_owned()));
+    assert!(
+        error
+            .to_string()
+            .contains("expected \"end-of-call-report\""),
+        "{error}"
+    );
+}

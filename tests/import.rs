@@ -649,3 +649,30 @@ fn each_platform_reads_its_other_shapes_of_export() {
         "{error}"
     );
 }
+
+#[test]
+fn vapi_turn_latencies_stand_in_for_missing_timestamps() {
+    // The caller's lines have no `endTime`: the replies take Vapi's own turn latencies, in
+    // order (the greeting is not a turn).
+    let export = br#"{"id": "c9", "artifact": {
+        "messages": [
+            {"role": "bot", "message": "Hello!", "time": 1000, "endTime": 1900},
+            {"role": "user", "message": "Hi, are you open?", "time": 2500},
+            {"role": "bot", "message": "Yes, until six.", "time": 4100, "endTime": 5200},
+            {"role": "user", "message": "Thanks.", "time": 6000},
+            {"role": "bot", "message": "Bye!", "time": 7000, "endTime": 7400}],
+        "performanceMetrics": {"turnLatencies": [
+            {"modelLatency": 410, "voiceLatency": 230, "transcriberLatency": 90,
+             "endpointingLatency": 300, "turnLatency": 1030},
+            {"turnLatency": 880.4}]}}}"#;
+    let imported = import::convert("c9.json", export, Platform::Vapi, false).unwrap();
+    let case = parse_case("c9.json", imported.cases[0].text.as_bytes()).unwrap();
+    let latencies: Vec<Option<u64>> = case
+        .transcript()
+        .unwrap()
+        .iter()
+        .filter(|r| r.speaker() == voice_harness::case::Speaker::Agent)
+        .map(|r| r.latency_ms())
+        .collect();
+    assert_eq!(latencies, [None, Some(1030), Some(880)]);
+}

@@ -1,7 +1,8 @@
 //! Vapi: the `end-of-call-report` server message, or the call object of `GET /call/:id`
 //! (and a list of either). The lines are `artifact.messages`: roles `bot`, `user`,
 //! `system`, `tool_calls` and `tool_call_result`, with `time` and `endTime` in milliseconds
-//! since the epoch.
+//! since the epoch; `artifact.performanceMetrics.turnLatencies` is Vapi's own latency of each
+//! turn.
 
 use super::json::{self, At};
 use super::message::Problem;
@@ -59,6 +60,25 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
         path: at.path.clone(),
         lines: Vec::new(),
     };
+    // Vapi's own latency of each turn (`artifact.performanceMetrics.turnLatencies`), in the
+    // order the replies came: used where a reply's timestamps are missing.
+    let turn_latencies = match call
+        .get("artifact")
+        .and_then(|a| a.get("performanceMetrics"))
+        .and_then(|p| p.get("turnLatencies"))
+    {
+        Some(list) => list
+            .array("a list of turn latencies")?
+            .iter()
+            .map(|t| {
+                t.opt_f64("turnLatency", "a latency in milliseconds")
+                    .map(|ms| ms.map(|ms| ms.round().max(0.0) as u64))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let mut turn_latencies = turn_latencies.into_iter();
+    let mut after_user = false;
     let mut clock = Clock::default();
     for m in messages.array("a list of messages")? {
         let role = m
@@ -86,12 +106,17 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                     end.map(|t| t.round() as i64),
                 );
                 super::check_span(&m, "endTime", start, end, |ms| ms.to_string())?;
+                let platform_latency_ms = match who {
+                    Who::Agent if after_user => turn_latencies.next().flatten(),
+                    _ => None,
+                };
+                after_user = who == Who::User;
                 out.lines.push(Line::Say {
                     who,
                     text,
                     start_ms: start,
                     end_ms: end,
-                    platform_latency_ms: None,
+                    platform_latency_ms,
                     interrupted: false,
                 });
             }

@@ -284,3 +284,29 @@ pub(crate) fn duplicate_id(name: &str, first: &str) -> (&'static str, String) {
         format!("a second call that makes {name} (the first is in {first})"),
     )
 }
+
+pub(crate) const NOT_JSON_HELP: &str =
+    "the file is cut short or is not JSON: export the call again";
+pub(crate) const NO_LINES: &str = "a call with no lines";
+pub(crate) const NO_REPLY: &str = "a call in which no caller line got a reply";
+pub(crate) const TOO_LARGE_HELP: &str =
+    "split the export, or keep the part of the call that matters";
+pub(crate) const BUG_HELP: &str =
+    "this is a bug in voice-harness import: please report it with the export";
+pub(crate) const READABLE: &str = "a file that can be read";
+pub(crate) const WRITABLE: &str = "a folder the cases can be written to";
+pub(crate) const DUPLICATE_HELP: &str = "import each call once";
+pub(crate) const VAPI_REPORT_HELP: &str = "only the end-of-call report holds the whole call; save \
+     that message, or the call from GET /call/:id";
+pub(crate) const RETELL_TRANSCRIPT_HELP: &str =
+    "Retell adds the transcript once the call has ended: export the call again after it ends";
+pub(crate) const RETELL_NO_TOOLS: &str =
+    "no `transcript_with_tool_calls`: read `transcript_object`, which has no tool calls";
+
+pub(crate) fn long_transcript(rows: usize) -> String {
+    format!("the transcript has {rows} rows: run it with MAX_TRANSCRIPT_SIZE={rows} or more")
+}
+
+pub(crate) fn self_check(name: &str) -> String {
+    format!("a case ({name}) that loads and passes as imported")
+}

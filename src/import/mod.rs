@@ -114,7 +114,7 @@ pub fn convert(
         at: Where::LineColumn(e.line(), e.column()),
         expected: message::expected_export(platform.title(), "JSON"),
         found: message::not_json(&e),
-        help: Some("the file is cut short or is not JSON: export the call again".to_owned()),
+        help: Some(message::NOT_JSON_HELP.to_owned()),
     })?;
     let root = At::root(&value);
     let mut notes = Notes::new();
@@ -188,9 +188,9 @@ fn one(
     );
     if derived.steps.is_empty() {
         let found = if call.lines.is_empty() {
-            "a call with no lines".to_owned()
+            message::NO_LINES
         } else {
-            "a call in which no caller line got a reply".to_owned()
+            message::NO_REPLY
         };
         return Err(at(Problem::new(
             call.path.clone(),
@@ -207,11 +207,7 @@ fn one(
     if derived.rows.len() > DEFAULT_MAX_TRANSCRIPT_SIZE && !as_script {
         notes.push((
             call.path.clone(),
-            format!(
-                "the transcript has {} rows: run it with MAX_TRANSCRIPT_SIZE={} or more",
-                derived.rows.len(),
-                derived.rows.len()
-            ),
+            message::long_transcript(derived.rows.len()),
         ));
     }
 
@@ -234,7 +230,7 @@ fn one(
             message::too_large(text.len(), MAX_CASE_FILE_BYTES),
             "a longer call",
         )
-        .help("split the export, or keep the part of the call that matters")));
+        .help(message::TOO_LARGE_HELP)));
     }
     self_check(file, &name, &text)?;
     Ok(CaseFile {
@@ -250,12 +246,7 @@ fn one(
 /// by its own `agent.replay`). A case that does not is a bug here, never written.
 fn self_check(file: &str, name: &str, text: &str) -> Result<(), ImportError> {
     let bug = |found: String| {
-        ImportError::whole(
-            file,
-            format!("a case ({name}) that loads and passes as imported"),
-            found,
-        )
-        .help("this is a bug in voice-harness import: please report it with the export")
+        ImportError::whole(file, message::self_check(name), found).help(message::BUG_HELP)
     };
     let case = crate::case::parse_case(name, text.as_bytes()).map_err(|e| bug(e.to_string()))?;
     let options = crate::RunOptions::default().with_max_transcript_rows(usize::MAX);
@@ -349,11 +340,7 @@ pub fn import(
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                errors.push(ImportError::whole(
-                    &name,
-                    "a file that can be read",
-                    e.to_string(),
-                ));
+                errors.push(ImportError::whole(&name, message::READABLE, e.to_string()));
                 continue;
             }
         };
@@ -370,7 +357,7 @@ pub fn import(
         if let Some(first) = imported.cases[..i].iter().find(|c| c.name == case.name) {
             let (expected, found) = message::duplicate_id(&case.name, &first.source);
             errors.push(
-                ImportError::whole(&case.source, expected, found).help("import each call once"),
+                ImportError::whole(&case.source, expected, found).help(message::DUPLICATE_HELP),
             );
         }
     }
@@ -394,11 +381,7 @@ pub fn import(
 /// failure while writing leaves nothing behind.
 fn write_all(out: &Path, cases: &[CaseFile]) -> Result<(), ImportError> {
     let fail = |path: &Path, e: std::io::Error| {
-        ImportError::whole(
-            &display_path(path),
-            "a folder the cases can be written to",
-            e.to_string(),
-        )
+        ImportError::whole(&display_path(path), message::WRITABLE, e.to_string())
     };
     std::fs::create_dir_all(out).map_err(|e| fail(out, e))?;
     let mut written: Vec<(PathBuf, PathBuf)> = Vec::new();

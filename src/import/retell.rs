@@ -31,11 +31,7 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
     let transcript = if let Some(t) = call.get("transcript_with_tool_calls") {
         t
     } else if let Some(t) = call.get("transcript_object") {
-        notes.push((
-            t.path.clone(),
-            "no `transcript_with_tool_calls`: read `transcript_object`, which has no tool calls"
-                .to_owned(),
-        ));
+        notes.push((t.path.clone(), message::RETELL_NO_TOOLS.to_owned()));
         t
     } else if call.has("call_id") {
         return Err(Problem::new(
@@ -43,7 +39,7 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
             "the call's transcript, `transcript_with_tool_calls`",
             message::NOTHING,
         )
-        .help("Retell adds the transcript once the call has ended: export the call again after it ends"));
+        .help(message::RETELL_TRANSCRIPT_HELP));
     } else {
         return Err(sniff::mismatch(at, "Retell", SHAPES));
     };

@@ -36,9 +36,9 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
             // Other server messages (`status-update`, `transcript`, ...) hold a part of it.
             let kind = report.req("type", "\"end-of-call-report\"")?;
             if kind.str("\"end-of-call-report\"")? != "end-of-call-report" {
-                return Err(kind.wrong("\"end-of-call-report\"").help(
-                    "only the end-of-call report holds the whole call; save that message, or the call from GET /call/:id",
-                ));
+                return Err(kind
+                    .wrong("\"end-of-call-report\"")
+                    .help(super::message::VAPI_REPORT_HELP));
             }
             let id = report.get("call").and_then(|c| c.get("id"));
             (report, id)

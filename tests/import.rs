@@ -3,6 +3,8 @@
 //! exports give errors that name the file, the JSON path and what was expected, and write
 //! nothing.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -527,17 +529,7 @@ fn imported_cases_pass_as_generated_cargo_tests() {
                 .unwrap_or_else(|e| panic!("{}", e[0]));
         }
     }
-    let manifest: &'static str =
-        Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
-    let config = voice_harness::__private::HarnessConfig {
-        manifest_dir: manifest,
-        root: "cases",
-        snapshots: "snapshots",
-        source_file: "tests/cases.rs",
-        crate_name: "cases",
-        test_fn: "case",
-        target_tmpdir: None,
-    };
+    let config = common::harness_config(dir.path());
     let files = listing(&out);
     assert_eq!(files.len(), 12);
     for file in files {

@@ -24,6 +24,8 @@ use voice_harness::{
     RunOptions,
 };
 
+mod import;
+
 /// The runner's allocator: see `mimalloc` in Cargo.toml for why.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -54,6 +56,9 @@ enum Command {
     /// Join the JSON reports of a suite's shards (`--shard K/N`) into the report of the whole
     /// run, byte for byte; write JUnit too with --junit.
     Merge(MergeArgs),
+    /// Turn calls exported from Vapi, Retell, LiveKit or ElevenLabs into case files (see
+    /// docs/import.md).
+    Import(import::ImportArgs),
 }
 
 #[derive(Args)]
@@ -414,6 +419,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args, None),
         Command::Sweep(args) => args.plan().and_then(|plan| run(&args.run, Some(&plan))),
         Command::Merge(args) => merge(&args),
+        Command::Import(args) => import::import(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -290,3 +290,175 @@ fn concurrency_is_for_agents_in_another_process() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected calls per second above 0"));
 }
+
+/// An HTTP agent whose replies take the time its case's test_id says (`d300_x`: 300 ms), and
+/// which writes down when each call starts (`starts`: seconds and test_id per line).
+const TIMED_SERVER: &str = r#"
+import json, sys, time, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class S(ThreadingHTTPServer):
+    request_queue_size = 256
+    daemon_threads = True
+CALLS = {}
+LOCK = threading.Lock()
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        e = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        status, body = 204, b""
+        if e["event"] == "start":
+            CALLS[e["call_id"]] = e["test_id"]
+            with LOCK, open(sys.argv[1], "a") as f:
+                f.write("%.4f %s\n" % (time.monotonic(), e["test_id"]))
+        if e["event"] == "user":
+            test = CALLS.get(e["call_id"], "d0_")
+            time.sleep(int(test[1:].split("_")[0]) / 1000)
+            status, body = 200, json.dumps({"text": "hello bye"}).encode()
+        self.send_response(status)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = S(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+/// Cases of `turns` turns each, every reply due within `budget_ms`.
+fn timed_suite(dir: &Path, names: &[&str], turns: usize, budget_ms: u64) {
+    std::fs::create_dir_all(dir.join("cases")).unwrap();
+    for name in names {
+        let turns: Vec<String> = (1..=turns)
+            .map(|i| {
+                format!(
+                    r#"{{"step_order": {i}, "user_input": "Line {i}", "expected_agent_response_keywords": ["hello"], "max_latency_ms": {budget_ms}}}"#
+                )
+            })
+            .collect();
+        let case = format!(
+            r#"{{"test_id": "{name}", "persona": "P", "turns": [{}]}}"#,
+            turns.join(",\n")
+        );
+        std::fs::write(dir.join("cases").join(format!("{name}.json")), case).unwrap();
+    }
+}
+
+/// The timed agent, writing the starts into `dir`.
+fn timed_server(dir: &Path) -> common::PythonServer {
+    common::PythonServer::start(dir, TIMED_SERVER, &[&dir.join("starts")], "/")
+}
+
+/// When each call started, by the agent's clock, in order.
+fn starts(dir: &Path) -> Vec<(f64, String)> {
+    let text = std::fs::read_to_string(dir.join("starts")).unwrap();
+    let mut starts: Vec<(f64, String)> = text
+        .lines()
+        .map(|l| {
+            let (t, id) = l.split_once(' ').unwrap();
+            (t.parse().unwrap(), id.to_owned())
+        })
+        .collect();
+    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    starts
+}
+
+/// Issue #23.2: while the runner waits to start the next call (`--rate`), the calls in
+/// flight go on: each reply's latency is the agent's own 300 ms, not the wait for the rate.
+/// Before, the calls in flight were not polled during that wait: "latency 3995 ms over
+/// budget 1500 ms".
+#[test]
+fn waiting_for_the_rate_does_not_freeze_the_calls_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = ["d300_a", "d300_b", "d300_c", "d300_d"];
+    timed_suite(dir.path(), &names, 8, 1500);
+    let server = timed_server(dir.path());
+    let (out, _) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-url",
+            &server.url,
+            "--concurrency",
+            "2",
+            "--rate",
+            "0.25",
+            "--json",
+            "r.json",
+        ],
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let mut worst = 0;
+    for case in report["cases"].as_array().unwrap() {
+        for step in case["steps"].as_array().unwrap() {
+            worst = worst.max(step["latency_ms"].as_u64().unwrap());
+        }
+    }
+    // A reply takes 300 ms; a frozen call waits for the next start, up to 4 s. The margin
+    // is for a loaded machine.
+    assert!(
+        worst < 1500,
+        "a reply took {worst} ms (the agent takes 300 ms)"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // And the rate held: a start every 4 s at most.
+    let starts = starts(dir.path());
+    assert_eq!(starts.len(), 4);
+    for pair in starts.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(
+            gap >= 0.8 * 4.0,
+            "starts {gap:.2} s apart at --rate 0.25: {starts:?}"
+        );
+    }
+}
+
+/// Issue #23.2: `--rate N` spaces starts 1/N s apart even after a stall: when one slow call
+/// holds the only slot (`--concurrency 1`), the calls after it do not start in a burst to
+/// catch up with the ticks they missed.
+#[test]
+fn a_stall_is_not_followed_by_a_burst_of_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "d3000_a", "d50_b", "d50_c", "d50_d", "d50_e", "d50_f", "d50_g", "d50_h",
+    ];
+    timed_suite(dir.path(), &names, 1, 60_000);
+    let server = timed_server(dir.path());
+    let (out, _) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-url",
+            &server.url,
+            "--concurrency",
+            "1",
+            "--rate",
+            "2",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let starts = starts(dir.path());
+    assert_eq!(starts.len(), 8);
+    assert_eq!(starts[0].1, "d3000_a", "{starts:?}");
+    // 0.5 s apart at --rate 2; the margin is the agent's clock and a loaded machine, far
+    // from the 50 ms of a burst.
+    for pair in starts.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(
+            gap >= 0.8 * 0.5,
+            "starts {gap:.2} s apart at --rate 2: {starts:?}"
+        );
+    }
+}

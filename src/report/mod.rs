@@ -548,40 +548,58 @@ where
         let mut running: Vec<Job<'_>> = Vec::new();
         let mut finished: std::collections::BTreeMap<usize, Option<CaseReport>> =
             std::collections::BTreeMap::new();
-        let mut ticker = in_flight
+        // Starts are spaced 1/rate apart, counted from the previous start as it happened:
+        // after a stall (every slot taken by slow calls) the next call waits its turn again
+        // instead of catching up in a burst (#23). Waiting is one more thing polled beside
+        // the calls in flight, never a wait that stops them.
+        let spacing = in_flight
             .rate
-            .filter(|r| *r > 0.0)
-            .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
+            .filter(|r| *r > 0.0 && r.is_finite())
+            .map(|r| Duration::from_secs_f64(1.0 / r));
+        let mut next_start_at: Option<tokio::time::Instant> = None;
         let (mut next_start, mut next_out) = (0, 0);
         loop {
-            while running.len() < in_flight.concurrency
-                && next_start < files.len()
-                && next_start < next_out + window
+            let may_start = |running: &Vec<Job<'_>>, next_start: usize, next_out: usize| {
+                running.len() < in_flight.concurrency
+                    && next_start < files.len()
+                    && next_start < next_out + window
+            };
+            while may_start(&running, next_start, next_out)
+                && next_start_at.is_none_or(|at| tokio::time::Instant::now() >= at)
             {
-                if let Some(ticker) = &mut ticker {
-                    ticker.tick().await;
-                }
                 let (i, file) = (next_start, &files[next_start]);
                 let (ids, make_agent) = (&ids, &make_agent);
                 running.push(Box::pin(async move {
                     (i, run_file_here(file, options, ids, make_agent).await)
                 }));
                 next_start += 1;
+                next_start_at = spacing.map(|d| tokio::time::Instant::now() + d);
             }
-            if running.is_empty() {
+            if running.is_empty() && next_start >= files.len() {
                 break;
             }
-            // Polls every call in flight; takes the first that is done.
-            let (i, report) = std::future::poll_fn(|cx| {
+            // The next start, when one waits only for its time to come.
+            let mut start_timer = next_start_at
+                .filter(|_| may_start(&running, next_start, next_out))
+                .map(|at| Box::pin(tokio::time::sleep_until(at)));
+            // Polls every call in flight, and the next start's timer; takes the first call
+            // that is done (`None`: time to start one).
+            let done = std::future::poll_fn(|cx| {
                 for k in 0..running.len() {
                     if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
                         drop(running.swap_remove(k));
-                        return Poll::Ready(done);
+                        return Poll::Ready(Some(done));
                     }
                 }
-                Poll::Pending
+                match start_timer.as_mut().map(|timer| timer.as_mut().poll(cx)) {
+                    Some(Poll::Ready(())) => Poll::Ready(None),
+                    _ => Poll::Pending,
+                }
             })
             .await;
+            let Some((i, report)) = done else {
+                continue;
+            };
             on_progress();
             finished.insert(i, report);
             while let Some(report) = finished.remove(&next_out) {

@@ -693,3 +693,55 @@ fn a_report_replaces_an_old_one_writes_through_a_link_and_keeps_a_read_only_file
         }
     }
 }
+
+/// A report written over one of the run's own case files would replace that case: refused
+/// before anything is written, however the path is spelt (#23.11).
+#[test]
+fn a_report_path_that_is_a_case_file_of_the_run_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let case = sample("billing_inquiry_v1.json");
+    write(d, "c/a.json", &case);
+    write(
+        d,
+        "c/b.json",
+        &case.replace("billing_inquiry_v1", "billing_b"),
+    );
+    let absolute = d.join("c/a.json").canonicalize().unwrap();
+    let absolute = absolute.to_str().unwrap();
+    let mut attempts = vec![
+        vec!["run", "c", "--json", "c/a.json"],
+        vec!["run", "c", "--junit", "./c/../c/b.json"],
+        vec!["run", "c/a.json", "c/b.json", "--json", absolute],
+        vec!["sweep", "c", "--seeds", "2", "--json", "c/b.json"],
+    ];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(d.join("c/a.json"), d.join("link.json")).unwrap();
+        attempts.push(vec!["run", "c", "--json", "link.json"]);
+    }
+    for args in attempts {
+        let out = run(d, &args);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: --json ") || stderr.starts_with("error: --junit "),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("is the case file c/a.json of this run")
+                || stderr.contains("is the case file c/b.json of this run"),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("give the report another path"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(d.join("c/a.json")).unwrap(), case);
+        assert!(
+            std::fs::read_to_string(d.join("c/b.json"))
+                .unwrap()
+                .contains("billing_b")
+        );
+    }
+    // Another file beside them is fine.
+    let out = run(d, &["run", "c", "-q", "--json", "c/report.txt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -228,6 +228,34 @@ impl CaseFiles {
         self.0.is_empty()
     }
 
+    /// The case file (its name as shown) that `path` names, if any: the same file however
+    /// either is spelt (`./`, `..`, an absolute path, a link to it). A report written there
+    /// would replace the case, so the runner refuses it.
+    pub fn named(&self, path: &std::path::Path) -> Option<&str> {
+        // A file that does not exist yet is no case file: nothing to compare.
+        let target = std::fs::metadata(path).ok()?;
+        if !target.is_file() {
+            return None;
+        }
+        let same = |case: &std::path::Path| -> bool {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                std::fs::metadata(case)
+                    .is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
+            }
+            #[cfg(not(unix))]
+            {
+                let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+                canonical(case).is_some() && canonical(case) == canonical(path)
+            }
+        };
+        self.0
+            .iter()
+            .find(|f| same(&f.path))
+            .map(|f| f.shown.as_str())
+    }
+
     /// Only the files of `shard` (see [`Shard::holds`]).
     pub fn shard(mut self, shard: Shard) -> Self {
         self.0.retain(|f| shard.holds(&f.within));

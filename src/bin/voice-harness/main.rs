@@ -541,6 +541,19 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             paths.join(", ")
         )));
     }
+    // A report written over one of the run's case files would replace that case.
+    for (flag, path) in [("--json", &args.json), ("--junit", &args.junit)] {
+        let Some(path) = path.as_ref().filter(|p| p.as_os_str() != "-") else {
+            continue;
+        };
+        if let Some(case) = files.named(path) {
+            return Err(Usage(format!(
+                "{flag} {} is the case file {case} of this run; writing the report there \
+                 would replace the case: give the report another path",
+                path.display()
+            )));
+        }
+    }
     let all = files.len();
     let files = match args.shard {
         Some(shard) => files.shard(shard),

@@ -345,6 +345,20 @@ fn usage_errors_exit_2() {
             vec!["run", "suite", "--seed=-1"],
             "error: invalid value '-1' for '--seed <N>': expected a whole number from 0 to 18446744073709551615 (a seed), found \"-1\"",
         ),
+        // An agent URL that cannot be parsed fails every case: said once, up front (#23.20).
+        (
+            vec!["run", "suite", "--agent-url", "http://[::1"],
+            "error: --agent-url \"http://[::1\": not a URL (",
+        ),
+        (
+            vec!["run", "suite", "--agent-url", "http://"],
+            "error: --agent-url \"http://\": not a URL (",
+        ),
+        // Runs per seed past what anyone can wait for: refused, not a 4 GiB allocation.
+        (
+            vec!["sweep", "suite", "--seeds", "1", "--repeat", "4294967295"],
+            "error: invalid value '4294967295' for '--repeat <K>': expected a whole number from 1 to 10000 (runs per seed), found \"4294967295\"",
+        ),
         (
             vec!["run", "suite", "-j", "0"],
             "error: invalid value '0' for '--jobs <N>': expected a whole number of at least 1 (calls at a time), found \"0\"",
@@ -744,4 +758,26 @@ fn a_report_path_that_is_a_case_file_of_the_run_is_refused() {
     // Another file beside them is fine.
     let out = run(d, &["run", "c", "-q", "--json", "c/report.txt"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// `sweep -q`, like `run -q`, prints only the summary line: not a table header without rows.
+#[test]
+fn a_quiet_sweep_prints_only_its_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "c/a.json", &sample("billing_inquiry_v1.json"));
+    let out = run(d, &["sweep", "c", "--seeds", "3", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "1 case: 1 passed, 0 failed, 0 errors; all as expected ([time])"
+    );
+    // Without -q the table has its header and a row per case.
+    let out = run(d, &["sweep", "c", "--seeds", "3"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert!(
+        stdout.lines().nth(1).unwrap().contains("c/a.json"),
+        "{stdout}"
+    );
 }

@@ -136,9 +136,16 @@ fn parse_seeds(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Runs per seed at most: 10,000 runs of one caller is past what a sweep needs (pass^k
+/// settles long before), and each run's verdict is kept until its seed is done.
+const MAX_REPEAT: u32 = 10_000;
+
 fn parse_repeat(text: &str) -> Result<u32, String> {
-    match text.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=u64::from(MAX_REPEAT)).contains(&n) => Ok(n as u32),
+        Ok(n) if n > u64::from(MAX_REPEAT) => Err(format!(
+            "expected a whole number from 1 to {MAX_REPEAT} (runs per seed), found {text:?}"
+        )),
         _ => Err(format!(
             "expected a whole number of at least 1 (runs per seed), found {text:?}"
         )),
@@ -460,6 +467,19 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
                  http://127.0.0.1:8080/agent"
             )));
         }
+        // Parsed as each request will parse it: a URL that cannot be is one usage error,
+        // not the same failure in every case (#23.20).
+        let why = match url.parse::<hyper::Uri>() {
+            Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => None,
+            Ok(_) => Some("no host".to_owned()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = why {
+            return Err(Usage(format!(
+                "--agent-url {url:?}: not a URL ({why}); expected e.g. \
+                 http://127.0.0.1:8080/agent or http://[::1]:8080/agent"
+            )));
+        }
     }
     let Some(command) = &args.agent_command else {
         return Ok(None);
@@ -746,7 +766,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             files.len()
         )));
     }
-    if sweep.is_some() {
+    if sweep.is_some() && !args.quiet {
         // Worst first: the lowest bound, then by file.
         swept.sort_by(|a, b| {
             let bound = |r: &CaseReport| r.sweep.as_ref().map_or(-1.0, |s| s.wilson_lower);

@@ -462,3 +462,84 @@ fn a_stall_is_not_followed_by_a_burst_of_starts() {
         );
     }
 }
+
+/// Whether process `pid` is gone (or a zombie, which holds nothing).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            stat.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                == Some("Z")
+        }
+    }
+}
+
+/// Waits up to 5 s for every process of `pids` to be gone; kills those left (so that no
+/// test run leaves them to the next) and names them.
+fn outlived(pids: &[u32]) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !pids.iter().all(|&p| gone(p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<u32> = pids.iter().copied().filter(|&p| !gone(p)).collect();
+    for pid in &left {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    left
+}
+
+/// Issue #23.12: a grandchild that leaves the program's process group and session
+/// (`setsid sleep 1000 &`) does not outlive the run: the runner reaps the whole tree.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_grandchild_in_a_session_of_its_own_outlives_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..4).map(|i| format!("s{i:02}")).collect();
+    suite(dir.path(), &names);
+    std::fs::write(
+        dir.path().join("agent.sh"),
+        r#"setsid sh -c 'echo $$ > g.tmp.'$$'; mv g.tmp.'$$' g.'$$'; exec sleep 1000' &
+while [ ! -s g.$$ ]; do sleep 0.01; done
+while read -r line; do case "$line" in *'"event":"user"'*) echo '{"text": "hello bye"}';; esac; done
+"#,
+    )
+    .unwrap();
+    let (out, _) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-command",
+            "sh agent.sh",
+            "--concurrency",
+            "2",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let pids: Vec<u32> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("g.") && !n.starts_with("g.tmp."))
+        .map(|n| {
+            std::fs::read_to_string(dir.path().join(n))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(pids.len(), 4, "a grandchild per call");
+    assert_eq!(
+        outlived(&pids),
+        Vec::<u32>::new(),
+        "grandchildren outlived the run"
+    );
+}

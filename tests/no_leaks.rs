@@ -111,3 +111,60 @@ fn a_program_started_through_a_wrapper_leaves_no_grandchild() {
         assert!(gone(pid), "process {pid} outlived its call");
     }
 }
+
+/// Writes a grandchild that leaves the program's group and session (`setsid`) and sleeps,
+/// then answers every user event: `g.<pid of the program>` holds the grandchild's pid.
+#[cfg(target_os = "linux")]
+fn setsid_agent(dir: &std::path::Path) -> String {
+    format!(
+        r#"cd {dir}; setsid sh -c 'echo $$ > g.tmp.'$$'; mv g.tmp.'$$' g.'$$'; exec sleep 1000' & while [ ! -s g.$$ ]; do sleep 0.01; done; while read -r line; do case "$line" in *'"event":"user"'*) echo '{{"text": "hello bye"}}';; esac; done"#,
+        dir = dir.display()
+    )
+}
+
+/// The grandchildren `setsid_agent` wrote down.
+#[cfg(target_os = "linux")]
+fn grandchildren(dir: &std::path::Path) -> Vec<u32> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("g."))
+        .filter(|e| !e.file_name().to_string_lossy().starts_with("g.tmp."))
+        .map(|e| {
+            std::fs::read_to_string(e.path())
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Issue #23.12: a process the program started in a session of its own (`setsid`, so
+/// outside the program's process group) ends with the call too.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_grandchild_in_a_session_of_its_own_ends_with_the_call() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let script = setsid_agent(dir.path());
+    let mut agent = CommandAgent::new(["sh", "-c", &script]);
+    let outcome = run_case(&case(), &mut agent, &RunOptions::default());
+    assert_eq!(outcome.status, voice_harness::Status::Pass);
+    let pids = grandchildren(dir.path());
+    assert_eq!(pids.len(), 1, "one grandchild");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !pids.iter().all(|&p| gone(p)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for pid in pids {
+        let outlived = !gone(pid);
+        if outlived {
+            // Not left for the next test run to trip over.
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+        }
+        assert!(!outlived, "grandchild {pid} (setsid) outlived its call");
+    }
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::Shard;
-use voice_harness::agent::HttpPool;
+use voice_harness::agent::{HttpPool, processes};
 use voice_harness::report::{
     CaseFiles, CaseJson, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus,
     ShrinkTo, SuiteOptions, Summary, run_suite_in_flight, run_suite_with, sweep_suite,
@@ -370,11 +370,15 @@ impl Agent for RunAgent {
 struct Usage(String);
 
 fn main() -> ExitCode {
+    // What an agent program leaves behind outside its process group comes back to the
+    // runner (Linux), to be ended with the rest when the run is over (#23.12).
+    processes::become_subreaper();
     let result = match Cli::parse().command {
         Command::Run(args) => run(&args, None),
         Command::Sweep(args) => args.plan().and_then(|plan| run(&args.run, Some(&plan))),
         Command::Merge(args) => merge(&args),
     };
+    processes::reap_orphans();
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

@@ -781,3 +781,51 @@ fn a_quiet_sweep_prints_only_its_summary() {
         "{stdout}"
     );
 }
+
+/// An interrupted run's report (`run.interrupted`, #23.10) lacks the cases that had not
+/// finished: `merge` refuses it rather than call the shards a whole run.
+#[test]
+fn merge_refuses_the_report_of_an_interrupted_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "c/a.json", &sample("billing_inquiry_v1.json"));
+    write(
+        d,
+        "c/b.json",
+        &sample("billing_inquiry_v1.json").replace("billing_inquiry_v1", "billing_b"),
+    );
+    for k in ["1/2", "2/2"] {
+        let out = run(
+            d,
+            &[
+                "run",
+                "c",
+                "-q",
+                "--shard",
+                k,
+                "--json",
+                &format!("{}.json", &k[..1]),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let out = run(d, &["merge", "1.json", "2.json", "--json", "all.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shard = std::fs::read_to_string(d.join("2.json")).unwrap();
+    assert!(
+        !shard.contains("interrupted"),
+        "a whole shard says nothing of it"
+    );
+    let interrupted = shard.replace(
+        "\"shard\":\"2/2\"",
+        "\"shard\":\"2/2\",\"interrupted\":true",
+    );
+    assert_ne!(interrupted, shard);
+    std::fs::write(d.join("2.json"), interrupted).unwrap();
+    let out = run(d, &["merge", "1.json", "2.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: 2.json is the report of an interrupted run: it lacks the cases that had not finished. Run that shard again, then merge"
+    );
+}

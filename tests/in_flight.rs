@@ -543,3 +543,124 @@ while read -r line; do case "$line" in *'"event":"user"'*) echo '{"text": "hello
         "grandchildren outlived the run"
     );
 }
+
+/// Issue #23.10: Ctrl-C (SIGINT) or SIGTERM stops every agent program, writes the reports
+/// of the cases that finished (JSON and JUnit, each replacing the old one whole), marks the
+/// run interrupted, and exits 130. Before, the runner died at once: its agents, in process
+/// groups of their own, were left running, and the JSON report was empty.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_stops_its_agents_and_writes_what_finished() {
+    for signal in ["INT", "TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let names: Vec<String> = ["a_fast", "b_fast", "c_hang", "d_hang", "e_fast", "f_fast"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        suite(d, &names);
+        std::fs::write(
+            d.join("agent.py"),
+            r#"import sys, json, os, time
+open('pids', 'a').write('%d\n' % os.getpid())
+test = ''
+for line in sys.stdin:
+    e = json.loads(line)
+    if e['event'] == 'start':
+        test = e['test_id']
+    if e['event'] == 'user':
+        if 'hang' in test:
+            open('hanging.%d' % os.getpid(), 'w').close()
+            time.sleep(1000)
+        print(json.dumps({'text': 'hello bye'}), flush=True)
+"#,
+        )
+        .unwrap();
+        std::fs::write(d.join("r.json"), "the old report").unwrap();
+        let mut runner = Command::new(BIN)
+            .args([
+                "run",
+                "cases",
+                "--agent-command",
+                "python3 agent.py",
+                "--concurrency",
+                "2",
+                "--turn-timeout",
+                "600",
+                "--json",
+                "r.json",
+                "--junit",
+                "r.xml",
+            ])
+            .current_dir(d)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The two fast cases are done and both slots hang.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let hanging = || {
+            std::fs::read_dir(d)
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("hanging."))
+                .count()
+        };
+        while hanging() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(hanging(), 2, "the hanging calls never started");
+        let pid = runner.id().to_string();
+        Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while runner.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if runner.try_wait().unwrap().is_none() {
+            let _ = runner.kill();
+        }
+        let out = runner.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let pids: Vec<u32> = std::fs::read_to_string(d.join("pids"))
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect();
+        assert_eq!(
+            outlived(&pids),
+            Vec::<u32>::new(),
+            "SIG{signal}: agents outlived the run"
+        );
+        assert_eq!(out.status.code(), Some(130), "SIG{signal}: {stderr}");
+        assert!(stderr.contains("interrupted"), "SIG{signal}: {stderr}");
+        let text = std::fs::read_to_string(d.join("r.json")).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("SIG{signal}: the JSON report is not JSON ({e}): {text:?}"));
+        let ids: Vec<&str> = report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["test_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["a_fast", "b_fast"], "SIG{signal}");
+        assert_eq!(report["summary"]["total"], 2, "SIG{signal}");
+        assert_eq!(report["summary"]["passed"], 2, "SIG{signal}");
+        assert_eq!(report["run"]["interrupted"], true, "SIG{signal}");
+        let junit = std::fs::read_to_string(d.join("r.xml")).unwrap();
+        assert!(
+            junit.contains("a_fast") && !junit.contains("c_hang"),
+            "{junit}"
+        );
+        // No temporary file is left beside the reports.
+        let left: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("tmp"))
+            .collect();
+        assert_eq!(left, Vec::<String>::new(), "SIG{signal}");
+    }
+}

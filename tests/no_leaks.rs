@@ -168,3 +168,67 @@ fn a_grandchild_in_a_session_of_its_own_ends_with_the_call() {
         assert!(!outlived, "grandchild {pid} (setsid) outlived its call");
     }
 }
+
+/// Issue #23.10, under `cargo test`: when the test process dies without ending the call
+/// (killed by a signal), the agent program's stdin closes, and a program that exits when
+/// its stdin ends (docs/agent-protocol.md) does not outlive it. The test runs itself as
+/// that test process and kills it mid-call.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_agent_that_reads_its_stdin_ends_with_a_killed_test_process() {
+    const CHILD: &str = "VOICE_HARNESS_NO_LEAKS_CHILD";
+    if let Some(dir) = std::env::var_os(CHILD) {
+        // The test process: a call whose agent answers step 1 and then waits for input.
+        let dir = std::path::PathBuf::from(dir);
+        let script = format!(
+            r#"cd {dir}; echo $$ > agent.tmp; mv agent.tmp agent; while read -r line; do case "$line" in *'"step_order":1,'*) echo '{{"text": "hello"}}';; esac; done"#,
+            dir = dir.display()
+        );
+        let options = RunOptions::default().with_turn_timeout(std::time::Duration::from_secs(600));
+        run_case(
+            &case(),
+            &mut CommandAgent::new(["sh", "-c", &script]),
+            &options,
+        );
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut test_process = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_agent_that_reads_its_stdin_ends_with_a_killed_test_process",
+            "--test-threads",
+            "1",
+        ])
+        .env(CHILD, dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let agent = dir.path().join("agent");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !agent.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid: u32 = std::fs::read_to_string(&agent)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Mid-call: step 2 waits for a reply that never comes.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    test_process.kill().unwrap();
+    test_process.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !gone(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let outlived = !gone(pid);
+    if outlived {
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status();
+    }
+    assert!(!outlived, "agent {pid} outlived its killed test process");
+}

@@ -22,6 +22,19 @@ static NEXT_CALL: AtomicU64 = AtomicU64::new(0);
 /// Set once the run is interrupted: no agent program starts after that.
 static STOPPED: AtomicBool = AtomicBool::new(false);
 
+/// Told when the run is interrupted, so a loop of calls in flight stops at once.
+static STOP: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+/// Completes once the run is interrupted ([`stop_all`]).
+#[cfg(feature = "cli")]
+pub(crate) async fn interrupted() {
+    let notified = STOP.notified();
+    if !stopped() {
+        notified.await;
+    }
+}
+
 /// The agent programs running now: each call's mark, and its program's pid (the leader of
 /// its process group).
 static LIVE: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
@@ -39,8 +52,9 @@ pub(crate) fn new_mark() -> String {
     )
 }
 
-/// The run was interrupted ([`stop_all`]): no agent program may start.
-pub(crate) fn stopped() -> bool {
+/// The run was interrupted ([`stop_all`]): no agent program may start, and no call that
+/// ends from now on counts.
+pub fn stopped() -> bool {
     STOPPED.load(Ordering::SeqCst)
 }
 
@@ -70,6 +84,7 @@ pub(crate) fn end_tree(group: Option<u32>, mark: &str) {
 /// then fail at once, as a program that exited.
 pub fn stop_all() {
     STOPPED.store(true, Ordering::SeqCst);
+    STOP.notify_waiters();
     let calls: Vec<(String, u32)> = std::mem::take(&mut *live()).into_iter().collect();
     for (_, pid) in &calls {
         kill_group(Some(*pid));

@@ -271,6 +271,7 @@ impl CaseFiles {
             shard: shard.map(|s| s.to_string()),
             files: self.0.len(),
             suite: format!("{:016x}", crate::rng::seed_for_test_id(&names.join("\n"))),
+            interrupted: false,
         }
     }
 }
@@ -287,6 +288,15 @@ pub struct ReportMeta {
     pub files: usize,
     /// A hash of the whole suite's file names: shards of one suite share it.
     pub suite: String,
+    /// The run was interrupted (Ctrl-C, SIGTERM): the report holds only the cases that
+    /// finished. Written only when it is true, so a whole run's report is as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+}
+
+/// The run was interrupted (Ctrl-C, SIGTERM: see [`crate::agent::processes::stop_all`]).
+fn stopped() -> bool {
+    crate::agent::processes::stopped()
 }
 
 /// Files started ahead of the first one not yet handed on: reports are handed on in file
@@ -391,6 +401,14 @@ fn in_parallel<T: Send>(
     let mut hand_on = |(report, rendered): (CaseReport, T)| {
         summary.add(&report);
         on_case(report, rendered);
+    };
+    // Once the run is interrupted, no file starts, and a call that ends counts for nothing
+    // (its agent was stopped); the calls that ended before are handed on as usual.
+    let job = &|file: &CaseFile| {
+        if stopped() {
+            return None;
+        }
+        job(file).filter(|_| !stopped())
     };
     let files = &files.0;
     match &pool {
@@ -592,27 +610,35 @@ where
                     && next_start < files.len()
                     && next_start < next_out + window
             };
-            while may_start(&running, next_start, next_out)
+            while !stopped()
+                && may_start(&running, next_start, next_out)
                 && next_start_at.is_none_or(|at| tokio::time::Instant::now() >= at)
             {
                 let (i, file) = (next_start, &files[next_start]);
                 let (ids, make_agent) = (&ids, &make_agent);
                 running.push(Box::pin(async move {
-                    (i, run_file_here(file, options, ids, make_agent).await)
+                    let report = run_file_here(file, options, ids, make_agent).await;
+                    // A call that ends once the run is interrupted counts for nothing: its
+                    // agent was stopped.
+                    (i, report.filter(|_| !stopped()))
                 }));
                 next_start += 1;
                 next_start_at = spacing.map(|d| tokio::time::Instant::now() + d);
             }
-            if running.is_empty() && next_start >= files.len() {
+            if stopped() || (running.is_empty() && next_start >= files.len()) {
                 break;
             }
             // The next start, when one waits only for its time to come.
             let mut start_timer = next_start_at
                 .filter(|_| may_start(&running, next_start, next_out))
                 .map(|at| Box::pin(tokio::time::sleep_until(at)));
-            // Polls every call in flight, and the next start's timer; takes the first call
-            // that is done (`None`: time to start one).
+            let mut interrupted = std::pin::pin!(crate::agent::processes::interrupted());
+            // Polls every call in flight, the next start's timer and the interruption; takes
+            // the first call that is done (`None`: time to start one, or to stop).
             let done = std::future::poll_fn(|cx| {
+                if interrupted.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
                 for k in 0..running.len() {
                     if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
                         drop(running.swap_remove(k));
@@ -638,6 +664,13 @@ where
                 }
             }
         }
+        // Interrupted: the calls in flight end here (dropping an agent ends its program),
+        // and the calls that ended before are handed on, in file order.
+        drop(running);
+        for report in finished.into_values().flatten() {
+            summary.add(&report);
+            on_case(report);
+        }
     });
     summary
 }
@@ -653,6 +686,9 @@ fn run_suite_serially<A: Agent>(
 ) -> Summary {
     let mut summary = Summary::default();
     for file in &files.0 {
+        if stopped() {
+            break;
+        }
         on_progress();
         if let Some(report) = run_file(file, options, ids, make_agent) {
             summary.add(&report);

@@ -664,3 +664,87 @@ for line in sys.stdin:
         assert_eq!(left, Vec::<String>::new(), "SIG{signal}");
     }
 }
+
+/// A fake OpenAI-compatible LLM that takes 3 s over every answer, and passes every step.
+#[cfg(feature = "llm")]
+const SLOW_LLM: &str = r#"
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        time.sleep(3)
+        tool = req["tool_choice"]["function"]["name"]
+        args = {"verdict": "pass", "reason": "The agent says hello."}
+        body = json.dumps({"choices": [{"message": {"tool_calls": [{"type": "function", "function": {"name": tool, "arguments": json.dumps(args)}}]}}]}).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+s = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+/// Issue #23.2: an LLM judge's request (3 s here) does not stop the calls in flight beside
+/// it: the other case's replies keep the agent's own 300 ms. Before, the judge blocked the
+/// one thread that drives every call in flight.
+#[cfg(feature = "llm")]
+#[test]
+fn an_llm_judge_does_not_freeze_the_calls_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    timed_suite(d, &["d300_b"], 8, 1500);
+    std::fs::write(
+        d.join("cases/d0_judged.json"),
+        r#"{"test_id": "d0_judged", "persona": "P", "turns": [
+            {"step_order": 1, "user_input": "Hi", "judge": "The agent greets the caller"}]}"#,
+    )
+    .unwrap();
+    let agent = timed_server(d);
+    std::fs::create_dir(d.join("llm_server")).unwrap();
+    let llm =
+        common::PythonServer::start(&d.join("llm_server"), SLOW_LLM, &[], "/v1/chat/completions");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "cases",
+            "--agent-url",
+            &agent.url,
+            "--concurrency",
+            "2",
+            "--llm-url",
+            &llm.url,
+            "--llm-model",
+            "tiny-test-model",
+            "--record",
+            "--json",
+            "r.json",
+        ])
+        .current_dir(d)
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("r.json")).unwrap()).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases[0]["test_id"], "d0_judged");
+    assert_eq!(cases[0]["status"], "pass", "{}", cases[0]);
+    let worst = cases[1]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["latency_ms"].as_u64().unwrap())
+        .max();
+    assert!(
+        worst < Some(1500),
+        "a reply took {worst:?} ms beside a 3 s judge (the agent takes 300 ms)"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

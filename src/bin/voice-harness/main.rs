@@ -797,8 +797,10 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         (None, Some(url)) => {
             let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
             RunAgent::Http(match &pool {
-                Some(pool) => agent.with_pool(pool.clone()),
-                None => agent,
+                // A case that needs an LLM runs on a runtime of its own (see
+                // run_suite_in_flight): not with connections of the calls in flight.
+                Some(pool) if !case.uses_llm() => agent.with_pool(pool.clone()),
+                _ => agent,
             })
         }
         (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),

@@ -359,6 +359,21 @@ fn usage_errors_exit_2() {
             vec!["sweep", "suite", "--seeds", "1", "--repeat", "4294967295"],
             "error: invalid value '4294967295' for '--repeat <K>': expected a whole number from 1 to 10000 (runs per seed), found \"4294967295\"",
         ),
+        // The calls of such a sweep overflowed a u64 (a panic in a debug build) before the
+        // selection said it matched nothing.
+        (
+            vec![
+                "sweep",
+                "suite",
+                "--seeds",
+                "18446744073709551615",
+                "--repeat",
+                "2",
+                "--filter",
+                "no-such-case",
+            ],
+            "error: no case matched the selection (--filter / --tag) among 8 case files",
+        ),
         (
             vec!["run", "suite", "-j", "0"],
             "error: invalid value '0' for '--jobs <N>': expected a whole number of at least 1 (calls at a time), found \"0\"",

@@ -749,9 +749,12 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     let style = Style {
         colour: to_terminal && !plain,
     };
-    let calls_per_case = sweep.map_or(1, |s| s.options.seeds * u64::from(s.options.repeat));
+    // Saturating: `--seeds` may be as large as a u64 (the bar then never fills).
+    let calls_per_case = sweep.map_or(1, |s| {
+        s.options.seeds.saturating_mul(u64::from(s.options.repeat))
+    });
     let progress = Progress::new(
-        files.len() as u64 * calls_per_case,
+        (files.len() as u64).saturating_mul(calls_per_case),
         io::stderr().is_terminal() && !plain && !args.quiet,
         if sweep.is_some() { "calls" } else { "cases" },
     );

@@ -194,7 +194,15 @@ fn an_agent_that_reads_its_stdin_ends_with_a_killed_test_process() {
     }
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let mut test_process = std::process::Command::new(std::env::current_exe().unwrap())
+    /// Killed (and reaped) when dropped, so a failing assertion leaves no test process.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let test_process = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
             "an_agent_that_reads_its_stdin_ends_with_a_killed_test_process",
@@ -206,6 +214,7 @@ fn an_agent_that_reads_its_stdin_ends_with_a_killed_test_process() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let mut test_process = KillOnDrop(test_process);
     let agent = dir.path().join("agent");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !agent.exists() && std::time::Instant::now() < deadline {
@@ -218,8 +227,8 @@ fn an_agent_that_reads_its_stdin_ends_with_a_killed_test_process() {
         .unwrap();
     // Mid-call: step 2 waits for a reply that never comes.
     std::thread::sleep(std::time::Duration::from_millis(300));
-    test_process.kill().unwrap();
-    test_process.wait().unwrap();
+    test_process.0.kill().unwrap();
+    test_process.0.wait().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !gone(pid) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));

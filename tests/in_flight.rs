@@ -758,3 +758,66 @@ fn an_llm_judge_does_not_freeze_the_calls_in_flight() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// Issue #23.12: as a child subreaper the runner inherits what agents leave behind; those
+/// that exit on their own are reaped as calls end, not kept as zombies until the run is
+/// over (a long run would run out of process ids). Each call leaves an orphan that exits
+/// at once, and reports how many zombie children the runner holds.
+#[cfg(target_os = "linux")]
+#[test]
+fn orphans_that_exit_are_reaped_as_calls_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..16).map(|i| format!("z{i:02}")).collect();
+    suite(dir.path(), &names);
+    std::fs::write(
+        dir.path().join("agent.sh"),
+        r#"runner=$PPID
+(true &)
+sleep 0.1
+while read -r line; do case "$line" in *'"event":"user"'*)
+  zombies=0
+  for stat in /proc/[0-9]*/stat; do
+    set -- $(sed 's/.*) //' "$stat" 2>/dev/null)
+    [ "$1" = Z ] && [ "$2" = "$runner" ] && zombies=$((zombies + 1))
+  done
+  echo "{\"text\": \"hello bye $zombies zombies\"}";;
+esac; done
+"#,
+    )
+    .unwrap();
+    let (out, _) = run(
+        dir.path(),
+        &[
+            "run",
+            "cases",
+            "--agent-command",
+            "sh agent.sh",
+            "--concurrency",
+            "1",
+            "--json",
+            "r.json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    let counts: Vec<u64> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let reply = c["steps"][0]["agent_response"].as_str().unwrap();
+            reply.split_whitespace().nth(2).unwrap().parse().unwrap()
+        })
+        .collect();
+    // Before: one more zombie with every call (0, 1, 2, … 15).
+    assert!(
+        counts.iter().all(|&n| n <= 3),
+        "zombie children of the runner, call by call: {counts:?}"
+    );
+}

@@ -450,6 +450,7 @@ impl Running {
         self.end_tree();
         // `kill` also waits, so no zombie is left behind.
         let _ = self.child.kill().await;
+        processes::waited(self.group);
     }
 
     /// Ends everything the program started, in its group or out of it (once).
@@ -591,6 +592,7 @@ impl Agent for CommandAgent {
         } else {
             // The program exited; what it started may not have.
             call.end_tree();
+            processes::waited(call.group);
         }
         // The program is gone, so its stderr pipe is at its end: let the reader finish, so
         // the call leaves no descriptor behind.

@@ -35,6 +35,20 @@ pub(crate) async fn interrupted() {
     }
 }
 
+/// This process is a child subreaper ([`become_subreaper`]): orphans come to it.
+#[cfg(target_os = "linux")]
+static SUBREAPER: AtomicBool = AtomicBool::new(false);
+
+/// The agent programs that tokio may still wait for (it reaps them itself): never reaped
+/// here. A program leaves once its call has waited for it ([`waited`]); one whose agent
+/// was dropped stays, as tokio reaps it in its own time.
+static AGENTS: Mutex<std::collections::BTreeSet<u32>> =
+    Mutex::new(std::collections::BTreeSet::new());
+
+fn agents() -> std::sync::MutexGuard<'static, std::collections::BTreeSet<u32>> {
+    AGENTS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// The agent programs running now: each call's mark, and its program's pid (the leader of
 /// its process group).
 static LIVE: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
@@ -60,10 +74,18 @@ pub fn stopped() -> bool {
 
 /// Notes a started program, so that [`stop_all`] can end it.
 pub(crate) fn started(mark: &str, pid: u32) {
+    agents().insert(pid);
     live().insert(mark.to_owned(), pid);
     // Interrupted between the check before starting and now: end it at once.
     if stopped() {
         end_tree(Some(pid), mark);
+    }
+}
+
+/// The program `pid` has been waited for (reaped by tokio).
+pub(crate) fn waited(pid: Option<u32>) {
+    if let Some(pid) = pid {
+        agents().remove(&pid);
     }
 }
 
@@ -113,7 +135,8 @@ pub fn become_subreaper() {
     #[cfg(target_os = "linux")]
     {
         // Without it (an old kernel) orphans go to init, as before.
-        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        let set = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        SUBREAPER.store(set.is_ok(), Ordering::SeqCst);
     }
 }
 
@@ -143,23 +166,38 @@ mod linux {
             .filter(move |&pid| pid != me)
     }
 
-    /// The parent of `pid`, from /proc/PID/stat (after the command's closing bracket).
-    fn parent(pid: u32) -> Option<u32> {
+    /// The state and parent of `pid`, from /proc/PID/stat (after the command's bracket).
+    fn state(pid: u32) -> Option<(char, u32)> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        stat.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
+        let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+        let state = fields.next()?.chars().next()?;
+        Some((state, fields.next()?.parse().ok()?))
+    }
+
+    /// The parent of `pid`.
+    fn parent(pid: u32) -> Option<u32> {
+        state(pid).map(|(_, parent)| parent)
+    }
+
+    /// `pid` is a child of `me` that has exited (a zombie) and that no agent of tokio's is:
+    /// an orphan this subreaper inherited, to be reaped.
+    fn exited_orphan(pid: u32, me: u32) -> bool {
+        state(pid) == Some(('Z', me)) && !super::agents().contains(&pid)
     }
 
     /// Kills every process with an environment entry `matches` takes, and reaps those that
     /// became this process's children (orphans, with the subreaper). `agents` are the
-    /// programs themselves: tokio waits for those.
+    /// programs themselves: tokio waits for those. As a subreaper, also reaps the orphans
+    /// that have exited since (zombies: their environment is gone), those of any call.
     pub(super) fn kill_marked(matches: impl Fn(&[u8]) -> bool, agents: &[Option<u32>]) {
         let mut killed = Vec::new();
+        let subreaper = super::SUBREAPER.load(std::sync::atomic::Ordering::SeqCst);
+        let me = std::process::id();
         for pid in processes() {
+            if subreaper && exited_orphan(pid, me) {
+                reap(std::iter::once(pid));
+                continue;
+            }
             // Another user's process cannot be read, nor be ours to kill.
             let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
                 continue;

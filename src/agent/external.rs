@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::agent::processes;
 use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message::{self, quote};
@@ -313,7 +314,14 @@ const STDERR_TAIL: usize = 2000;
 /// Its stderr is captured and the end of it is shown with any failure. The program starts
 /// in a process group of its own, and the whole group is killed when the call ends, on a
 /// fault, and when the agent is dropped, so neither the program nor anything it started
-/// (`sh -c 'python3 agent.py'`, a helper it spawned) outlives its call. A reply line is
+/// (`sh -c 'python3 agent.py'`, a helper it spawned) outlives its call. On Linux that
+/// includes a process that left the group (`setsid helper &`): the program runs with
+/// `VOICE_HARNESS_AGENT_CALL` set to a value of its call in its environment, which what it
+/// starts inherits, and every process that carries it is ended with the call.
+///
+/// If the process that runs the call dies without ending it (a test binary killed by a
+/// signal), the program's stdin closes: a well-behaved agent exits when its stdin ends
+/// (docs/agent-protocol.md). A reply line is
 /// read up to 512 KiB; past that the step fails and nothing more is buffered.
 ///
 /// ```no_run
@@ -348,24 +356,16 @@ struct Running {
     /// The last event sent, as a line nobody asked for names it (`the \`user\` event of
     /// step 2`).
     last_event: String,
+    /// The call's mark in the environment of the program and all it starts (see
+    /// `processes`); `None` once the tree has been ended.
+    mark: Option<String>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         // `kill_on_drop` ends the program; this ends what it started too.
-        kill_group(self.group);
+        self.end_tree();
     }
-}
-
-/// Kills a process group the program led (it was started as the leader of its own).
-fn kill_group(group: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = group.and_then(|id| rustix::process::Pid::from_raw(id as i32)) {
-        // The group may already be gone: nothing to do then.
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    }
-    #[cfg(not(unix))]
-    let _ = group;
 }
 
 impl CommandAgent {
@@ -495,9 +495,17 @@ impl Running {
     }
 
     async fn kill(&mut self) {
-        kill_group(self.group);
+        self.end_tree();
         // `kill` also waits, so no zombie is left behind.
         let _ = self.child.kill().await;
+        processes::waited(self.group);
+    }
+
+    /// Ends everything the program started, in its group or out of it (once).
+    fn end_tree(&mut self) {
+        if let Some(mark) = self.mark.take() {
+            processes::end_tree(self.group, &mark);
+        }
     }
 }
 
@@ -507,7 +515,16 @@ impl Agent for CommandAgent {
         let Some((name, args)) = self.argv.split_first() else {
             return Err(AgentError::fault("agent program: the command is empty"));
         };
+        if processes::stopped() {
+            return Err(AgentError::fault(format!(
+                "agent program `{program}` was not started: the run was interrupted"
+            )));
+        }
+        let mark = processes::new_mark();
         let mut command = Command::new(name);
+        // Inherited by all the program starts, in its group or not: how the call's whole
+        // tree is found when it ends.
+        command.env(processes::MARK, &mark);
         // A group of its own, so that ending the call ends whatever the program started.
         #[cfg(unix)]
         command.process_group(0);
@@ -521,6 +538,9 @@ impl Agent for CommandAgent {
             .map_err(|e| {
                 AgentError::fault(format!("cannot start agent program `{program}`: {e}"))
             })?;
+        if let Some(pid) = child.id() {
+            processes::started(&mark, pid);
+        }
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut stderr_task = None;
         if let Some(mut pipe) = child.stderr.take() {
@@ -539,6 +559,7 @@ impl Agent for CommandAgent {
             }));
         }
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            processes::end_tree(child.id(), &mark);
             return Err(AgentError::fault(
                 "agent program: its pipes could not be opened",
             ));
@@ -553,6 +574,7 @@ impl Agent for CommandAgent {
             stderr_task,
             broken: false,
             last_event: "`start`".to_owned(),
+            mark: Some(mark),
         };
         let start = to_json(&Event::Start {
             call_id: call.call_id,
@@ -651,7 +673,8 @@ impl Agent for CommandAgent {
             call.kill().await;
         } else {
             // The program exited; what it started may not have.
-            kill_group(call.group);
+            call.end_tree();
+            processes::waited(call.group);
         }
         // The program is gone, so its stderr pipe is at its end: let the reader finish, so
         // the call leaves no descriptor behind.

@@ -10,6 +10,8 @@ use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
 use crate::tool_match::{at_path, spoken};
 
 mod external;
+#[doc(hidden)]
+pub mod processes;
 mod tools;
 
 pub use external::{CommandAgent, HttpAgent, HttpPool};

@@ -82,6 +82,12 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
                 "{name} is not laid out as voice-harness writes a report (one case per line); merge the reports it wrote, unchanged"
             ));
         }
+        if parsed.run.interrupted {
+            return fail(format!(
+                "{name} is the report of an interrupted run: it lacks the cases that had not \
+                 finished. Run that shard again, then merge"
+            ));
+        }
         match &first {
             None => first = Some((name, parsed.run.clone())),
             Some((first_name, meta)) => {

@@ -229,6 +229,34 @@ impl CaseFiles {
         self.0.is_empty()
     }
 
+    /// The case file (its name as shown) that `path` names, if any: the same file however
+    /// either is spelt (`./`, `..`, an absolute path, a link to it). A report written there
+    /// would replace the case, so the runner refuses it.
+    pub fn named(&self, path: &std::path::Path) -> Option<&str> {
+        // A file that does not exist yet is no case file: nothing to compare.
+        let target = std::fs::metadata(path).ok()?;
+        if !target.is_file() {
+            return None;
+        }
+        let same = |case: &std::path::Path| -> bool {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                std::fs::metadata(case)
+                    .is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
+            }
+            #[cfg(not(unix))]
+            {
+                let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+                canonical(case).is_some() && canonical(case) == canonical(path)
+            }
+        };
+        self.0
+            .iter()
+            .find(|f| same(&f.path))
+            .map(|f| f.shown.as_str())
+    }
+
     /// Only the files of `shard` (see [`Shard::holds`]). Their `test_id`s are still checked
     /// against every file found: two files that share one are errors whichever shards they
     /// fall in.
@@ -259,6 +287,7 @@ impl CaseFiles {
             tags: Vec::new(),
             agent: None,
             sweep: None,
+            interrupted: false,
         }
     }
 }
@@ -294,10 +323,19 @@ pub struct ReportMeta {
     /// A sweep's settings as given on the command line (`sweep` only).
     #[serde(default)]
     pub sweep: Option<serde_json::Value>,
+    /// The run was interrupted (Ctrl-C, SIGTERM): the report holds only the cases that
+    /// finished. Written only when it is true, so a whole run's report is as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 fn run_mode() -> String {
     "run".to_owned()
+}
+
+/// The run was interrupted (Ctrl-C, SIGTERM: see [`crate::agent::processes::stop_all`]).
+fn stopped() -> bool {
+    crate::agent::processes::stopped()
 }
 
 /// Files started ahead of the first one not yet handed on: reports are handed on in file
@@ -402,6 +440,14 @@ fn in_parallel<T: Send>(
     let mut hand_on = |(report, rendered): (CaseReport, T)| {
         summary.add(&report);
         on_case(report, rendered);
+    };
+    // Once the run is interrupted, no file starts, and a call that ends counts for nothing
+    // (its agent was stopped); the calls that ended before are handed on as usual.
+    let job = &|file: &CaseFile| {
+        if stopped() {
+            return None;
+        }
+        job(file).filter(|_| !stopped())
     };
     let files = &files.0;
     match &pool {
@@ -553,6 +599,13 @@ impl InFlight {
 /// at once on one thread (their waits are I/O, not work), started at most `rate` a second.
 /// Reports come in file order as in [`run_suite`]; memory holds a window of
 /// 4 × concurrency cases.
+///
+/// A case that needs an LLM (a `judge`, a rephrasing caller) runs on a thread of its own,
+/// with a runtime of its own (`make_agent` is called there): the LLM's requests block
+/// their thread, and must not stop the calls in flight. Give its agent no [`HttpPool`] of
+/// this runtime's ([`Case::uses_llm`] tells it).
+///
+/// [`HttpPool`]: crate::agent::HttpPool
 pub fn run_suite_in_flight<A, F>(
     files: &CaseFiles,
     options: &SuiteOptions,
@@ -563,7 +616,7 @@ pub fn run_suite_in_flight<A, F>(
 ) -> Summary
 where
     A: Agent,
-    F: Fn(&Case) -> A,
+    F: Fn(&Case) -> A + Sync,
 {
     use std::future::Future;
     use std::pin::Pin;
@@ -582,55 +635,93 @@ where
     };
     let files = &files.0;
     let window = in_flight.concurrency.saturating_mul(4).max(1);
-    runtime.block_on(async {
-        type Job<'a> = Pin<Box<dyn Future<Output = (usize, Option<CaseReport>)> + 'a>>;
-        let mut running: Vec<Job<'_>> = Vec::new();
-        let mut finished: std::collections::BTreeMap<usize, Option<CaseReport>> =
-            std::collections::BTreeMap::new();
-        let mut ticker = in_flight
-            .rate
-            .filter(|r| *r > 0.0)
-            .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
-        let (mut next_start, mut next_out) = (0, 0);
-        loop {
-            while running.len() < in_flight.concurrency
-                && next_start < files.len()
-                && next_start < next_out + window
-            {
-                if let Some(ticker) = &mut ticker {
-                    ticker.tick().await;
+    let make_agent = &make_agent;
+    // The scope holds the threads of the cases that need an LLM (see above).
+    std::thread::scope(|scope| {
+        runtime.block_on(async {
+            type Job<'a> = Pin<Box<dyn Future<Output = (usize, Option<CaseReport>)> + 'a>>;
+            let mut running: Vec<Job<'_>> = Vec::new();
+            let mut finished: std::collections::BTreeMap<usize, Option<CaseReport>> =
+                std::collections::BTreeMap::new();
+            // Starts are spaced 1/rate apart, counted from the previous start as it happened:
+            // after a stall (every slot taken by slow calls) the next call waits its turn again
+            // instead of catching up in a burst (#23). Waiting is one more thing polled beside
+            // the calls in flight, never a wait that stops them.
+            let spacing = in_flight
+                .rate
+                .filter(|r| *r > 0.0 && r.is_finite())
+                .map(|r| Duration::from_secs_f64(1.0 / r));
+            let mut next_start_at: Option<tokio::time::Instant> = None;
+            let (mut next_start, mut next_out) = (0, 0);
+            loop {
+                let may_start = |running: &Vec<Job<'_>>, next_start: usize, next_out: usize| {
+                    running.len() < in_flight.concurrency
+                        && next_start < files.len()
+                        && next_start < next_out + window
+                };
+                while !stopped()
+                    && may_start(&running, next_start, next_out)
+                    && next_start_at.is_none_or(|at| tokio::time::Instant::now() >= at)
+                {
+                    let (i, file) = (next_start, &files[next_start]);
+                    let ids = &ids;
+                    running.push(Box::pin(async move {
+                        let report =
+                            run_file_in_flight(file, options, ids, make_agent, scope).await;
+                        // A call that ends once the run is interrupted counts for nothing: its
+                        // agent was stopped.
+                        (i, report.filter(|_| !stopped()))
+                    }));
+                    next_start += 1;
+                    next_start_at = spacing.map(|d| tokio::time::Instant::now() + d);
                 }
-                let (i, file) = (next_start, &files[next_start]);
-                let (ids, make_agent) = (&ids, &make_agent);
-                running.push(Box::pin(async move {
-                    (i, run_file_here(file, options, ids, make_agent).await)
-                }));
-                next_start += 1;
-            }
-            if running.is_empty() {
-                break;
-            }
-            // Polls every call in flight; takes the first that is done.
-            let (i, report) = std::future::poll_fn(|cx| {
-                for k in 0..running.len() {
-                    if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
-                        drop(running.swap_remove(k));
-                        return Poll::Ready(done);
+                if stopped() || (running.is_empty() && next_start >= files.len()) {
+                    break;
+                }
+                // The next start, when one waits only for its time to come.
+                let mut start_timer = next_start_at
+                    .filter(|_| may_start(&running, next_start, next_out))
+                    .map(|at| Box::pin(tokio::time::sleep_until(at)));
+                let mut interrupted = std::pin::pin!(crate::agent::processes::interrupted());
+                // Polls every call in flight, the next start's timer and the interruption; takes
+                // the first call that is done (`None`: time to start one, or to stop).
+                let done = std::future::poll_fn(|cx| {
+                    if interrupted.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    for k in 0..running.len() {
+                        if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
+                            drop(running.swap_remove(k));
+                            return Poll::Ready(Some(done));
+                        }
+                    }
+                    match start_timer.as_mut().map(|timer| timer.as_mut().poll(cx)) {
+                        Some(Poll::Ready(())) => Poll::Ready(None),
+                        _ => Poll::Pending,
+                    }
+                })
+                .await;
+                let Some((i, report)) = done else {
+                    continue;
+                };
+                on_progress();
+                finished.insert(i, report);
+                while let Some(report) = finished.remove(&next_out) {
+                    next_out += 1;
+                    if let Some(report) = report {
+                        summary.add(&report);
+                        on_case(report);
                     }
                 }
-                Poll::Pending
-            })
-            .await;
-            on_progress();
-            finished.insert(i, report);
-            while let Some(report) = finished.remove(&next_out) {
-                next_out += 1;
-                if let Some(report) = report {
-                    summary.add(&report);
-                    on_case(report);
-                }
             }
-        }
+            // Interrupted: the calls in flight end here (dropping an agent ends its program),
+            // and the calls that ended before are handed on, in file order.
+            drop(running);
+            for report in finished.into_values().flatten() {
+                summary.add(&report);
+                on_case(report);
+            }
+        })
     });
     summary
 }
@@ -646,6 +737,9 @@ fn run_suite_serially<A: Agent>(
 ) -> Summary {
     let mut summary = Summary::default();
     for file in &files.0 {
+        if stopped() {
+            break;
+        }
         on_progress();
         if let Some(report) = run_file(file, options, ids, make_agent) {
             summary.add(&report);
@@ -655,17 +749,34 @@ fn run_suite_serially<A: Agent>(
     summary
 }
 
-/// [`run_file`] on the current runtime.
-async fn run_file_here<A: Agent>(
-    file: &CaseFile,
-    options: &SuiteOptions,
-    ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
+/// [`run_file`] among the calls in flight: on the current runtime, or for a case that
+/// needs an LLM, on a thread of `scope` (whose requests block it), awaited here.
+async fn run_file_in_flight<'scope, 'env, A: Agent>(
+    file: &'env CaseFile,
+    options: &'env SuiteOptions,
+    ids: &'env Ids,
+    make_agent: &'env (impl Fn(&Case) -> A + Sync),
+    scope: &'scope std::thread::Scope<'scope, 'env>,
 ) -> Option<CaseReport> {
     let case = match ready(file, options, ids) {
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
+    if case.uses_llm() {
+        let (done, report) = tokio::sync::oneshot::channel();
+        scope.spawn(move || {
+            let report = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                call(file, &case, options, make_agent)
+            }));
+            let _ = done.send(report);
+        });
+        // A panic is a bug, not a case's error: it ends the run, as on the cores.
+        return match report.await {
+            Ok(Ok(report)) => Some(report),
+            Ok(Err(payload)) => std::panic::resume_unwind(payload),
+            Err(_) => unreachable!("the thread sends its report or its panic"),
+        };
+    }
     let here = std::path::Path::new("");
     let mut report = ran(
         file,

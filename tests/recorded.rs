@@ -175,3 +175,25 @@ fn misplaced_or_mistyped_fields_are_errors_with_their_paths() {
     let err = parse_case("bad.json", &bytes).unwrap_err();
     insta::assert_snapshot!("misplaced_fields", err.to_string());
 }
+
+#[test]
+fn the_documented_example_loads_and_counts_its_cut() {
+    let doc = include_str!("../docs/case-format.md");
+    let section = &doc[doc.find("### Recorded transcripts").unwrap()..];
+    let start = section.find("```json\n").unwrap() + "```json\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    let text = format!(
+        r#"{{"test_id": "doc", "persona": "P", {},
+          "turns": [{{"step_order": 1, "user_input": "A table for two tonight"}},
+                    {{"step_order": 2, "user_input": "Seven pm"}}]}}"#,
+        &section[start..end]
+    );
+    let case = parse_case("docs/case-format.md", text.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let out = common::run(&case);
+    assert_eq!(out.status, Status::Pass);
+    assert_eq!(out.metrics.voice.unwrap().interruptions, 1);
+    assert_eq!(
+        out.steps[0].agent_heard.as_deref(),
+        Some("A table for you tonight")
+    );
+}

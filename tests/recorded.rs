@@ -197,3 +197,29 @@ fn the_documented_example_loads_and_counts_its_cut() {
         Some("A table for you tonight")
     );
 }
+
+#[test]
+fn a_recorded_heard_is_the_same_call_as_a_simulated_pinned_heard() {
+    let turns = json!([
+        {"step_order": 1, "user_input": "A table for two tonight", "heard": "A table for you tonight", "expected_agent_response_keywords": ["what time"]},
+        {"step_order": 2, "user_input": "Seven pm", "expected_agent_response_keywords": ["booked"]}
+    ]);
+    let simulated = common::run_builtin(json!({
+        "test_id": "t", "persona": "P",
+        "agent": {"replay": [
+            {"text": "Sure, for what time would", "latency_ms": 640},
+            {"text": "Booked for seven.", "latency_ms": 900}
+        ]},
+        "turns": turns
+    }));
+    let mut recorded = cut_call();
+    recorded["test_id"] = json!("t");
+    recorded["persona"] = json!("P");
+    let rows = recorded["transcript"].as_array_mut().unwrap();
+    rows.remove(0);
+    rows[1].as_object_mut().unwrap().remove("interrupted");
+    let recorded = common::run(&common::case(recorded));
+    assert_eq!(recorded.transcript, simulated.transcript);
+    assert_eq!(recorded.steps, simulated.steps);
+    assert_eq!(recorded.metrics, simulated.metrics);
+}

@@ -64,8 +64,9 @@ pub enum RowEvent {
 pub struct Cut {
     /// The words of the reply the caller heard before cutting in.
     pub heard: String,
-    /// When the caller cut in, in ms after the reply began.
-    pub at_ms: u64,
+    /// When the caller cut in, in ms after the reply began; `None` for a recorded reply
+    /// marked `interrupted`, whose recording does not say.
+    pub at_ms: Option<u64>,
 }
 
 impl Row {
@@ -126,7 +127,9 @@ impl Serialize for Row {
                 if let Some(cut) = &self.cut {
                     map.serialize_entry("interrupted", &true)?;
                     map.serialize_entry("heard", &cut.heard)?;
-                    map.serialize_entry("cut_at_ms", &cut.at_ms)?;
+                    if let Some(at_ms) = cut.at_ms {
+                        map.serialize_entry("cut_at_ms", &at_ms)?;
+                    }
                 }
             }
         }
@@ -210,7 +213,11 @@ pub(crate) fn speak(line: &str, rate: f64, rng: &mut SplitMix64) -> Option<Strin
 }
 
 /// Numbers the rows of a recorded transcript the way the zipper pairs them: a leading agent
-/// run is step 0, then each user run and the agent run after it share the next step.
+/// run is step 0, then each user run and the agent run after it share the next step. A
+/// reply marked `interrupted` is cut as a simulated barge-in cuts it, with what the
+/// recording holds as the words the caller heard (a recording has what was spoken before
+/// the cut) and no time; a caller row's `heard` is kept as a simulated mishearing is, only
+/// when it differs from what was said.
 pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
     let mut step = 0;
     let mut previous = Speaker::Agent;
@@ -225,8 +232,15 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
             if row.speaker != Speaker::Tool {
                 previous = row.speaker;
             }
+            let cut = row.interrupted.then(|| Cut {
+                heard: row.text.split_whitespace().collect::<Vec<_>>().join(" "),
+                at_ms: None,
+            });
+            let heard = row.heard.clone().filter(|heard| *heard != row.text);
             Row {
                 call: row.call.clone(),
+                cut,
+                heard,
                 ..Row::said(row.speaker, row.text.clone(), step, row.latency_ms)
             }
         })
@@ -654,7 +668,7 @@ fn barge_in(transcript: &mut [Row], step: u32, ms: u64, wpm: u32) -> Option<Stri
     let heard = words[..heard_words].join(" ");
     reply.cut = Some(Cut {
         heard: heard.clone(),
-        at_ms: ms,
+        at_ms: Some(ms),
     });
     Some(heard)
 }

@@ -51,12 +51,11 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                     .split_whitespace()
                     .skip(cut.heard.split_whitespace().count())
                     .collect();
-                format!(
-                    "{} | {}… (cut at {} ms)",
-                    cut.heard,
-                    rest.join(" "),
-                    cut.at_ms
-                )
+                // A recorded cut has no time: `?`, as for a latency the recording lacks.
+                let at = cut
+                    .at_ms
+                    .map_or_else(|| "?".to_owned(), |ms| ms.to_string());
+                format!("{} | {}… (cut at {at} ms)", cut.heard, rest.join(" "))
             }
             (None, None) => match &row.heard {
                 Some(heard) => format!("{}  (heard: {heard})", row.text),

@@ -138,6 +138,48 @@ fn recorded_cases_keep_timing_tools_keypad_and_interruptions() {
 }
 
 #[test]
+fn recorded_cases_mark_the_replies_the_caller_cut_off() {
+    // LiveKit and ElevenLabs say so (`interrupted`); on the Vapi call the caller began
+    // before the reply ended. The row is marked, so the call counts it as a barge-in.
+    let cut = [
+        (
+            Platform::LiveKit,
+            "livekit/table_booking.json",
+            "Seven is fully booked, but I can offer six thirty or a quarter past eight. Would either of",
+        ),
+        (
+            Platform::ElevenLabs,
+            "elevenlabs/conversation.json",
+            "I'm sorry about that, I understand you're upset. There's an outage in your area, and it should be fixed by 6 PM. I can also add a credit for the downtime to your",
+        ),
+        (
+            Platform::Vapi,
+            "vapi/end_of_call_report.json",
+            "I have nine thirty in the morning or two in the afternoon on Tuesday. Which works better for you?",
+        ),
+    ];
+    for (platform, path, reply) in cut {
+        let imported = &convert(platform, path, false).cases[0];
+        let case = parse_case(&imported.name, imported.text.as_bytes()).unwrap();
+        let marked: Vec<&str> = case
+            .transcript()
+            .unwrap()
+            .iter()
+            .filter(|r| r.interrupted())
+            .map(|r| r.text())
+            .collect();
+        assert_eq!(marked, [reply], "{path}");
+        let outcome = run(&imported.name, &imported.text);
+        assert_eq!(outcome.metrics.voice.unwrap().interruptions, 1, "{path}");
+    }
+    // Retell's call was not cut off (its keypad turn still makes voice metrics).
+    let retell = &convert(Platform::Retell, "retell/call.json", false).cases[0];
+    assert!(!retell.text.contains("interrupted"));
+    let voice = run(&retell.name, &retell.text).metrics.voice.unwrap();
+    assert_eq!(voice.interruptions, 0);
+}
+
+#[test]
 fn bad_exports_name_the_file_the_path_and_what_was_expected() {
     let mut out = String::new();
     let cases: &[(&str, Platform, &str)] = &[

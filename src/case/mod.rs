@@ -165,12 +165,17 @@ impl Case {
         self.speech_wpm
     }
 
-    /// Whether the case has voice events: silence, keypad tones or a caller who barges in.
-    /// Only such cases show the voice metrics, so older snapshots never change.
+    /// Whether the case has voice events: silence, keypad tones or a caller who barges in
+    /// (in the script, or a recorded reply marked `interrupted`). Only such cases show the
+    /// voice metrics, so older snapshots never change.
     pub fn uses_voice_events(&self) -> bool {
         self.turns
             .iter()
             .any(|t| !matches!(t.act, CallerAct::Say) || t.barge_in_after_ms.is_some())
+            || self
+                .transcript
+                .as_ref()
+                .is_some_and(|rows| rows.iter().any(|r| r.interrupted))
     }
 
     /// Whether the case says anything about tool calls (mocks, expected or forbidden calls,
@@ -395,6 +400,10 @@ pub struct RecordedRow {
     pub(crate) latency_ms: Option<u64>,
     /// A tool row's call.
     pub(crate) call: Option<ToolCall>,
+    /// Agent rows: the caller cut this reply off (`"interrupted": true`).
+    pub(crate) interrupted: bool,
+    /// Caller rows: what the agent's speech recognition heard (`heard`), when recorded.
+    pub(crate) heard: Option<String>,
 }
 
 impl RecordedRow {
@@ -416,6 +425,16 @@ impl RecordedRow {
     /// A tool row's call (name, arguments, result).
     pub fn call(&self) -> Option<&ToolCall> {
         self.call.as_ref()
+    }
+
+    /// Agent rows: whether the caller cut this reply off (`"interrupted": true`).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Caller rows: what the agent heard of the line (`heard`), when the recording says.
+    pub fn heard(&self) -> Option<&str> {
+        self.heard.as_deref()
     }
 }
 

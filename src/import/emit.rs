@@ -30,15 +30,13 @@ pub(crate) fn budget(latency_ms: u64) -> u64 {
 }
 
 pub(crate) fn recorded(meta: &Meta<'_>, d: &Derived) -> String {
-    let mut description = format!(
+    // A reply the caller cut off is marked on its row (`"interrupted": true`), so the
+    // description need not say it.
+    let description = format!(
         "{} call {}, imported by voice-harness import: the recording is validated as it is. \
          The turns expect no keywords yet: add what the agent must say.",
         meta.platform, meta.call
     );
-    if let Some(note) = interrupted_note(&d.interrupted) {
-        description.push(' ');
-        description.push_str(&note);
-    }
     let mut out = head(meta, &description, &[], d);
     out.push_str("  \"transcript\": [\n");
     let rows: Vec<String> = d.rows.iter().map(row).collect();
@@ -170,10 +168,17 @@ fn interrupted_note(steps: &[u32]) -> Option<String> {
 fn row(row: &Row) -> String {
     match row {
         Row::User { text } => format!("{{\"speaker\": \"user\", \"text\": {}}}", string(text)),
-        Row::Agent { text, latency_ms } => {
+        Row::Agent {
+            text,
+            latency_ms,
+            interrupted,
+        } => {
             let mut out = format!("{{\"speaker\": \"agent\", \"text\": {}", string(text));
             if let Some(ms) = latency_ms {
                 let _ = write!(out, ", \"latency_ms\": {ms}");
+            }
+            if *interrupted {
+                out.push_str(", \"interrupted\": true");
             }
             out.push('}');
             out

@@ -116,6 +116,8 @@ pub(crate) enum Row {
     Agent {
         text: String,
         latency_ms: Option<u64>,
+        /// The caller cut the reply off here: the last row of a reply that was cut off.
+        interrupted: bool,
     },
     Tool {
         name: String,
@@ -171,6 +173,8 @@ struct Run {
     latency_ms: Option<u64>,
     interrupted: bool,
     step: u32,
+    /// The index in `rows` of the run's last line.
+    last_row: usize,
 }
 
 /// Turns the call's lines into rows, steps and notes. `notes` gets the rows whose latency
@@ -227,6 +231,7 @@ pub(crate) fn derive(call: &Call, notes: &mut Notes) -> Derived {
                     None,
                     false,
                     step,
+                    rows.len(),
                 );
                 rows.push(Row::User { text: digits });
             }
@@ -252,6 +257,7 @@ pub(crate) fn derive(call: &Call, notes: &mut Notes) -> Derived {
                     None,
                     false,
                     step,
+                    rows.len(),
                 );
                 rows.push(Row::User { text: text.clone() });
             }
@@ -290,10 +296,12 @@ pub(crate) fn derive(call: &Call, notes: &mut Notes) -> Derived {
                     latency_ms,
                     *interrupted,
                     step,
+                    rows.len(),
                 );
                 rows.push(Row::Agent {
                     text: text.clone(),
                     latency_ms,
+                    interrupted: false,
                 });
             }
         }
@@ -342,6 +350,13 @@ pub(crate) fn derive(call: &Call, notes: &mut Notes) -> Derived {
             continue;
         }
         interrupted.push(k as u32 + 1);
+        // The row the caller cut into is the reply's last: it says so in the transcript.
+        if let Some(Row::Agent {
+            interrupted: cut, ..
+        }) = rows.get_mut(reply.last_row)
+        {
+            *cut = true;
+        }
         if let (Some(next), Some(step)) = (next, steps.get_mut(k + 1)) {
             if let (false, Some(s), Some(b)) = (next.keypad, next.start_ms, reply.start_ms) {
                 if s >= b {
@@ -384,9 +399,11 @@ fn push_run(
     latency_ms: Option<u64>,
     interrupted: bool,
     step: u32,
+    row: usize,
 ) {
     match runs.last_mut() {
         Some(run) if run.who == who => {
+            run.last_row = row;
             run.texts.push(text.to_owned());
             // Keys pressed one after another are already one line: keys with another line
             // between (a tool call) are read by the zipper as words, so the turn says them.
@@ -403,6 +420,7 @@ fn push_run(
             latency_ms,
             interrupted,
             step,
+            last_row: row,
         }),
     }
 }

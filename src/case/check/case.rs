@@ -63,6 +63,8 @@ const ROW_FIELDS: &[&str] = &[
     "name",
     "arguments",
     "result",
+    "interrupted",
+    "heard",
 ];
 const EXPECT_FIELDS: &[&str] = &["status", "failure_steps"];
 
@@ -471,17 +473,53 @@ impl Checker {
                 ];
                 self.choice(n, &fields.at("speaker"), &choices)
             });
+        // `interrupted` is said of a reply, `heard` of a caller line: on any other row they
+        // would mean nothing, so they are errors rather than ignored.
+        let belongs = [
+            (
+                "interrupted",
+                Speaker::Agent,
+                "agent rows: the caller cut this reply off",
+            ),
+            (
+                "heard",
+                Speaker::User,
+                "caller rows (\"speaker\": \"user\"): what the agent heard of the line",
+            ),
+        ];
+        let mut misplaced = false;
+        for (field, owner, meaning) in belongs {
+            if fields.get(field).is_some() && speaker.is_some_and(|s| s != owner) {
+                misplaced = true;
+                self.rule(
+                    &fields.at(field),
+                    format!("`{field}` belongs to {meaning}"),
+                    Some("remove it, or move it to the row it describes"),
+                );
+            }
+        }
+        let interrupted = fields
+            .get("interrupted")
+            .map(|n| self.bool(n, &fields.at("interrupted")));
+        let heard = fields
+            .get("heard")
+            .map(|n| self.not_blank(n, &fields.at("heard")));
         if speaker == Some(Speaker::Tool) {
             let call = self.tool_row(&fields);
             let step = fields
                 .get("step_order")
                 .map(|n| self.u64(n, &fields.at("step_order")));
             step.checked()?;
+            if misplaced {
+                return None;
+            }
             return Some(RecordedRow {
                 speaker: Speaker::Tool,
                 text: String::new(),
                 latency_ms: None,
                 call: Some(call?),
+                interrupted: false,
+                heard: None,
             });
         }
         for field in ["name", "arguments", "result"] {
@@ -504,11 +542,17 @@ impl Checker {
             .get("step_order")
             .map(|n| self.u64(n, &fields.at("step_order")));
         step.checked()?;
+        let (interrupted, heard) = (interrupted.checked()?, heard.checked()?);
+        if misplaced {
+            return None;
+        }
         Some(RecordedRow {
             speaker: speaker?,
             text: text?.to_owned(),
             latency_ms: latency.checked()?,
             call: None,
+            interrupted: interrupted.unwrap_or(false),
+            heard,
         })
     }
 

@@ -24,6 +24,8 @@ use voice_harness::{
     RunOptions,
 };
 
+mod pages;
+
 /// The runner's allocator: see `mimalloc` in Cargo.toml for why.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -208,6 +210,15 @@ struct RunArgs {
     /// Write a JUnit XML report to FILE; `-` for standard output.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+
+    /// Write the HTML report to FILE: one self-contained page (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+
+    /// Print what the suite exercised (tools, mocks, caller rules, voice features), and add
+    /// it to the JSON report as `coverage`.
+    #[arg(long)]
+    coverage: bool,
 
     /// Run only cases whose test_id or file path contains TEXT.
     #[arg(long, value_name = "TEXT")]
@@ -548,6 +559,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     };
     let json_sink = open_sink(&args.json, "JSON")?;
     let junit_sink = open_sink(&args.junit, "JUnit")?;
+    let mut pages = pages::Pages::open(args)?;
     if matches!(
         (&json_sink, &junit_sink),
         (Some(Sink::Stdout), Some(Sink::Stdout))
@@ -607,6 +619,8 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.tags = args.tags.clone();
     options.run = run_options;
     options.jobs = args.jobs;
+    options.facts = pages.wanted();
+    let keep_calls = pages.keep_calls();
     // Calls in flight share one pool of keep-alive connections (`run` only: a sweep runs
     // its calls on -j threads, each with its own). 32 by default for programs and HTTP
     // services alike (SPEC §14): an agent in another process mostly waits (on a model, a
@@ -654,6 +668,9 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         if let Some(junit) = &mut junit {
             junit.case(&case);
         }
+        if let Err(e) = pages.case(&case) {
+            write_error.get_or_insert(e);
+        }
     };
     // In file order, as soon as the files before are done: a line for each case that is
     // not as expected, and the reports.
@@ -678,6 +695,9 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             make_agent,
             |case| {
                 let line = wants_json.then(|| CaseJson::of(case));
+                if keep_calls {
+                    return line;
+                }
                 // The lines and JUnit need none of this: freed here, on the worker.
                 drop((
                     std::mem::take(&mut case.transcript),
@@ -707,7 +727,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     progress.finish();
 
     if let Some(json) = json {
-        if let Err(e) = json.finish(&summary, &meta) {
+        if let Err(e) = json.finish_with(&summary, &meta, pages.json_block()) {
             write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
         }
     }
@@ -719,6 +739,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     if let Some(message) = write_error {
         return Err(Usage(message));
     }
+    let html_path = pages.finish(args, sweep, &summary, &meta, started.elapsed(), &mut out)?;
     if let (Some(shard), true) = (args.shard, files.is_empty()) {
         // Not an error: a small suite on a wide matrix leaves some shards empty.
         let _ = writeln!(
@@ -748,7 +769,11 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
     }
     let _ = writeln!(out, "{}", style.summary(&summary, started.elapsed()));
-    for (what, path) in [("JSON report", json_path), ("JUnit report", junit_path)] {
+    for (what, path) in [
+        ("JSON report", json_path),
+        ("JUnit report", junit_path),
+        ("HTML report", html_path),
+    ] {
         if let (Some(path), false) = (path, args.quiet) {
             let _ = writeln!(out, "{what}: {}", path.display());
         }

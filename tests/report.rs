@@ -335,7 +335,10 @@ fn hostile_text_is_escaped_and_cut_visibly() {
         String::from_utf8_lossy(&o.stderr)
     );
     let page = std::fs::read_to_string(dir.path().join("r.html")).unwrap();
-    assert!(!page.contains("<script>document.title"), "a script from a case");
+    assert!(
+        !page.contains("<script>document.title"),
+        "a script from a case"
+    );
     assert!(!page.contains("<img"), "an element from a case");
     assert!(!page.contains('\u{1b}') && !page.contains('\u{0}') && !page.contains('\u{202e}'));
     assert!(
@@ -645,4 +648,41 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn a_sweep_page_charts_each_case_pass_rate_with_its_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("sweep.html");
+    let o = run(
+        Path::new(ROOT),
+        &[
+            "sweep",
+            "cases/sweeps",
+            "cases/negative/missing_keyword_fails.json",
+            "--seeds",
+            "20",
+            "-q",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let page = std::fs::read_to_string(page).unwrap();
+    assert!(
+        page.contains("<dt>sweep</dt><dd>20 seeds from each case&#39;s own, 1 run(s) each</dd>")
+    );
+    assert!(page.contains("Pass rate per case with its Wilson 95% interval"));
+    // 20 of 20: the interval is 0.84 to 1; the point and its whisker are drawn.
+    assert!(
+        page.contains("<td>20/20</td><td>0.84–1.00</td><td>no</td>"),
+        "{page}"
+    );
+    assert_eq!(page.matches("<circle class=\"dot\"").count(), 2);
+    assert!(page.contains("<span class=\"rate\">20/20 passed</span>"));
 }

@@ -201,7 +201,7 @@ impl HtmlReport {
         if let Some(sweep) = &case.sweep {
             self.sweeps.push(SweepPoint {
                 id,
-                label: label(case),
+                label: case.test_id.clone().unwrap_or_else(|| case.file.clone()),
                 passes: sweep.passes,
                 runs: sweep.runs,
                 lower: sweep.wilson_lower,
@@ -1139,7 +1139,7 @@ fn sweep_chart(h: &mut String, points: &[SweepPoint]) {
             "<a href=\"#c{}\"><text class=\"name\" x=\"0\" y=\"{}\">{}</text></a><line class=\"ci\" x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{cy}\" y2=\"{cy}\"/><circle class=\"{}\" cx=\"{:.1}\" cy=\"{cy}\" r=\"4\"><title>{}/{} passed, 95% interval {:.2}–{:.2}</title></circle>",
             p.id,
             cy + 4,
-            esc(&clean(&p.label, 44)),
+            esc(&short(&p.label, 44)),
             x(p.lower),
             x(upper),
             if p.flaky { "dot flaky" } else { "dot" },
@@ -1289,7 +1289,7 @@ fn coverage_section(h: &mut String, c: &Coverage) {
 /// format characters as `<U+202E>`, and text past `limit` characters cut with a note that
 /// says how much is missing.
 pub(crate) fn clean(text: &str, limit: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(limit * 4 + 64));
+    let mut out = String::with_capacity(text.len().min(limit.saturating_mul(4).saturating_add(64)));
     for (chars, c) in text.chars().enumerate() {
         if chars == limit {
             let total = text.chars().count();
@@ -1314,6 +1314,17 @@ pub(crate) fn clean(text: &str, limit: usize) -> String {
             _ => out.push(c),
         }
     }
+    out
+}
+
+/// [`clean`] text in at most `limit` characters, ending in `…` when cut (a label).
+fn short(text: &str, limit: usize) -> String {
+    let text = clean(text, usize::MAX);
+    if text.chars().count() <= limit {
+        return text;
+    }
+    let mut out: String = text.chars().take(limit.saturating_sub(1)).collect();
+    out.push('…');
     out
 }
 

@@ -101,13 +101,20 @@
     }
     return li;
   }
+  var data = null;
   function draw(details) {
     if (details.getAttribute('data-drawn')) { return; }
-    var data = document.getElementById('d' + details.getAttribute('data-c'));
-    if (!data) { return; }
+    if (data === null) {
+      var block = document.getElementById('data');
+      data = block ? JSON.parse(block.textContent) : {};
+    }
+    var id = details.getAttribute('data-c');
+    var v = Object.prototype.hasOwnProperty.call(data, id) ? data[id] : null;
+    if (!v) { return; }
     details.setAttribute('data-drawn', '1');
-    var v = JSON.parse(data.textContent);
     var body = details.querySelector('.body');
+    var link = el('p', 'permalink'); var a = el('a', '', 'Link to this case'); a.href = '#c' + id;
+    link.appendChild(a); body.appendChild(link);
     if (v.e !== undefined) { body.appendChild(el('pre', 'error', v.e)); }
     if (v.g) { body.appendChild(chart(v.g)); }
     if (v.i && v.i.length) {
@@ -124,13 +131,22 @@
       if (d.tagName === 'DETAILS' && d.open && d.hasAttribute('data-c')) { draw(d); }
     }, true);
   }
+  var texts = null;
   function apply() {
     var st = status.value, tg = tag.value, q = text.value.trim().toLowerCase(), shown = 0;
+    if (q && texts === null) {
+      // What a case's line says (test id, file, reason), read once.
+      texts = [];
+      for (var k = 0; k < cases.length; k++) {
+        var s = cases[k].getElementsByTagName('summary')[0];
+        texts.push(((s ? s.textContent : '') + ' ' + cases[k].getAttribute('data-tags')).toLowerCase());
+      }
+    }
     for (var i = 0; i < cases.length; i++) {
       var a = cases[i];
       var ok = (!st || (st === 'flagged' ? a.getAttribute('data-ok') === '0' : a.getAttribute('data-status') === st)) &&
         (!tg || a.getAttribute('data-tags').split('\n').indexOf(tg) >= 0) &&
-        (!q || a.getAttribute('data-find').indexOf(q) >= 0);
+        (!q || texts[i].indexOf(q) >= 0);
       a.hidden = !ok;
       if (ok) { shown++; }
     }

@@ -686,3 +686,45 @@ fn a_sweep_page_charts_each_case_pass_rate_with_its_interval() {
     assert_eq!(page.matches("<circle class=\"dot\"").count(), 2);
     assert!(page.contains("<span class=\"rate\">20/20 passed</span>"));
 }
+
+#[test]
+fn the_hostile_files_make_a_page_of_errors_that_holds_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("hostile.html");
+    let o = run(
+        Path::new(ROOT),
+        &[
+            "run",
+            "tests/hostile",
+            "-q",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let page = std::fs::read_to_string(page).unwrap();
+    let files = std::fs::read_dir(Path::new(ROOT).join("tests/hostile"))
+        .unwrap()
+        .count();
+    assert_eq!(page.matches("<article").count(), files);
+    assert_eq!(page.matches("</article>").count(), files);
+    assert_eq!(page.matches("<script").count(), 3, "the page's own three");
+    let raw: Vec<char> = page
+        .chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+        .collect();
+    assert_eq!(
+        raw,
+        Vec::<char>::new(),
+        "control or direction characters in the page"
+    );
+}

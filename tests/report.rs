@@ -728,3 +728,76 @@ fn the_hostile_files_make_a_page_of_errors_that_holds_together() {
         "control or direction characters in the page"
     );
 }
+
+#[test]
+fn merged_shards_add_their_coverage_up_to_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let root = Path::new(ROOT);
+    let whole = out("whole.json");
+    run(
+        root,
+        &["run", "cases", "-q", "--coverage", "--json", &whole],
+    );
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let json = out(&format!("s{k}.json"));
+        let o = run(
+            root,
+            &[
+                "run",
+                "cases",
+                "-q",
+                "--coverage",
+                "--shard",
+                &shard,
+                "--json",
+                &json,
+            ],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let merged = out("merged.json");
+    let o = run(
+        root,
+        &[
+            "merge",
+            &out("s1.json"),
+            &out("s2.json"),
+            &out("s3.json"),
+            "--json",
+            &merged,
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (whole, merged) = (
+        std::fs::read_to_string(whole).unwrap(),
+        std::fs::read_to_string(merged).unwrap(),
+    );
+    assert!(whole.contains("\n\"coverage\": {\"cases\":28,"));
+    assert_eq!(merged, whole);
+
+    // Shards written with and without --coverage are refused.
+    let plain = out("s1-plain.json");
+    run(
+        root,
+        &["run", "cases", "-q", "--shard", "1/3", "--json", &plain],
+    );
+    let o = run(root, &["merge", &plain, &out("s2.json"), &out("s3.json")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("has a coverage block and"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::call::RowEvent;
@@ -273,7 +273,7 @@ impl CaseFacts {
 
 /// What a suite exercised: the `coverage` block of the JSON report, a section of the HTML
 /// page, and the runner's `--coverage` summary (docs/report.md).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Coverage {
     /// Cases whose calls were counted (cases that ran; not those that could not be loaded).
@@ -296,7 +296,7 @@ impl Default for Coverage {
 }
 
 /// One tool: its calls and its mocks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ToolCoverage {
     /// Calls of the tool in all calls of the suite.
@@ -310,7 +310,7 @@ pub struct ToolCoverage {
 }
 
 /// One mock entry and the calls it answered.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MockCoverage {
     /// The case file.
@@ -327,7 +327,7 @@ pub struct MockCoverage {
 }
 
 /// One `caller.rules` rule and how often it fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RuleCoverage {
     /// The case file.
@@ -343,22 +343,22 @@ pub struct RuleCoverage {
 }
 
 /// A voice event or hearing feature: the cases that use it and how often it happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FeatureCoverage {
     /// `silence`, `dtmf`, `barge_in`, `asr_noise`, `pinned_said_heard`, `fillers`,
     /// `spoken_numbers`, `keyword_alternatives`, `keyword_regex`.
-    pub feature: &'static str,
+    pub feature: String,
     /// Cases that use it.
     pub cases: u64,
     /// How often it happened (what is counted: `counts`).
     pub times: u64,
     /// What `times` counts.
-    pub counts: &'static str,
+    pub counts: String,
 }
 
 /// A case named in the coverage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CaseRef {
     /// The case file.
@@ -377,10 +377,10 @@ impl Coverage {
             voice: FEATURES
                 .iter()
                 .map(|(feature, counts)| FeatureCoverage {
-                    feature,
+                    feature: (*feature).to_owned(),
                     cases: 0,
                     times: 0,
-                    counts,
+                    counts: (*counts).to_owned(),
                 })
                 .collect(),
             checks_nothing: Vec::new(),
@@ -435,6 +435,34 @@ impl Coverage {
                 test_id,
             });
         }
+    }
+
+    /// Adds up the coverage of another shard of the same suite (`voice-harness merge`):
+    /// every count is summed, and the lists are put back in file order, as one run gives.
+    pub(crate) fn absorb(&mut self, other: Coverage) {
+        self.cases += other.cases;
+        for (name, tool) in other.tools {
+            let mine = self.tools.entry(name).or_default();
+            mine.calls += tool.calls;
+            mine.unanswered += tool.unanswered;
+            mine.never_matched += tool.never_matched;
+            mine.mocks.extend(tool.mocks);
+            // Stable: a file's mocks keep their order (each file is in one shard).
+            mine.mocks.sort_by(|a, b| a.file.cmp(&b.file));
+        }
+        self.rules.extend(other.rules);
+        self.rules.sort_by(|a, b| a.file.cmp(&b.file));
+        for feature in other.voice {
+            match self.voice.iter_mut().find(|f| f.feature == feature.feature) {
+                Some(mine) => {
+                    mine.cases += feature.cases;
+                    mine.times += feature.times;
+                }
+                None => self.voice.push(feature),
+            }
+        }
+        self.checks_nothing.extend(other.checks_nothing);
+        self.checks_nothing.sort_by(|a, b| a.file.cmp(&b.file));
     }
 
     /// Mocks that answered no call, with their tool, in tool then file order.

@@ -263,7 +263,7 @@ fn an_html_path_that_cannot_be_written_is_a_usage_error_before_any_call() {
     for (args, message) in [
         (vec!["--html", "-"], "error: --html needs a file"),
         (
-            vec!["--html", "r.json", "--json", "r.json"],
+            vec!["--html", "r.json", "--json", "./r.json"],
             "error: --html r.json names the file of another report",
         ),
     ] {

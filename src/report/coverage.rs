@@ -501,12 +501,16 @@ impl Coverage {
             .filter(|r| r.fired == 0)
             .map(|r| format!("{} {} ({})", r.file, r.path, r.when))
             .collect();
-        let _ = writeln!(
-            out,
-            "  caller rules: {} of {} fired",
-            self.rules.len() - silent.len(),
-            self.rules.len()
-        );
+        if self.rules.is_empty() {
+            out.push_str("  caller rules: none in the suite\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "  caller rules: {} of {} fired",
+                self.rules.len() - silent.len(),
+                self.rules.len()
+            );
+        }
         list(&mut out, "  rules never fired", &silent);
         let voice: Vec<String> = self
             .voice

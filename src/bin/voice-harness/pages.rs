@@ -26,11 +26,10 @@ impl Pages {
                     "--html needs a file: the page is a file to open in a browser".into(),
                 ));
             }
+            // The same file however it is named (`r.json`, `./r.json`).
             Some(path)
-                if [&args.json, &args.junit]
-                    .into_iter()
-                    .flatten()
-                    .any(|p| p == path) =>
+                if crate::same_file(&args.html, &args.json)
+                    || crate::same_file(&args.html, &args.junit) =>
             {
                 return Err(Usage(format!(
                     "--html {} names the file of another report; give each report its own",

@@ -25,6 +25,8 @@ pub(crate) struct CaseFacts {
     pub(crate) tags: Vec<String>,
     /// What each turn expects, by `step_order`.
     pub(crate) steps: Vec<StepFacts>,
+    /// The caller follows rules: the steps are checks of the whole call (`outcome`).
+    pub(crate) outcome: bool,
     /// Each mock of the case (`tools.<name>[i]`) and how many calls it answered.
     mocks: Vec<MockUse>,
     /// Calls per tool name (answered or not).
@@ -83,6 +85,7 @@ impl CaseFacts {
     pub(crate) fn of(case: &Case, outcome: &Outcome) -> Self {
         let mut facts = Self {
             tags: case.tags.clone(),
+            outcome: case.rules.is_some(),
             ..Self::default()
         };
         for turn in &case.turns {

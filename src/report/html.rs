@@ -638,6 +638,8 @@ struct Item {
 impl View {
     fn of(case: &CaseReport) -> Self {
         let facts = case.facts.as_deref();
+        // A rule-following call's steps are checks of the whole call: they follow it.
+        let outcome = facts.is_some_and(|f| f.outcome);
         let budget = |step: u32| {
             facts
                 .and_then(|f| f.steps.iter().find(|s| s.step_order == step))
@@ -686,6 +688,7 @@ impl View {
             Item {
                 k: "step",
                 n: step.step_order,
+                r: outcome.then(|| clean(&step.expected_user_input, 300)),
                 t: step
                     .details
                     .as_deref()
@@ -745,7 +748,7 @@ impl View {
                 },
             };
             items.push(item);
-            if last_row.get(&n) == Some(&i) {
+            if !outcome && last_row.get(&n) == Some(&i) {
                 for step in verdicts.remove(&n).unwrap_or_default() {
                     items.push(verdict(step));
                 }
@@ -888,9 +891,14 @@ fn draw_item(h: &mut String, it: &Item) {
         }
         _ => {
             let passed = it.p.unwrap_or(false);
+            // An outcome check of a rule-following call is named by what it checks.
+            let what = match &it.r {
+                Some(check) => format!("check {n}: {}", esc(check)),
+                None => format!("step {n}"),
+            };
             let _ = write!(
                 h,
-                "<li class=\"verdict {}\"><span class=\"badge {}\">step {n} {}</span>",
+                "<li class=\"verdict {}\"><span class=\"badge {}\">{what} {}</span>",
                 if passed { "v-pass" } else { "v-fail" },
                 if passed { "b-pass" } else { "b-fail" },
                 if passed { "passed" } else { "FAILED" }

@@ -86,7 +86,8 @@
     } else {
       var passed = it.p === true;
       li = el('li', 'verdict ' + (passed ? 'v-pass' : 'v-fail'));
-      li.appendChild(el('span', 'badge ' + (passed ? 'b-pass' : 'b-fail'), 'step ' + n + ' ' + (passed ? 'passed' : 'FAILED')));
+      var what = it.r !== undefined ? 'check ' + n + ': ' + it.r : 'step ' + n;
+      li.appendChild(el('span', 'badge ' + (passed ? 'b-pass' : 'b-fail'), what + ' ' + (passed ? 'passed' : 'FAILED')));
       if (it.t) { li.appendChild(document.createTextNode(' ')); li.appendChild(el('span', 'why', it.t)); }
       if (it.x) {
         var ex = el('span', 'expected'); ex.appendChild(el('span', 'lbl', 'expected:')); ex.appendChild(document.createTextNode(' '));

@@ -668,10 +668,12 @@ impl View {
                     x.push((missing, clean(kw, 300)));
                 }
                 for t in &expected.tools {
-                    let missing = step.missing_tool_calls.as_ref().is_some_and(|m| {
-                        m.iter()
-                            .any(|m| m.starts_with(t.split('(').next().unwrap_or("")))
-                    });
+                    // `Name(` of the expected call: how a missing call is written.
+                    let name = &t[..t.find('(').map_or(t.len(), |i| i + 1)];
+                    let missing = step
+                        .missing_tool_calls
+                        .as_ref()
+                        .is_some_and(|m| m.iter().any(|m| m.starts_with(name)));
                     x.push((missing, format!("tool {}", clean(t, 300))));
                 }
             }

@@ -543,6 +543,34 @@ fn the_page_in_a_real_browser_shows_the_calls_and_fetches_nothing() {
         "<li class=\"unused-mock\"><code>tools.lookup_order[0]</code> in s/tools/order_lookup_unmatched.json"
     ));
 
+    // The filters, set from the address: status, tag, text.
+    let shown = |query: &str| {
+        let (dom, _) = browse(&browser, d, &format!("{url}?{query}"), &["--dump-dom"]);
+        let mut ids: Vec<String> = Vec::new();
+        for (i, _) in dom.match_indices("<article ") {
+            let tag = &dom[i..i + dom[i..].find('>').unwrap()];
+            if !tag.contains(" hidden=") {
+                let start = tag.find("data-test-id=\"").unwrap() + 14;
+                ids.push(tag[start..start + tag[start..].find('"').unwrap()].to_owned());
+            }
+        }
+        ids
+    };
+    assert_eq!(
+        shown("status=flagged"),
+        ["hostile_shown", "zz_broken_booking"]
+    );
+    assert_eq!(
+        shown("tag=voice&status=pass"),
+        [
+            "voice_interrupts_disclaimer",
+            "voice_pin_by_keypad",
+            "voice_reprompt_after_silence"
+        ]
+    );
+    assert_eq!(shown("q=RESTAURANT_booking"), ["tools_restaurant_booking"]);
+    assert_eq!(shown("q=NINE%20o'clock"), ["zz_broken_booking"], "a reason");
+
     // A passing case is drawn by the script when opened (here: by its link).
     let id = {
         let a = article(&dom, "tools_restaurant_booking");

@@ -158,6 +158,13 @@
     form.addEventListener('submit', function (e) { e.preventDefault(); });
     status.addEventListener('change', apply); tag.addEventListener('change', apply); text.addEventListener('input', apply);
     count.textContent = cases.length + ' cases';
+    // Filters from the address (report.html?status=flagged&tag=tools&q=booking): a link
+    // to a filtered view.
+    var query = new URLSearchParams(location.search);
+    if (query.has('status')) { status.value = query.get('status'); }
+    if (query.has('tag')) { tag.value = query.get('tag'); }
+    if (query.has('q')) { text.value = query.get('q'); }
+    if (query.has('status') || query.has('tag') || query.has('q')) { apply(); }
   }
   function openHash() {
     var id = decodeURIComponent(location.hash.slice(1));

@@ -214,7 +214,16 @@ fn a_case_that_checks_nothing_is_named() {
         r#"{"test_id": "checks", "persona": "P",
             "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]}]}"#,
     );
-    let o = run(dir.path(), &["run", "s", "--coverage", "--json", "r.json"]);
+    let o = run(
+        dir.path(),
+        &["run", "s", "-q", "--coverage", "--json", "r.json"],
+    );
+    // Asked for by name, the summary is printed with -q too.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("  cases that check nothing: 1\n  check nothing:\n    s/empty_checks.json (empty_checks)\n"),
+        "{stdout}"
+    );
     let report: Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
     assert_eq!(

@@ -92,7 +92,8 @@ impl Pages {
         out: &mut dyn Write,
     ) -> Result<Option<PathBuf>, Usage> {
         let coverage = self.coverage.unwrap_or_default();
-        if self.shown && !args.quiet {
+        // Asked for by name: printed with -q too.
+        if self.shown {
             let _ = writeln!(out, "{}", coverage.summary());
         }
         let Some((html, sink)) = self.html else {

@@ -155,8 +155,6 @@ pub struct HtmlReport {
     tags: BTreeSet<String>,
     steps: BTreeMap<u32, StepLatencies>,
     sweeps: Vec<SweepPoint>,
-    buffer: Vec<u8>,
-    data_buffer: Vec<u8>,
 }
 
 impl std::fmt::Debug for HtmlReport {
@@ -180,8 +178,6 @@ impl HtmlReport {
             tags: BTreeSet::new(),
             steps: BTreeMap::new(),
             sweeps: Vec::new(),
-            buffer: Vec::with_capacity(16 * 1024),
-            data_buffer: Vec::with_capacity(16 * 1024),
         })
     }
 
@@ -194,12 +190,20 @@ impl HtmlReport {
         if let Some(facts) = &case.facts {
             self.tags.extend(facts.tags.iter().cloned());
         }
-        for step in &case.steps {
-            let entry = self.steps.entry(step.step_order).or_default();
-            if let Some(latency) = step.latency_ms {
+        let rendered;
+        let page = match &case.page {
+            Some(page) => page,
+            None => {
+                rendered = CasePage::of(case)?;
+                &rendered
+            }
+        };
+        for &(step, latency, budget) in &page.steps {
+            let entry = self.steps.entry(step).or_default();
+            if let Some(latency) = latency {
                 entry.latencies.push(latency);
             }
-            if let Some(budget) = budget_of(case, step.step_order) {
+            if let Some(budget) = budget {
                 entry.budget = Some(entry.budget.map_or(budget, |b| b.min(budget)));
             }
         }
@@ -218,17 +222,6 @@ impl HtmlReport {
         }
         let drawn = flagged && self.flagged.cases < DRAWN_AHEAD;
         let open = flagged && self.flagged.cases < OPENED;
-        self.buffer.clear();
-        self.data_buffer.clear();
-        write_case(
-            &mut self.buffer,
-            &mut self.data_buffer,
-            id,
-            case,
-            drawn,
-            open,
-        )?;
-        self.data.file.write_all(&self.data_buffer)?;
         let spool = if flagged {
             &mut self.flagged
         } else if case.status != ReportStatus::Pass {
@@ -237,7 +230,7 @@ impl HtmlReport {
             &mut self.rest
         };
         spool.cases += 1;
-        spool.file.write_all(&self.buffer)
+        page.write(&mut spool.file, &mut self.data.file, id, drawn, open)
     }
 
     /// Writes the whole page to `out`.
@@ -457,90 +450,147 @@ fn budget_of(case: &CaseReport, step: u32) -> Option<u64> {
         .budget
 }
 
-/// One case: an `<article>` with its summary line, and its call drawn (`drawn`) or kept as
-/// JSON for the script.
-fn write_case(
-    out: &mut Vec<u8>,
-    data: &mut Vec<u8>,
-    id: usize,
-    case: &CaseReport,
-    drawn: bool,
-    open: bool,
-) -> io::Result<()> {
-    let status = match case.status {
-        ReportStatus::Pass => "pass",
-        ReportStatus::Fail => "fail",
-        ReportStatus::Error => "error",
-    };
-    let tags = case
-        .facts
-        .as_ref()
-        .map(|f| f.tags.as_slice())
-        .unwrap_or(&[]);
-    let test_id = case.test_id.as_deref().unwrap_or("");
-    let reason = case.reason().unwrap_or("");
-    let mut h = String::with_capacity(4 * 1024);
-    let _ = writeln!(
-        h,
-        "<article class=\"case s-{status}{}\" id=\"c{id}\" data-status=\"{status}\" data-ok=\"{}\" data-test-id=\"{}\" data-tags=\"{}\">",
-        if case.as_expected { "" } else { " flagged" },
-        u8::from(case.as_expected),
-        esc(&clean(test_id, 200)),
-        esc(&clean(&tags.join("\n"), 500)),
-    );
-    let _ = write!(
-        h,
-        "<details data-c=\"{id}\"{}>\n<summary>",
-        if open { " open" } else { "" }
-    );
-    badge(&mut h, case.status, case.as_expected);
-    let _ = write!(
-        h,
-        " <span class=\"tid\">{}</span> <span class=\"file\">{}</span>",
-        esc(&clean(
-            if test_id.is_empty() {
-                "(no test_id)"
-            } else {
-                test_id
-            },
-            200
-        )),
-        esc(&clean(&case.file, 300))
-    );
-    if !case.as_expected && !reason.is_empty() {
+/// Where a case's id goes in its [`CasePage`]: the id is its place in the page, known only
+/// where cases are handed on in order. (No text from a case can hold it: [`clean`] shows
+/// control characters as pictures, and JSON escapes them.)
+const ID: char = '\0';
+
+/// A case's share of the page, rendered on the thread that ran it
+/// ([`super::SuiteOptions::page`]) or when it is added: its `<article>` in pieces, with
+/// [`ID`] where its id goes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CasePage {
+    /// `<article ...>` up to `<details data-c="…"` (the page adds ` open` and `>`).
+    head: String,
+    /// From `<summary>` to the opening of the body.
+    summary: String,
+    /// The call drawn as HTML: only for a case not as expected.
+    drawn: Option<String>,
+    /// The call as JSON for the script.
+    data: Vec<u8>,
+    /// Per step: its number, latency and budget (for the suite's chart).
+    steps: Vec<(u32, Option<u64>, Option<u64>)>,
+}
+
+impl CasePage {
+    /// Renders `case`.
+    pub(crate) fn of(case: &CaseReport) -> io::Result<Self> {
+        let status = match case.status {
+            ReportStatus::Pass => "pass",
+            ReportStatus::Fail => "fail",
+            ReportStatus::Error => "error",
+        };
+        let tags = case
+            .facts
+            .as_ref()
+            .map(|f| f.tags.as_slice())
+            .unwrap_or(&[]);
+        let test_id = case.test_id.as_deref().unwrap_or("");
+        let reason = case.reason().unwrap_or("");
+        let mut head = String::with_capacity(512);
+        let _ = write!(
+            head,
+            "<article class=\"case s-{status}{}\" id=\"c{ID}\" data-status=\"{status}\" data-ok=\"{}\" data-test-id=\"{}\" data-tags=\"{}\">\n<details data-c=\"{ID}\"",
+            if case.as_expected { "" } else { " flagged" },
+            u8::from(case.as_expected),
+            esc(&clean(test_id, 200)),
+            esc(&clean(&tags.join("\n"), 500)),
+        );
+        let mut h = String::with_capacity(512);
+        h.push_str("\n<summary>");
+        badge(&mut h, case.status, case.as_expected);
         let _ = write!(
             h,
-            " <span class=\"why\">{}</span>",
-            esc(&clean(reason, 300))
+            " <span class=\"tid\">{}</span> <span class=\"file\">{}</span>",
+            esc(&clean(
+                if test_id.is_empty() {
+                    "(no test_id)"
+                } else {
+                    test_id
+                },
+                200
+            )),
+            esc(&clean(&case.file, 300))
         );
+        if !case.as_expected && !reason.is_empty() {
+            let _ = write!(
+                h,
+                " <span class=\"why\">{}</span>",
+                esc(&clean(reason, 300))
+            );
+        }
+        if let Some(sweep) = &case.sweep {
+            let _ = write!(
+                h,
+                " <span class=\"rate\">{}/{} passed{}</span>",
+                sweep.passes,
+                sweep.runs,
+                if sweep.flaky { ", FLAKY" } else { "" }
+            );
+        }
+        h.push_str("</summary>\n<div class=\"body\">");
+        let view = View::of(case);
+        let drawn = (!case.as_expected).then(|| {
+            let mut d = String::with_capacity(4 * 1024);
+            let _ = writeln!(
+                d,
+                "<p class=\"permalink\"><a href=\"#c{ID}\">Link to this case</a></p>"
+            );
+            view.draw(&mut d);
+            d
+        });
+        let mut data = Vec::with_capacity(2 * 1024);
+        script_json(&mut data, &view)?;
+        let steps = case
+            .steps
+            .iter()
+            .map(|s| (s.step_order, s.latency_ms, budget_of(case, s.step_order)))
+            .collect();
+        Ok(Self {
+            head,
+            summary: h,
+            drawn,
+            data,
+            steps,
+        })
     }
-    if let Some(sweep) = &case.sweep {
-        let _ = write!(
-            h,
-            " <span class=\"rate\">{}/{} passed{}</span>",
-            sweep.passes,
-            sweep.runs,
-            if sweep.flaky { ", FLAKY" } else { "" }
-        );
+
+    /// Writes the `<article>` with `id` to `out`, its call drawn (`drawn`, for a case not
+    /// as expected) or its JSON to `data` for the script.
+    fn write(
+        &self,
+        out: &mut impl Write,
+        data: &mut impl Write,
+        id: usize,
+        drawn: bool,
+        open: bool,
+    ) -> io::Result<()> {
+        let id = id.to_string();
+        let put = |out: &mut dyn Write, text: &str| -> io::Result<()> {
+            for (i, piece) in text.split(ID).enumerate() {
+                if i > 0 {
+                    out.write_all(id.as_bytes())?;
+                }
+                out.write_all(piece.as_bytes())?;
+            }
+            Ok(())
+        };
+        put(out, &self.head)?;
+        out.write_all(if open { b" open>" } else { b">" })?;
+        out.write_all(self.summary.as_bytes())?;
+        match (&self.drawn, drawn) {
+            (Some(body), true) => put(out, body)?,
+            _ => {
+                // Kept in the page's one data block, drawn when opened: a script element
+                // per case made a 10,000-case page take twice as long to open
+                // (BENCHMARKS.md).
+                write!(data, "\"{id}\":")?;
+                data.write_all(&self.data)?;
+                data.write_all(b",\n")?;
+            }
+        }
+        out.write_all(b"</div>\n</details>\n</article>\n")
     }
-    h.push_str("</summary>\n<div class=\"body\">");
-    let view = View::of(case);
-    if drawn {
-        let _ = writeln!(
-            h,
-            "<p class=\"permalink\"><a href=\"#c{id}\">Link to this case</a></p>"
-        );
-        view.draw(&mut h);
-    } else {
-        // Kept in the page's one data block, drawn when opened: a script element per case
-        // made a 10,000-case page take twice as long to open (BENCHMARKS.md).
-        let _ = write!(data, "\"{id}\":");
-        script_json(data, &view)?;
-        data.extend_from_slice(b",\n");
-    }
-    h.push_str("</div>\n</details>\n</article>\n");
-    out.extend_from_slice(h.as_bytes());
-    Ok(())
 }
 
 /// `PASS`, `FAIL`, `ERROR`, or `FAIL (expected)`: colour and words, never colour alone.

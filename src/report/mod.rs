@@ -43,6 +43,9 @@ pub struct SuiteOptions {
     /// Keep in each report what the HTML page and the coverage need (tags, what each step
     /// expects, which mocks and rules the call used). The default is `false`.
     pub facts: bool,
+    /// Render each case's part of the HTML page on the thread that ran it (with `facts`),
+    /// so the page is built on all the cores. The default is `false`.
+    pub page: bool,
 }
 
 /// A case's verdict in the report.
@@ -98,11 +101,15 @@ pub struct CaseReport {
     /// What the HTML page and the coverage need of the case ([`SuiteOptions::facts`]).
     #[serde(skip)]
     pub(crate) facts: Option<Box<coverage::CaseFacts>>,
+    /// Its part of the HTML page, rendered ahead ([`SuiteOptions::page`]).
+    #[serde(skip)]
+    pub(crate) page: Option<Box<html::CasePage>>,
 }
 
 impl CaseReport {
     fn from_outcome(file: String, case: &Case, outcome: Outcome, facts: bool) -> Self {
         Self {
+            page: None,
             facts: facts.then(|| Box::new(coverage::CaseFacts::of(case, &outcome))),
             reason: prepare::reason(case, &outcome),
             failures: outcome.failures(),
@@ -143,6 +150,7 @@ impl CaseReport {
             sweep: None,
             shrunk: None,
             facts: None,
+            page: None,
         }
     }
 
@@ -640,11 +648,14 @@ async fn run_file_here<A: Agent>(
         Err(report) => return report.map(|r| *r),
     };
     let here = std::path::Path::new("");
-    Some(ran(
-        file,
-        &case,
-        prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
-        options.facts,
+    Some(rendered(
+        ran(
+            file,
+            &case,
+            prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
+            options.facts,
+        ),
+        options,
     ))
 }
 
@@ -732,7 +743,7 @@ fn sweep_file<A: Agent>(
         report.shrunk = shrink_one(dir, file, &case, failing, make_agent, &options.run);
     }
     report.sweep = Some(result);
-    Some(report)
+    Some(rendered(report, options))
 }
 
 /// Writes the minimal failing case of `failing` into `dir`; its path, or why not.
@@ -784,12 +795,25 @@ fn call<A: Agent>(
 ) -> CaseReport {
     // LLM lock files go under the current folder: `llm/<file as shown>`.
     let here = std::path::Path::new("");
-    ran(
-        file,
-        case,
-        prepare::run_file(file, case, make_agent, &options.run, here),
-        options.facts,
+    rendered(
+        ran(
+            file,
+            case,
+            prepare::run_file(file, case, make_agent, &options.run, here),
+            options.facts,
+        ),
+        options,
     )
+}
+
+/// `report` with its part of the HTML page rendered, when [`SuiteOptions::page`] asks.
+fn rendered(mut report: CaseReport, options: &SuiteOptions) -> CaseReport {
+    if options.page {
+        // Serializing strings and numbers does not fail; if it did, the case would be
+        // rendered again when it is added to the page.
+        report.page = html::CasePage::of(&report).ok().map(Box::new);
+    }
+    report
 }
 
 /// The case of `file`, loaded, selected and unique; else its report (`None`: not

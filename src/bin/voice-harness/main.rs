@@ -620,7 +620,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.run = run_options;
     options.jobs = args.jobs;
     options.facts = pages.wanted();
-    let keep_calls = pages.keep_calls();
+    options.page = pages.html();
     // Calls in flight share one pool of keep-alive connections (`run` only: a sweep runs
     // its calls on -j threads, each with its own). 32 by default for programs and HTTP
     // services alike (SPEC §14): an agent in another process mostly waits (on a model, a
@@ -695,9 +695,6 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             make_agent,
             |case| {
                 let line = wants_json.then(|| CaseJson::of(case));
-                if keep_calls {
-                    return line;
-                }
                 // The lines and JUnit need none of this: freed here, on the worker.
                 drop((
                     std::mem::take(&mut case.transcript),

@@ -58,8 +58,8 @@ impl Pages {
         self.coverage.is_some()
     }
 
-    /// Cases need their transcript and steps when they reach [`Pages::case`].
-    pub(crate) fn keep_calls(&self) -> bool {
+    /// The page is written: cases render their part of it where they run.
+    pub(crate) fn html(&self) -> bool {
         self.html.is_some()
     }
 

@@ -510,6 +510,11 @@ pub struct ToolCall {
     pub arguments: Value,
     /// What it returned; a failure is `{"error": "..."}`.
     pub result: Value,
+    /// Which of the case's mocks of this tool answered it (`tools.<name>[i]`); `None` when
+    /// none did (no mock matched, the case has no `tools`, or the call was recorded). Not in
+    /// the report's rows: it feeds the report's coverage (docs/report.md).
+    #[serde(skip)]
+    pub(crate) mock: Option<usize>,
 }
 
 /// One mock of a tool (`tools.<name>[i]`).

@@ -359,6 +359,7 @@ mod tests {
                 name: t(),
                 arguments: serde_json::json!({ "q": text }),
                 result: serde_json::json!([text, 1.5, null]),
+                mock: None,
             }]);
             step.missing_tool_calls = Some(vec![t()]);
             step.forbidden_tool_calls_found = Some(vec![]);

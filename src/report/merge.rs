@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::Deserialize;
 
 use super::junit::JunitCase;
-use super::{JsonReportWriter, JunitReport, ReportMeta, ReportStatus, Summary};
+use super::{Coverage, JsonReportWriter, JunitReport, ReportMeta, ReportStatus, Summary};
 use crate::prepare::Shard;
 
 /// Why reports cannot be merged.
@@ -32,6 +32,8 @@ pub struct Merged {
     pub summary: Summary,
     /// The run: the whole suite, no shard.
     pub meta: ReportMeta,
+    /// The shards' coverage added up, when they were written with `--coverage`.
+    pub coverage: Option<Coverage>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +42,8 @@ struct ReportFile {
     #[allow(dead_code)]
     summary: serde_json::Value,
     run: ReportMeta,
+    #[serde(default)]
+    coverage: Option<Coverage>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +72,8 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
     let mut first: Option<(&str, ReportMeta)> = None;
     let mut shards: Vec<(u64, &str)> = Vec::new();
     let mut of: Option<u64> = None;
+    // The coverage so far, and the first report with (or without) it.
+    let mut coverage: Option<(Option<Coverage>, &str)> = None;
     for (name, bytes) in reports {
         let parsed: ReportFile = serde_json::from_slice(bytes).map_err(|e| {
             MergeError(format!(
@@ -132,6 +138,22 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
             ));
         }
         shards.push((shard.k, name));
+        match (&mut coverage, parsed.coverage) {
+            (None, shard) => coverage = Some((shard, name)),
+            (Some((Some(sum), _)), Some(shard)) => sum.absorb(shard),
+            (Some((None, _)), None) => {}
+            (Some((sum, first)), shard) => {
+                let (with, without) = if sum.is_some() {
+                    (*first, name.as_str())
+                } else {
+                    (name.as_str(), *first)
+                };
+                drop(shard);
+                return fail(format!(
+                    "{with} has a coverage block and {without} has none: write every shard with --coverage, or none"
+                ));
+            }
+        }
         for (case, line) in parsed.cases.into_iter().zip(raw) {
             lines.push((case.file.clone(), line.to_owned()));
             cases.push(JunitCase {
@@ -183,6 +205,7 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
         cases,
         summary,
         meta,
+        coverage: coverage.and_then(|(sum, _)| sum),
     })
 }
 
@@ -226,7 +249,9 @@ impl Merged {
         for (_, line) in &self.lines {
             writer.raw_case(line.as_bytes())?;
         }
-        writer.finish(&self.summary, &self.meta).map(drop)
+        writer
+            .finish_with(&self.summary, &self.meta, self.coverage.as_ref())
+            .map(drop)
     }
 
     /// Writes the merged JUnit report.

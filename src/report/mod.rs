@@ -16,11 +16,15 @@ use crate::message;
 use crate::prepare::{self, CaseFile, FindError, Ids, Namer};
 use crate::run::{Metrics, Outcome, Row, RunOptions, StepResult};
 
+mod coverage;
+mod html;
 mod junit;
 mod line;
 mod merge;
 
 pub use crate::prepare::Shard;
+pub use coverage::{CaseRef, Coverage, FeatureCoverage, MockCoverage, RuleCoverage, ToolCoverage};
+pub use html::{HtmlReport, PageInfo};
 pub use junit::JunitReport;
 pub use merge::{MergeError, Merged, merge};
 
@@ -36,6 +40,12 @@ pub struct SuiteOptions {
     pub run: RunOptions,
     /// Calls run at a time. The default is the number of cores.
     pub jobs: Option<std::num::NonZeroUsize>,
+    /// Keep in each report what the HTML page and the coverage need (tags, what each step
+    /// expects, which mocks and rules the call used). The default is `false`.
+    pub facts: bool,
+    /// Render each case's part of the HTML page on the thread that ran it (with `facts`),
+    /// so the page is built on all the cores. The default is `false`.
+    pub page: bool,
 }
 
 /// A case's verdict in the report.
@@ -89,11 +99,19 @@ pub struct CaseReport {
     /// Why the case is not as expected, on one line (the runner's line, JUnit's message);
     /// `null` when it is.
     reason: Option<String>,
+    /// What the HTML page and the coverage need of the case ([`SuiteOptions::facts`]).
+    #[serde(skip)]
+    pub(crate) facts: Option<Box<coverage::CaseFacts>>,
+    /// Its part of the HTML page, rendered ahead ([`SuiteOptions::page`]).
+    #[serde(skip)]
+    pub(crate) page: Option<Box<html::CasePage>>,
 }
 
 impl CaseReport {
-    fn from_outcome(file: String, case: &Case, outcome: Outcome) -> Self {
+    fn from_outcome(file: String, case: &Case, outcome: Outcome, facts: bool) -> Self {
         Self {
+            page: None,
+            facts: facts.then(|| Box::new(coverage::CaseFacts::of(case, &outcome))),
             reason: prepare::reason(case, &outcome),
             failures: outcome.failures(),
             test_id: Some(outcome.test_id),
@@ -132,6 +150,8 @@ impl CaseReport {
             tone_passed: None,
             sweep: None,
             shrunk: None,
+            facts: None,
+            page: None,
         }
     }
 
@@ -782,12 +802,13 @@ async fn run_file_in_flight<'scope, 'env, A: Agent>(
         file,
         &case,
         prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
+        options.facts,
     );
     if report.status != ReportStatus::Error {
         let swept = crate::sweep::sweep_if_asked_here(&case, make_agent, &options.run, None).await;
         with_sweep(&mut report, &file.shown, swept);
     }
-    Some(report)
+    Some(rendered(report, options))
 }
 
 /// A case's own call, and its sweep when its `sweep` block asks for one (`run`, as
@@ -919,7 +940,7 @@ fn sweep_file<A: Agent>(
         report.sweep = Some(result);
         return Some(report);
     };
-    let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome);
+    let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome, options.facts);
     report.as_expected = result.ok;
     if !result.ok {
         report.reason = Some(result.to_string());
@@ -928,7 +949,7 @@ fn sweep_file<A: Agent>(
         report.shrunk = shrink_one(dir, file, &case, failing, make_agent, &options.run);
     }
     report.sweep = Some(result);
-    Some(report)
+    Some(rendered(report, options))
 }
 
 /// Writes the minimal failing case of `failing` into `dir`; its path, or why not.
@@ -985,11 +1006,25 @@ fn call<A: Agent>(
 ) -> CaseReport {
     // LLM lock files go under the current folder: `llm/<file as shown>`.
     let here = std::path::Path::new("");
-    ran(
-        file,
-        case,
-        prepare::run_file(file, case, make_agent, &options.run, here),
+    rendered(
+        ran(
+            file,
+            case,
+            prepare::run_file(file, case, make_agent, &options.run, here),
+            options.facts,
+        ),
+        options,
     )
+}
+
+/// `report` with its part of the HTML page rendered, when [`SuiteOptions::page`] asks.
+fn rendered(mut report: CaseReport, options: &SuiteOptions) -> CaseReport {
+    if options.page {
+        // Serializing strings and numbers does not fail; if it did, the case would be
+        // rendered again when it is added to the page.
+        report.page = html::CasePage::of(&report).ok().map(Box::new);
+    }
+    report
 }
 
 /// The case of `file`, loaded, selected and unique; else its report (`None`: not
@@ -1030,9 +1065,9 @@ fn ready(
 }
 
 /// The report of a call that ran (or whose agent could not be built).
-fn ran(file: &CaseFile, case: &Case, ran: Result<prepare::Ran, String>) -> CaseReport {
+fn ran(file: &CaseFile, case: &Case, ran: Result<prepare::Ran, String>, facts: bool) -> CaseReport {
     match ran {
-        Ok(ran) => CaseReport::from_outcome(file.shown.clone(), case, ran.outcome),
+        Ok(ran) => CaseReport::from_outcome(file.shown.clone(), case, ran.outcome, facts),
         Err(err) => CaseReport::error(
             file.shown.clone(),
             Some(case.test_id.clone()),
@@ -1104,11 +1139,26 @@ impl<W: Write> JsonReportWriter<W> {
 
     /// Ends the report with its summary and what run it was, and flushes it; returns the
     /// writer.
-    pub fn finish(mut self, summary: &Summary, meta: &ReportMeta) -> io::Result<W> {
+    pub fn finish(self, summary: &Summary, meta: &ReportMeta) -> io::Result<W> {
+        self.finish_with(summary, meta, None)
+    }
+
+    /// Like [`JsonReportWriter::finish`], with the suite's `coverage` block after `run`
+    /// when there is one (`--coverage`; docs/report.md).
+    pub fn finish_with(
+        mut self,
+        summary: &Summary,
+        meta: &ReportMeta,
+        coverage: Option<&Coverage>,
+    ) -> io::Result<W> {
         self.out.write_all(b"\n],\n\"summary\": ")?;
         serde_json::to_writer(&mut self.out, summary).map_err(io::Error::other)?;
         self.out.write_all(b",\n\"run\": ")?;
         serde_json::to_writer(&mut self.out, meta).map_err(io::Error::other)?;
+        if let Some(coverage) = coverage {
+            self.out.write_all(b",\n\"coverage\": ")?;
+            serde_json::to_writer(&mut self.out, coverage).map_err(io::Error::other)?;
+        }
         self.out.write_all(b"}\n")?;
         self.out.flush()?;
         Ok(self.out)

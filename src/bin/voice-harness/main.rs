@@ -25,6 +25,7 @@ use voice_harness::{
 };
 
 mod import;
+mod pages;
 
 /// The runner's allocator: see `mimalloc` in Cargo.toml for why.
 #[cfg(feature = "mimalloc")]
@@ -258,6 +259,15 @@ struct RunArgs {
     /// Write a JUnit XML report to FILE; `-` for standard output.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+
+    /// Write the HTML report to FILE: one self-contained page (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+
+    /// Print what the suite exercised (tools, mocks, caller rules, voice features), and add
+    /// it to the JSON report as `coverage`.
+    #[arg(long)]
+    coverage: bool,
 
     /// Run only cases whose test_id or file path contains TEXT.
     #[arg(long, value_name = "TEXT")]
@@ -774,6 +784,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     };
     let (json_sink, json_pending) = open_sink(&args.json, "JSON")?;
     let (junit_sink, junit_pending) = open_sink(&args.junit, "JUnit")?;
+    let mut pages = pages::Pages::open(args)?;
     if matches!(
         (&json_sink, &junit_sink),
         (Some(Sink::Stdout), Some(Sink::Stdout))
@@ -840,6 +851,8 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.tags = args.tags.clone();
     options.run = run_options;
     options.jobs = args.jobs;
+    options.facts = pages.wanted();
+    options.page = pages.html();
     if sweep.is_some() {
         // A sweep runs its calls on threads, one call each: --concurrency calls in flight
         // are that many threads (issue 23, fault 17: it was silently ignored).
@@ -904,6 +917,9 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         if let Some(junit) = &mut junit {
             junit.case(&case);
         }
+        if let Err(e) = pages.case(&case) {
+            write_error.get_or_insert(e);
+        }
     };
     // In file order, as soon as the files before are done: a line for each case that is
     // not as expected, and the reports.
@@ -961,7 +977,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     meta.interrupted = interrupted;
 
     if let Some(json) = json {
-        let written = json.finish(&summary, &meta).map(drop);
+        let written = json.finish_with(&summary, &meta, pages.json_block()).map(drop);
         if let Err(e) = written.and_then(|()| json_pending.map_or(Ok(()), Pending::commit)) {
             write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
         }
@@ -975,6 +991,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     if let Some(message) = write_error {
         return Err(Usage(message));
     }
+    let html_path = pages.finish(args, sweep, &summary, &meta, started.elapsed(), &mut out)?;
     if let (Some(shard), true) = (args.shard, files.is_empty()) {
         // Not an error: a small suite on a wide matrix leaves some shards empty.
         let _ = writeln!(
@@ -1020,7 +1037,11 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
     }
     let _ = writeln!(out, "{}", style.summary(&summary, started.elapsed()));
-    for (what, path) in [("JSON report", json_path), ("JUnit report", junit_path)] {
+    for (what, path) in [
+        ("JSON report", json_path),
+        ("JUnit report", junit_path),
+        ("HTML report", html_path),
+    ] {
         if let (Some(path), false) = (path, args.quiet) {
             let _ = writeln!(out, "{what}: {}", path.display());
         }

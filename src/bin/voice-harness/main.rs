@@ -977,7 +977,9 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     meta.interrupted = interrupted;
 
     if let Some(json) = json {
-        let written = json.finish_with(&summary, &meta, pages.json_block()).map(drop);
+        let written = json
+            .finish_with(&summary, &meta, pages.json_block())
+            .map(drop);
         if let Err(e) = written.and_then(|()| json_pending.map_or(Ok(()), Pending::commit)) {
             write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
         }

@@ -272,12 +272,17 @@ fn http_timeout() {
 
 // ---- the example agents, through the runner ----------------------------------------------
 
+/// The suite the example agents are tested against: a copy of the sample `cases/` as the
+/// agents' `script.py` knows it, so that a case added to `cases/` (which the example agents
+/// have no script for) adds a test and breaks none (#25).
+const EXAMPLE_SUITE: &str = "tests/example_agents/cases";
+
 #[test]
 fn the_example_program_agent_passes_the_sample_suite() {
     let out = Command::new(BIN)
         .args([
             "run",
-            "cases",
+            EXAMPLE_SUITE,
             "--agent-command",
             "python3 examples/agents/scripted_agent.py",
             // A latency budget case measures the program's first reply, start included:
@@ -313,7 +318,7 @@ fn the_example_http_agent_passes_the_sample_suite() {
     let agent = Path::new(ROOT).join("examples/agents/http_agent.py");
     let server = common::PythonServer::run(&agent, &[Path::new("0")], "/");
     let out = Command::new(BIN)
-        .args(["run", "cases", "--agent-url", &server.url])
+        .args(["run", EXAMPLE_SUITE, "--agent-url", &server.url])
         .current_dir(ROOT)
         .output()
         .unwrap();

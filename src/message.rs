@@ -29,6 +29,9 @@ pub struct Problem {
     pub message: String,
     /// How to fix it, when there is something useful to say.
     pub help: Option<String>,
+    /// The problem in a one-line summary, when shorter than `message` and `help` together
+    /// (an unknown field with a near name: the name, not the list of every field).
+    brief: Option<String>,
 }
 
 /// Where a [`Problem`] is.
@@ -73,6 +76,7 @@ impl Problem {
             location,
             message: message.into(),
             help: None,
+            brief: None,
         }
     }
 
@@ -87,28 +91,38 @@ impl Problem {
 pub(crate) const MAX_SHOWN: usize = 20;
 
 impl LoadError {
-    /// The first problem on one line (`turns[0]: unknown field …`), for one-line reports,
-    /// with the count of the others (`(+3 more)`) when there are more.
+    /// The first problem on one line, for one-line reports (the runner's line, JUnit's
+    /// message): `turns[0]: unknown field `user_inptu`; did you mean `user_input`?`, then
+    /// how many others there are and how to see them, `(+2 more problems; -v shows them)`.
     pub fn summary(&self) -> String {
         let first = match self.problems.first() {
-            Some(problem) => self.located(problem),
+            Some(problem) => match &problem.brief {
+                Some(brief) => self.at(&problem.location, brief),
+                None => self.located(problem),
+            },
             None => format!("invalid case file {}", self.file),
         };
         match self.problems.len() {
             0 | 1 => first,
-            n => format!("{first} (+{} more)", n - 1),
+            2 => format!("{first} (+1 more problem; -v shows it)"),
+            n => format!("{first} (+{} more problems; -v shows them)", n - 1),
         }
     }
 
     /// `where: what` for one problem.
     fn located(&self, problem: &Problem) -> String {
-        match &problem.location {
-            Location::File => format!("{}: {}", self.file, problem.message),
+        self.at(&problem.location, &problem.message)
+    }
+
+    /// `where: text`.
+    fn at(&self, location: &Location, text: &str) -> String {
+        match location {
+            Location::File => format!("{}: {text}", self.file),
             Location::LineColumn(line, column) => {
-                format!("{}:{line}:{column}: {}", self.file, problem.message)
+                format!("{}:{line}:{column}: {text}", self.file)
             }
-            Location::Path(path) if path.is_empty() => format!("(top level): {}", problem.message),
-            Location::Path(path) => format!("{path}: {}", problem.message),
+            Location::Path(path) if path.is_empty() => format!("(top level): {text}"),
+            Location::Path(path) => format!("{path}: {text}"),
         }
     }
 }
@@ -199,7 +213,12 @@ pub(crate) fn unknown_field(path: &str, field: &str, allowed: &[&str], suggest: 
         ),
     );
     match near {
-        Some((_, candidate)) => problem.help(format!("did you mean `{candidate}`?")),
+        Some((_, candidate)) => {
+            let suggestion = format!("did you mean `{candidate}`?");
+            let mut problem = problem.help(suggestion.clone());
+            problem.brief = Some(format!("unknown field `{field}`; {suggestion}"));
+            problem
+        }
         None => problem
             .help("remove it; unknown fields are errors so that a typo is never silently ignored"),
     }
@@ -651,5 +670,46 @@ mod tests {
         assert!(is_ci(env(&[("CI", "1")])));
         assert!(is_ci(env(&[("TF_BUILD", "True")])));
         assert!(!is_ci(env(&[("CI", "false"), ("TF_BUILD", "True")])));
+    }
+
+    const FIELDS: &[&str] = &["step_order", "user_input", "forbidden_keywords"];
+
+    /// The one-line summary (the runner's line, JUnit's message) says "did you mean" and no
+    /// list of fields; "+N more" says it counts problems and how to see them (#25).
+    #[test]
+    fn a_summary_suggests_the_field_and_counts_the_other_problems() {
+        let typo = || unknown_field("turns[0]", "user_inptu", FIELDS, true);
+        let missing = || missing_field("turns[0]", "user_input", "what the caller says");
+        let one = LoadError::new("bad.json", vec![typo()]);
+        assert_eq!(
+            one.summary(),
+            "turns[0]: unknown field `user_inptu`; did you mean `user_input`?"
+        );
+        let two = LoadError::new("bad.json", vec![typo(), missing()]);
+        assert_eq!(
+            two.summary(),
+            "turns[0]: unknown field `user_inptu`; did you mean `user_input`? (+1 more problem; -v shows it)"
+        );
+        let three = LoadError::new("bad.json", vec![typo(), missing(), missing()]);
+        assert!(
+            three
+                .summary()
+                .ends_with(" (+2 more problems; -v shows them)"),
+            "{}",
+            three.summary()
+        );
+    }
+
+    /// Without a near name, the list of allowed fields is how to fix it: it stays.
+    #[test]
+    fn a_summary_without_a_suggestion_lists_the_fields() {
+        let err = LoadError::new(
+            "bad.json",
+            vec![unknown_field("turns[0]", "zzz", FIELDS, true)],
+        );
+        assert_eq!(
+            err.summary(),
+            "turns[0]: unknown field `zzz`; expected one of: step_order, user_input, forbidden_keywords"
+        );
     }
 }

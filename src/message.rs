@@ -231,6 +231,17 @@ pub(crate) fn missing_field(path: &str, field: &str, what: &str) -> Problem {
     )
 }
 
+/// `turns` is missing: a scripted case needs it, a caller that follows rules does not.
+pub(crate) fn missing_turns(path: &str) -> Problem {
+    missing_field(path, "turns", "the scripted steps of the call").help(
+        "or, for a caller that follows rules instead of a script, `caller.rules` and `outcome` \
+         (such a case has no `turns`; see docs/rules.md)",
+    )
+}
+
+/// How to get the LLM mode, for a `cargo test` user and for a runner user alike.
+pub(crate) const NEEDS_LLM_HELP: &str = "under `cargo test`, add `features = [\"llm\"]` to the voice-harness dependency in your Cargo.toml; for the runner, install one built with it: `cargo install --path . --features llm` in a clone of voice-harness; see docs/llm.md";
+
 pub(crate) fn wrong_type(path: &str, expected: &str, found: &str) -> Problem {
     Problem::at(
         Location::Path(path.to_owned()),

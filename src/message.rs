@@ -332,6 +332,21 @@ pub(crate) fn no_reply_within(timeout: Duration, virtual_clock: bool) -> String 
     text
 }
 
+/// Whether `text` is a [`no_reply_within`] message.
+pub(crate) fn is_no_reply_within(text: &str) -> bool {
+    text.starts_with("no reply within ")
+}
+
+/// After a turn timeout, for a program that wrote nothing on its stdout in the whole call:
+/// the usual cause is a reply left in its output buffer (Python buffers a pipe).
+pub(crate) fn nothing_on_stdout(program: &str) -> String {
+    format!(
+        "agent program `{program}` wrote nothing on its stdout in this call: if it printed a \
+         reply, the reply is still in its output buffer. Flush after each line (Python: \
+         `print(..., flush=True)`)"
+    )
+}
+
 /// A call whose agent failed to start: an error, whatever the case expects.
 pub(crate) fn never_started(why: &str) -> String {
     format!("the call never started: {why}")

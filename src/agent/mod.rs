@@ -257,6 +257,13 @@ pub trait Agent {
     fn __timed(&self) -> bool {
         true
     }
+
+    /// Not part of the public API: what the agent can add to a turn timeout's message (a
+    /// program that wrote nothing at all: its reply may sit in its output buffer).
+    #[doc(hidden)]
+    fn __timeout_hint(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Replies to each step with exactly what the script expects: the expected phrase for exact

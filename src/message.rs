@@ -536,9 +536,44 @@ pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
     )
 }
 
+/// `word` as one word of a POSIX shell command line: as it is when it has nothing the shell
+/// would read, else in double quotes when that is enough (an `--agent-command "…"`), else in
+/// single quotes.
+pub(crate) fn shell_word(word: &str) -> String {
+    if is_plain(word) {
+        word.to_owned()
+    } else if !word.contains(['"', '$', '`', '\\', '!']) {
+        format!("\"{word}\"")
+    } else {
+        single_quoted(word)
+    }
+}
+
+/// `word` as one word of a command inside an `--agent-command "…"`: as it is, or in single
+/// quotes (which the outer double quotes keep).
+pub(crate) fn shell_arg(word: &str) -> String {
+    if is_plain(word) {
+        word.to_owned()
+    } else {
+        single_quoted(word)
+    }
+}
+
+fn is_plain(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+}
+
+fn single_quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
 /// A swept case under its bound: the failing seeds and how to shrink one. `bound` is the
 /// lower bound and `min_pass_rate`, when the case has one; `first` the first failing seed
-/// and why.
+/// and why. `runner_flags` makes the runner call the same agent (`Agent::__runner_flags`);
+/// `None` when it cannot (an agent in Rust): the hint then says what reproduces it.
 pub(crate) fn sweep_failed(
     file: &str,
     (passes, runs): (u64, u64),
@@ -546,6 +581,7 @@ pub(crate) fn sweep_failed(
     failing_seeds: &[u64],
     first: Option<(u64, &str)>,
     (from, seeds): (u64, u64),
+    runner_flags: Option<&str>,
 ) -> String {
     let bound = match bound {
         Some((lower, rate)) => {
@@ -559,12 +595,26 @@ pub(crate) fn sweep_failed(
     } else {
         ""
     };
+    let next = match (runner_flags, first) {
+        (Some(flags), _) => format!(
+            "shrink one to a minimal case (from the crate's folder): voice-harness sweep {file} \
+             --from {from} --seeds {seeds}{flags} --shrink shrunk/"
+        ),
+        (None, Some((seed, _))) => format!(
+            "reproduce one: a copy of the case with \"seed\": {seed} and without \"sweep\" \
+             fails the same way under cargo test (the runner's `sweep --shrink` cannot call an \
+             agent written in Rust)"
+        ),
+        (None, None) => "reproduce one: a copy of the case with \"seed\" set to a failing seed \
+             and without \"sweep\" fails the same way under cargo test"
+            .to_owned(),
+    };
     let first = first
         .map(|(seed, reason)| format!("\n  first failing seed {seed}: {reason}"))
         .unwrap_or_default();
     format!(
         "sweep of {file}: {passes}/{runs} seeds passed; {bound}\n  failing seeds: {}{more}{first}\n  \
-         shrink one to a minimal case: voice-harness sweep {file} --from {from} --seeds {seeds} --shrink shrunk/",
+         {next}",
         listed.join(", "),
     )
 }
@@ -696,6 +746,18 @@ mod tests {
         assert!(is_ci(env(&[("CI", "1")])));
         assert!(is_ci(env(&[("TF_BUILD", "True")])));
         assert!(!is_ci(env(&[("CI", "false"), ("TF_BUILD", "True")])));
+    }
+
+    /// Words of a printed command read back as the shell would (shrink hints, #25).
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("agent.py"), "agent.py");
+        assert_eq!(shell_word("python3 agent.py"), "\"python3 agent.py\"");
+        assert_eq!(shell_word("say \"hi\""), "'say \"hi\"'");
+        assert_eq!(shell_word("it's $HOME"), "'it'\\''s $HOME'");
+        assert_eq!(shell_word(""), "\"\"");
+        assert_eq!(shell_arg("two words"), "'two words'");
+        assert_eq!(shell_arg("--port=8080"), "--port=8080");
     }
 
     const FIELDS: &[&str] = &["step_order", "user_input", "forbidden_keywords"];

@@ -600,6 +600,18 @@ impl Agent for CommandAgent {
         self.late.take()
     }
 
+    fn __runner_flags(&self) -> Option<String> {
+        let command: Vec<String> = self
+            .argv
+            .iter()
+            .map(|arg| message::shell_arg(arg))
+            .collect();
+        Some(format!(
+            " --agent-command {}",
+            message::shell_word(&command.join(" "))
+        ))
+    }
+
     fn __timeout_hint(&self) -> Option<String> {
         let call = self.call.as_ref()?;
         (!call.wrote && call.stdout.buffer().is_empty())
@@ -928,6 +940,10 @@ impl Agent for HttpAgent {
 
     fn wall_clock(&self) -> bool {
         true
+    }
+
+    fn __runner_flags(&self) -> Option<String> {
+        Some(format!(" --agent-url {}", message::shell_word(&self.url)))
     }
 }
 

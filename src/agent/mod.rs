@@ -264,6 +264,14 @@ pub trait Agent {
     fn __timeout_hint(&self) -> Option<String> {
         None
     }
+
+    /// Not part of the public API: the runner's flags that make it call this agent
+    /// (` --agent-command "python3 agent.py"`): empty for the built-in agents (the runner's
+    /// own), `None` when the runner cannot call it (an agent written in Rust).
+    #[doc(hidden)]
+    fn __runner_flags(&self) -> Option<String> {
+        (!self.__timed()).then(String::new)
+    }
 }
 
 /// Replies to each step with exactly what the script expects: the expected phrase for exact

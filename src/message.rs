@@ -531,7 +531,7 @@ pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> Str
 pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
     format!(
         "voice_harness::harness!: no case file (*.json) in the cases folder `{root}` \
-         ({absolute})\n  help: add a case file there (see the README's \"Add a case\"), \
+         ({absolute})\n  help: add a case file there (see docs/rust.md, \"Add a case\"), \
          or point the macro at your folder with `root = \"path/to/cases\"`"
     )
 }

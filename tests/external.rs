@@ -132,9 +132,9 @@ fn pid_is_gone(pid: u32) -> bool {
 
 /// A program that timed out without writing a byte: most often a reply left in its output
 /// buffer, which Python keeps when stdout is a pipe (#25).
-fn nothing_on_stdout(within: &str, source: &str) -> String {
+fn nothing_on_stdout(within: &str, program: &str) -> String {
     format!(
-        "no reply within {within} (the per-turn timeout); agent program `python3 -c {source}` \
+        "no reply within {within} (the per-turn timeout); agent program `{program}` \
          wrote nothing on its stdout in this call: if it printed a reply, the reply is still in \
          its output buffer. Flush after each line (Python: `print(..., flush=True)`)"
     )
@@ -143,8 +143,18 @@ fn nothing_on_stdout(within: &str, source: &str) -> String {
 #[test]
 fn a_program_that_forgets_to_flush_is_told_so() {
     let source = "import sys, json\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        print(json.dumps({'text': 'hello'}))\n";
-    let details = python(source, Duration::from_millis(300));
-    assert_eq!(details[0], Some(nothing_on_stdout("300 ms", source)));
+    // Python buffers a pipe unless PYTHONUNBUFFERED is set (as it may be on a CI machine).
+    let argv = ["env", "-u", "PYTHONUNBUFFERED", "python3", "-c", source];
+    let mut agent = CommandAgent::new(argv);
+    let outcome = run_case(
+        &case(),
+        &mut agent,
+        &RunOptions::default().with_turn_timeout(Duration::from_millis(300)),
+    );
+    assert_eq!(
+        outcome.steps[0].details,
+        Some(nothing_on_stdout("300 ms", &argv.join(" ")))
+    );
 }
 
 /// A program that has answered before and then hangs gets no hint about flushing.
@@ -169,7 +179,10 @@ fn a_hanging_program_times_out_and_is_killed() {
     // Long enough for python3 to start and write its pid on a loaded machine (it took
     // 0.35-0.45 s on 2 busy cores, and the test then found no pid file).
     let details = python(&source, Duration::from_secs(2));
-    assert_eq!(details[0], Some(nothing_on_stdout("2 s", &source)));
+    assert_eq!(
+        details[0],
+        Some(nothing_on_stdout("2 s", &format!("python3 -c {source}")))
+    );
     assert_eq!(details[1].as_deref(), Some("not reached"));
     // Not a timing target: the run ends by the timeout, not by the program's hour of sleep.
     assert!(started.elapsed() < Duration::from_secs(60));

@@ -427,3 +427,51 @@ fn every_link_to_a_file_in_the_docs_resolves() {
     }
     assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
 }
+
+// ---- the README's quick start in Rust ----------------------------------------------------
+
+/// The README's `HoursBot`, as printed there (the test below checks the README still shows
+/// these lines): the doctest only compiles it, this runs it against the README's case.
+#[derive(Default)]
+struct HoursBot;
+
+const HOURS_BOT_LINES: &[&str] = &[
+    "tokio::time::sleep(std::time::Duration::from_millis(180)).await; // virtual time",
+    "if appears_in(\"saturday\", line.text) {",
+    "Ok(Reply::Say(\"On Saturday we are open 10 to 2.\".into()))",
+    "Ok(Reply::Say(\"We're open 9 to 5, Monday to Friday.\".into()))",
+    "voice_harness::harness!(agent = |_case| HoursBot::default());",
+];
+
+impl voice_harness::Agent for HoursBot {
+    async fn reply(
+        &mut self,
+        line: &voice_harness::CallerLine<'_>,
+    ) -> Result<voice_harness::Reply, voice_harness::AgentError> {
+        use voice_harness::{Reply, appears_in};
+        tokio::time::sleep(std::time::Duration::from_millis(180)).await; // virtual time
+        if appears_in("saturday", line.text) {
+            Ok(Reply::Say("On Saturday we are open 10 to 2.".into()))
+        } else {
+            Ok(Reply::Say("We're open 9 to 5, Monday to Friday.".into()))
+        }
+    }
+}
+
+#[test]
+fn the_readme_rust_agent_passes_the_readme_case() {
+    let readme = read("README.md");
+    for line in HOURS_BOT_LINES {
+        assert!(
+            readme.contains(line),
+            "README.md no longer shows `{line}`: update HoursBot in tests/docs.rs to match it"
+        );
+    }
+    let quick = quick_start();
+    let case =
+        voice_harness::parse_case("cases/opening_hours.json", quick.case.as_bytes()).unwrap();
+    let outcome =
+        voice_harness::run_case(&case, &mut HoursBot, &voice_harness::RunOptions::default());
+    assert_eq!(outcome.status, voice_harness::Status::Pass, "{outcome:?}");
+    assert_eq!(outcome.metrics.latency_ms_max, Some(180));
+}

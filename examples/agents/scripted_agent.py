@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A voice agent as a program: JSON lines on stdin, one JSON reply per "user" event.
 
-    voice-harness run cases --agent-command "python3 examples/agents/scripted_agent.py"
+    voice-harness run cases --agent-command "python3 examples/agents/scripted_agent.py" --concurrency 2
+
+(--concurrency about the number of cores: each call starts a Python process, and the start
+counts in the first reply's latency, which cases/latency_budget.json budgets.)
 
 Protocol (docs/agent-protocol.md): {"event": "start", ...} once, {"event": "user",
 "step_order", "text"} per caller line (answer with {"text": ...}, optionally "end_call":

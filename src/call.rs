@@ -693,21 +693,29 @@ async fn reply_timed<A: Agent>(
     let counts = !agent.__timed() && !wall_clock;
     let asked = Instant::now();
     let counted = std::cell::Cell::new(0);
-    let reply = std::pin::pin!(agent.reply(line));
-    let answer = if counts {
-        guarded(
-            Counting {
-                inner: reply,
-                counted: &counted,
-            },
-            timeout,
-            wall_clock,
-        )
-        .await
-    } else {
-        guarded(reply, timeout, wall_clock).await
+    let answer = {
+        let reply = std::pin::pin!(agent.reply(line));
+        if counts {
+            guarded(
+                Counting {
+                    inner: reply,
+                    counted: &counted,
+                },
+                timeout,
+                wall_clock,
+            )
+            .await
+        } else {
+            guarded(reply, timeout, wall_clock).await
+        }
     };
-    (answer, asked.elapsed().as_millis() as u64 + counted.get())
+    let elapsed = asked.elapsed().as_millis() as u64 + counted.get();
+    // A timeout, as the agent alone can explain it (a program that never wrote a byte).
+    let answer = answer.map_err(|why| match agent.__timeout_hint() {
+        Some(hint) if message::is_no_reply_within(&why) => format!("{why}; {hint}"),
+        _ => why,
+    });
+    (answer, elapsed)
 }
 
 /// Polls a built-in agent's reply with its waits counted into `counted` (see

@@ -194,6 +194,8 @@ pub fn check_case_file<A: Agent>(
 
     let mut text = Vec::new();
     if let Some(swept) = swept.as_ref().filter(|s| !s.ok) {
+        // The shrink command must call the same agent (#25): ask one how the runner would.
+        let flags = make_agent(&case).__runner_flags();
         text.push(message::sweep_failed(
             &file.shown,
             (swept.passes, swept.runs),
@@ -204,6 +206,7 @@ pub fn check_case_file<A: Agent>(
                 .as_ref()
                 .map(|f| (f.seed, f.reason.as_str())),
             (swept.from, swept.seeds),
+            flags.as_deref(),
         ));
     }
     if !outcome.as_expected {

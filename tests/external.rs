@@ -130,6 +130,43 @@ fn pid_is_gone(pid: u32) -> bool {
     }
 }
 
+/// A program that timed out without writing a byte: most often a reply left in its output
+/// buffer, which Python keeps when stdout is a pipe (#25).
+fn nothing_on_stdout(within: &str, program: &str) -> String {
+    format!(
+        "no reply within {within} (the per-turn timeout); agent program `{program}` \
+         wrote nothing on its stdout in this call: if it printed a reply, the reply is still in \
+         its output buffer. Flush after each line (Python: `print(..., flush=True)`)"
+    )
+}
+
+#[test]
+fn a_program_that_forgets_to_flush_is_told_so() {
+    let source = "import sys, json\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        print(json.dumps({'text': 'hello'}))\n";
+    // Python buffers a pipe unless PYTHONUNBUFFERED is set (as it may be on a CI machine).
+    let argv = ["env", "-u", "PYTHONUNBUFFERED", "python3", "-c", source];
+    let mut agent = CommandAgent::new(argv);
+    let outcome = run_case(
+        &case(),
+        &mut agent,
+        &RunOptions::default().with_turn_timeout(Duration::from_millis(300)),
+    );
+    assert_eq!(
+        outcome.steps[0].details,
+        Some(nothing_on_stdout("300 ms", &argv.join(" ")))
+    );
+}
+
+/// A program that has answered before and then hangs gets no hint about flushing.
+#[test]
+fn a_program_that_answered_before_gets_no_flush_hint() {
+    let got = step2(python(
+        &after_one_good_reply("import time; time.sleep(3600)"),
+        Duration::from_secs(2),
+    ));
+    assert_eq!(got, "no reply within 2 s (the per-turn timeout)");
+}
+
 #[test]
 fn a_hanging_program_times_out_and_is_killed() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,10 +176,12 @@ fn a_hanging_program_times_out_and_is_killed() {
         pid_file.to_str().unwrap()
     );
     let started = std::time::Instant::now();
-    let details = python(&source, Duration::from_millis(300));
+    // Long enough for python3 to start and write its pid on a loaded machine (it took
+    // 0.35-0.45 s on 2 busy cores, and the test then found no pid file).
+    let details = python(&source, Duration::from_secs(2));
     assert_eq!(
-        details[0].as_deref(),
-        Some("no reply within 300 ms (the per-turn timeout)")
+        details[0],
+        Some(nothing_on_stdout("2 s", &format!("python3 -c {source}")))
     );
     assert_eq!(details[1].as_deref(), Some("not reached"));
     // Not a timing target: the run ends by the timeout, not by the program's hour of sleep.
@@ -272,12 +311,17 @@ fn http_timeout() {
 
 // ---- the example agents, through the runner ----------------------------------------------
 
+/// The suite the example agents are tested against: a copy of the sample `cases/` as the
+/// agents' `script.py` knows it, so that a case added to `cases/` (which the example agents
+/// have no script for) adds a test and breaks none (#25).
+const EXAMPLE_SUITE: &str = "tests/example_agents/cases";
+
 #[test]
 fn the_example_program_agent_passes_the_sample_suite() {
     let out = Command::new(BIN)
         .args([
             "run",
-            "cases",
+            EXAMPLE_SUITE,
             "--agent-command",
             "python3 examples/agents/scripted_agent.py",
             // A latency budget case measures the program's first reply, start included:
@@ -313,7 +357,7 @@ fn the_example_http_agent_passes_the_sample_suite() {
     let agent = Path::new(ROOT).join("examples/agents/http_agent.py");
     let server = common::PythonServer::run(&agent, &[Path::new("0")], "/");
     let out = Command::new(BIN)
-        .args(["run", "cases", "--agent-url", &server.url])
+        .args(["run", EXAMPLE_SUITE, "--agent-url", &server.url])
         .current_dir(ROOT)
         .output()
         .unwrap();

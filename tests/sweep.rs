@@ -370,11 +370,16 @@ fn a_case_sweep_below_its_bound_fails_its_cargo_test_with_the_seeds_and_the_shri
     assert!(first.starts_with("sweep of cases/booking.json: "), "{err}");
     assert!(first.contains("is under min_pass_rate 0.95"), "{err}");
     assert!(err.contains("failing seeds: "), "{err}");
+    // The runner cannot run a Rust agent: a shrink command would run the built-in agent
+    // and shrink nothing (#25). The hint says honestly what reproduces the failure.
+    assert!(!err.contains("voice-harness sweep"), "{err}");
+    let reproduce = err
+        .lines()
+        .find(|line| line.trim_start().starts_with("reproduce one:"))
+        .unwrap_or_else(|| panic!("no reproduce line in:\n{err}"));
     assert!(
-        err.contains(
-            "shrink one to a minimal case: voice-harness sweep cases/booking.json --from "
-        ),
-        "{err}"
+        reproduce.contains("\"seed\": ") && reproduce.contains("without \"sweep\""),
+        "{reproduce}"
     );
 }
 
@@ -653,4 +658,57 @@ fn sweep_honours_seed_and_concurrency() {
     // Ideally 1 s from the first start to the last; generous for a loaded machine.
     let span = starts[4] - starts[0];
     assert!(span >= 0.7, "5 starts within {span:.2} s");
+}
+
+/// Under `cargo test`, the shrink command of a program agent names the program, so the
+/// runner calls the same agent (#25).
+#[test]
+fn the_shrink_command_of_a_bound_program_agent_names_the_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut value = case_value();
+    value["sweep"] = json!({"seeds": 3});
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("cases/booking.json"), value.to_string()).unwrap();
+    // Answers every caller line with "no": every seed fails.
+    let agent = dir.path().join("agent.py");
+    std::fs::write(
+        &agent,
+        "import sys\nfor line in sys.stdin:\n    if '\"user\"' in line:\n        print('{\"text\": \"no\"}', flush=True)\n",
+    )
+    .unwrap();
+    let agent = agent.to_str().unwrap().to_owned();
+    let config = common::harness_config(dir.path());
+    fn no_snapshots(_: &str, _: &str) {}
+    let argv = ["python3".to_owned(), agent.clone(), "two words".to_owned()];
+    let err = voice_harness::__private::check_case_file(
+        &config,
+        &dir.path().join("cases/booking.json"),
+        |_: &Case| voice_harness::CommandAgent::new(argv.clone()),
+        RunOptions::default,
+        no_snapshots,
+    )
+    .unwrap_err()
+    .to_string();
+    let line = err
+        .lines()
+        .find_map(|line| {
+            line.trim_start().strip_prefix(
+                "shrink one to a minimal case (from the crate's folder): voice-harness ",
+            )
+        })
+        .unwrap_or_else(|| panic!("no shrink command in:\n{err}"));
+    assert!(
+        line.ends_with(&format!(
+            " --agent-command \"python3 {agent} 'two words'\" --shrink shrunk/"
+        )),
+        "{line}"
+    );
+    // The command runs as printed, calls the same program, and shrinks its failure.
+    let args = shlex::split(line).unwrap();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run_cli(dir.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("0/3"), "{stdout}");
+    assert!(stdout.contains("shrunk: shrunk/"), "{stdout}");
 }

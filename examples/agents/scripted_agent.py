@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """A voice agent as a program: JSON lines on stdin and stdout (docs/agent-protocol.md).
 
-    voice-harness run cases --agent-command "python3 examples/agents/scripted_agent.py"
+    voice-harness run cases --agent-command "python3 examples/agents/scripted_agent.py" --concurrency 2
+
+(--concurrency about the number of cores: each call starts a Python process, and the start
+counts in the first reply's latency, which cases/latency_budget.json budgets.)
 
 `voice_harness.serve` reads each event, calls the handler (`script.handle`) and writes its
 reply, flushed; it asks the harness for tool results and turns a handler's exception into

@@ -349,6 +349,9 @@ struct Running {
     stderr_task: Option<tokio::task::JoinHandle<()>>,
     /// A reply was cut short (timeout): the protocol is out of step, so end by killing.
     broken: bool,
+    /// The program has written something on its stdout in this call (else a timeout gets
+    /// a hint about flushing).
+    wrote: bool,
     /// The program's process group (its pid: it leads a group of its own). Kept apart from
     /// `child`, which forgets the pid once the program has been waited for, while what it
     /// started may still run.
@@ -439,8 +442,12 @@ impl Running {
     /// line cannot grow the harness.
     async fn answer(&mut self, program: &str) -> Result<String, AgentError> {
         let mut answer = Vec::new();
+        // Bytes already buffered (a line begun when a timeout cut the last read) count.
+        self.wrote |= !self.stdout.buffer().is_empty();
         let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
-        match bounded.read_until(b'\n', &mut answer).await {
+        let read = bounded.read_until(b'\n', &mut answer).await;
+        self.wrote |= matches!(read, Ok(n) if n > 0);
+        match read {
             Ok(0) => return Err(self.gone(program, "before replying").await),
             Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
                 return Err(AgentError::fault(format!(
@@ -573,6 +580,7 @@ impl Agent for CommandAgent {
             stderr,
             stderr_task,
             broken: false,
+            wrote: false,
             last_event: "`start`".to_owned(),
             mark: Some(mark),
         };
@@ -612,6 +620,24 @@ impl Agent for CommandAgent {
 
     fn fault_at_end(&mut self) -> Option<AgentError> {
         self.late.take()
+    }
+
+    fn __runner_flags(&self) -> Option<String> {
+        let command: Vec<String> = self
+            .argv
+            .iter()
+            .map(|arg| message::shell_arg(arg))
+            .collect();
+        Some(format!(
+            " --agent-command {}",
+            message::shell_word(&command.join(" "))
+        ))
+    }
+
+    fn __timeout_hint(&self) -> Option<String> {
+        let call = self.call.as_ref()?;
+        (!call.wrote && call.stdout.buffer().is_empty())
+            .then(|| message::nothing_on_stdout(&self.program()))
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -937,6 +963,10 @@ impl Agent for HttpAgent {
 
     fn wall_clock(&self) -> bool {
         true
+    }
+
+    fn __runner_flags(&self) -> Option<String> {
+        Some(format!(" --agent-url {}", message::shell_word(&self.url)))
     }
 }
 

@@ -259,6 +259,21 @@ pub trait Agent {
     fn __timed(&self) -> bool {
         true
     }
+
+    /// Not part of the public API: what the agent can add to a turn timeout's message (a
+    /// program that wrote nothing at all: its reply may sit in its output buffer).
+    #[doc(hidden)]
+    fn __timeout_hint(&self) -> Option<String> {
+        None
+    }
+
+    /// Not part of the public API: the runner's flags that make it call this agent
+    /// (` --agent-command "python3 agent.py"`): empty for the built-in agents (the runner's
+    /// own), `None` when the runner cannot call it (an agent written in Rust).
+    #[doc(hidden)]
+    fn __runner_flags(&self) -> Option<String> {
+        (!self.__timed()).then(String::new)
+    }
 }
 
 /// Replies to each step with exactly what the script expects: the expected phrase for exact

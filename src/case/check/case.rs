@@ -140,9 +140,11 @@ impl Checker {
                 None
             }
             (None, true) => Some(Vec::new()),
-            _ => self
-                .required(&root, "turns", "the scripted steps of the call")
-                .and_then(|n| self.turns(n, &root.at("turns"))),
+            (None, false) => {
+                self.push(message::missing_turns(&root.path.to_string()));
+                None
+            }
+            (Some(node), false) => self.turns(node, &root.at("turns")),
         };
         if root.get("outcome").is_some() && !follows_rules {
             let (message, help) = rules::outcome_without_rules();

@@ -207,7 +207,7 @@ impl Checker {
         self.rule(
             at,
             format!("{what} needs an LLM, and this build of voice-harness has no `llm` feature"),
-            Some("in Cargo.toml: voice-harness = { version = \"…\", features = [\"llm\"] }; see the README's \"LLM mode\""),
+            Some(message::NEEDS_LLM_HELP),
         );
         None
     }

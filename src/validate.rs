@@ -160,10 +160,14 @@ pub(crate) fn validate_steps(
     let tools_on = case.uses_tools();
     let numbers = case.spoken_numbers;
     let mut calls: BTreeMap<u32, Vec<&ToolCall>> = BTreeMap::new();
+    // Tools called while the agent greeted (step 0) are checked with the first step: the
+    // greeting has no tool checks of its own.
+    let first = case.turns.first().map_or(1, |t| t.step_order);
+    let step_of = |step: u32| if step == 0 { first } else { step };
     if tools_on {
         for row in transcript {
             if let Some(call) = &row.call {
-                calls.entry(row.step_order).or_default().push(call);
+                calls.entry(step_of(row.step_order)).or_default().push(call);
             }
         }
     }
@@ -218,7 +222,7 @@ pub(crate) fn validate_steps(
             let made = calls.get(&order).map_or(&[][..], Vec::as_slice);
             let problems = tool_problems
                 .iter()
-                .filter(|(s, _)| *s == order)
+                .filter(|(s, _)| step_of(*s) == order)
                 .map(|(_, p)| p.clone());
             check_tools(&mut step, turn, made, problems, numbers);
             step

@@ -968,3 +968,39 @@ fn an_error_answer_to_start_means_the_call_never_started_for_http_and_program() 
         assert!(out.transcript.is_empty(), "{what}");
     }
 }
+
+#[test]
+fn the_runner_passes_on_a_greeting_that_hangs_up() {
+    // The runner wraps the agents of a run: without forwarding the hang-up, the call went on.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    let source = "import sys, json\n\
+                  for line in sys.stdin:\n    \
+                      e = json.loads(line)\n    \
+                      if e['event'] == 'end': break\n    \
+                      print(json.dumps({'text': 'Welcome, bye', 'end_call': True} if e['event'] == 'start' else {'text': 'hello'}), flush=True)\n";
+    std::fs::write(dir.path().join("agent.py"), source).unwrap();
+    let mut case = common::script(&[("Hi", &["hello"])]);
+    case["greeting"] = serde_json::json!(["welcome"]);
+    std::fs::write(dir.path().join("cases/bye.json"), case.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 agent.py",
+            "--json",
+            "-",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case = &report["cases"][0];
+    assert_eq!(case["status"], "fail", "{case}");
+    assert_eq!(
+        case["transcript"].as_array().map(Vec::len),
+        Some(1),
+        "{case}"
+    );
+}

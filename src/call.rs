@@ -289,6 +289,8 @@ pub(crate) async fn simulate<A: Agent>(
         expects_greeting: case.greeting.is_some(),
     };
     // One start for both callers: a call that never started says so, whatever follows it.
+    // Tools the agent calls while it greets are rows of step 0.
+    tools.begin_step(0);
     let asked = Instant::now();
     let started = match guarded(agent.start(&start), timeout, wall_clock).await {
         Ok(Ok(())) => greet(
@@ -296,15 +298,23 @@ pub(crate) async fn simulate<A: Agent>(
             &mut convo,
             asked.elapsed().as_millis() as u64,
             limits,
+            &tools,
         ),
         Ok(Err(err)) => Err(err.to_string()),
         Err(message) => Err(message),
     };
-    if let Err(why) = started {
-        convo.fault = Some(fault(first_step, format!("{why} (at call start)")));
-        convo.not_started = Some(why);
+    let hung_up_greeting = match started {
+        Err(why) => {
+            never_started(case, &mut convo, first_step, why);
+            false
+        }
+        Ok(hung_up) => hung_up,
+    };
+    if convo.not_started.is_some() {
+        // No caller line is said.
+    } else if hung_up_greeting {
+        // The agent hung up as it greeted: the call is over before the caller's first line.
         if case.rules.is_some() {
-            // No caller line was said; the outcome checks still run (and the first fails).
             convo.rules = Some(RulesRun {
                 ended_by: EndedBy::Agent,
                 caller_turns: 0,
@@ -384,6 +394,10 @@ pub(crate) async fn simulate<A: Agent>(
                         convo.fault = Some(fault(turn.step_order, message));
                         break;
                     }
+                    Answered::NeverStarted(why) => {
+                        never_started(case, &mut convo, first_step, why);
+                        break;
+                    }
                     Answered::Cut => break,
                 };
             // After silence or keypad tones, an empty reply is the agent staying quiet.
@@ -420,31 +434,46 @@ pub(crate) async fn simulate<A: Agent>(
     convo
 }
 
-/// The agent's greeting after a successful start: an agent row of step 0 with the start's
-/// latency, when it said something. A greeting over the reply limit means the call never
-/// started properly: its error.
+/// The agent's greeting after a successful start: the tools it called meanwhile as tool rows
+/// of step 0, then an agent row of step 0 with the start's latency, when it said something.
+/// `Ok(true)` when it hung up as it greeted. A greeting over the reply limit means the call
+/// never started properly: its error.
 fn greet<A: Agent>(
     agent: &mut A,
     convo: &mut Conversation,
     latency: u64,
     limits: CallLimits,
-) -> Result<(), String> {
-    let greeting = std::panic::catch_unwind(AssertUnwindSafe(|| agent.greeting()))
-        .map_err(|payload| message::agent_panicked(&panic_message(&*payload)))?;
+    tools: &Tools,
+) -> Result<bool, String> {
+    let (greeting, hung_up) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        (agent.greeting(), agent.greeting_hangs_up())
+    }))
+    .map_err(|payload| message::agent_panicked(&panic_message(&*payload)))?;
+    let calls = tools.take_step();
+    convo
+        .tool_problems
+        .extend(calls.problems.into_iter().map(|p| (0, p)));
+    for call in calls.calls {
+        if convo.transcript.len() >= limits.max_rows {
+            convo.truncated = true;
+            return Ok(hung_up);
+        }
+        convo.transcript.push(Row::tool(call, 0));
+    }
     let Some(text) = greeting.filter(|text| !text.is_empty()) else {
-        return Ok(());
+        return Ok(hung_up);
     };
     if text.len() > MAX_REPLY_BYTES {
         return Err(message::reply_too_long(text.len()));
     }
     if convo.transcript.len() >= limits.max_rows {
         convo.truncated = true;
-        return Ok(());
+        return Ok(true);
     }
     convo
         .transcript
         .push(Row::said(Speaker::Agent, text, 0, Some(latency)));
-    Ok(())
+    Ok(hung_up)
 }
 
 /// A caller that follows rules (docs/rules.md): says its opening, then answers each reply
@@ -529,6 +558,10 @@ async fn rule_following<A: Agent>(
                     run.ended_by = EndedBy::Agent;
                     break;
                 }
+                Answered::NeverStarted(why) => {
+                    let first_step = 1;
+                    return never_started(case, convo, first_step, why);
+                }
                 Answered::Cut => break,
             };
         if !reply.is_empty() {
@@ -592,6 +625,8 @@ enum Answered {
     /// It failed (an error, a panic, the turn timeout, the tool cap, a reply over the
     /// limit): the call ends with this message.
     Failed(String),
+    /// The agent failed before its first answer: the call never started.
+    NeverStarted(String),
     /// The transcript reached its row limit while the turn's tool calls were recorded.
     Cut,
 }
@@ -646,8 +681,31 @@ async fn exchange<A: Agent>(
             hung_up: true,
         },
         Ok(Ok(Reply::HangUp)) => Answered::HungUp,
+        Ok(Err(err)) if err.never_started() => Answered::NeverStarted(err.to_string()),
         Ok(Err(err)) => Answered::Failed(err.to_string()),
         Err(message) => Answered::Failed(message),
+    }
+}
+
+/// The call never started (`why`): the agent's start failed, or it failed before its first
+/// answer. No caller line counts, so the call looks the same whenever the harness found
+/// out: no rows, and a rule-following call ended by the agent before any line.
+fn never_started(case: &Case, convo: &mut Conversation, first_step: u32, why: String) {
+    convo.transcript.clear();
+    convo.disfluencies_injected = 0;
+    convo.asr = (0, 0);
+    convo.tool_problems.clear();
+    convo.truncated = false;
+    convo.fault = Some(fault(first_step, format!("{why} (at call start)")));
+    convo.not_started = Some(why);
+    if case.rules.is_some() {
+        // No caller line was said; the outcome checks still run (and the first fails).
+        convo.rules = Some(RulesRun {
+            ended_by: EndedBy::Agent,
+            caller_turns: 0,
+            rules_fired: 0,
+            otherwise_lines: 0,
+        });
     }
 }
 

@@ -385,12 +385,14 @@ pub(crate) fn http_body_too_long(url: &str, status: u16, limit: u64) -> String {
 
 // ---- steps -------------------------------------------------------------------------------
 
-/// The step a cut transcript left without its rows.
-pub(crate) fn transcript_cut(rows: usize) -> String {
+/// The step a cut transcript left without its rows. `needed`: the rows the case's script
+/// (or its rule-following caller at most) takes without tool rows, its greeting counted; the
+/// hint is at least that, and at least double the limit (tool rows are not known ahead).
+pub(crate) fn transcript_cut(rows: usize, needed: usize) -> String {
     format!(
         "the call was cut at {rows} rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it \
          whole, e.g. MAX_TRANSCRIPT_SIZE={}",
-        rows.saturating_mul(2).max(rows + 1)
+        rows.saturating_mul(2).max(rows + 1).max(needed)
     )
 }
 

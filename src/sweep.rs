@@ -248,8 +248,13 @@ pub struct SweepResult {
     pub min_pass_rate: Option<f64>,
     /// A recorded transcript: it has no caller to vary, so it ran once, not swept.
     pub recorded: bool,
-    /// The case met it (or, without one, every run was as expected).
+    /// The case met it (or, without one, every run was as expected), and every call
+    /// started.
     pub ok: bool,
+    /// Some call never started: the swept case is an error, whatever the bound, and
+    /// `first_failure` names the first such call.
+    #[serde(skip)]
+    pub(crate) errored: bool,
 }
 
 /// The first failing seed of a sweep.
@@ -402,27 +407,38 @@ struct Tally {
     /// A run that errs (the call never started) has no outcome, but it is the failure.
     first_error: Option<(u64, String)>,
     first_run: Option<Outcome>,
+    /// Some call never started.
+    errored: bool,
 }
 
 impl Tally {
     /// Counts one run of `seed`; whether it was as expected.
     fn add(&mut self, case: &Case, seed: u64, ran: Result<prepare::Ran, String>) -> bool {
+        // A call that never started is no verdict on the agent's words: it is an error,
+        // named first whatever failed before it.
         let (ok, outcome, reason) = match ran {
-            Ok(ran) => {
-                let reason = prepare::reason(case, &ran.outcome);
-                (ran.outcome.as_expected, Some(ran.outcome), reason)
-            }
+            Ok(ran) => match ran.outcome.error.clone() {
+                Some(error) => (false, None, Some(error)),
+                None => {
+                    let reason = prepare::reason(case, &ran.outcome);
+                    (ran.outcome.as_expected, Some(ran.outcome), reason)
+                }
+            },
             Err(err) => (false, None, Some(err)),
         };
         self.runs += 1;
         self.passes += u64::from(ok);
-        if !ok && self.first.is_none() && self.first_error.is_none() {
-            match &outcome {
-                Some(outcome) => {
-                    self.first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
+        match &outcome {
+            None => {
+                self.errored = true;
+                if self.first_error.is_none() {
+                    self.first_error = Some((seed, reason.unwrap_or_default()));
                 }
-                None => self.first_error = Some((seed, reason.unwrap_or_default())),
             }
+            Some(outcome) if !ok && self.first.is_none() => {
+                self.first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
+            }
+            Some(_) => {}
         }
         if self.first_run.is_none() {
             self.first_run = outcome;
@@ -447,12 +463,14 @@ impl Tally {
             first,
             first_error,
             first_run,
+            errored,
         } = self;
         let wilson = wilson_lower(passes, runs);
-        let ok = match options.min_pass_rate {
-            Some(rate) => wilson >= rate,
-            None => passes == runs,
-        };
+        let ok = !errored
+            && match options.min_pass_rate {
+                Some(rate) => wilson >= rate,
+                None => passes == runs,
+            };
         let result = SweepResult {
             seeds: options.seeds.unwrap_or(DEFAULT_SEEDS),
             from: first_seed(case, options),
@@ -479,7 +497,12 @@ impl Tally {
             min_pass_rate: options.min_pass_rate,
             recorded: false,
             ok,
+            errored,
         };
+        if errored {
+            // No run's outcome stands for the case: it is an error (see `errored`).
+            return (result, None, None);
+        }
         (result, first.map(|(_, outcome, _)| outcome), first_run)
     }
 }
@@ -505,6 +528,7 @@ impl SweepResult {
             min_pass_rate: None,
             recorded: true,
             ok: passes == 1,
+            errored: false,
         }
     }
 }

@@ -160,10 +160,14 @@ pub(crate) fn validate_steps(
     let tools_on = case.uses_tools();
     let numbers = case.spoken_numbers;
     let mut calls: BTreeMap<u32, Vec<&ToolCall>> = BTreeMap::new();
+    // Tools called while the agent greeted (step 0) are checked with the first step: the
+    // greeting has no tool checks of its own.
+    let first = case.turns.first().map_or(1, |t| t.step_order);
+    let step_of = |step: u32| if step == 0 { first } else { step };
     if tools_on {
         for row in transcript {
             if let Some(call) = &row.call {
-                calls.entry(row.step_order).or_default().push(call);
+                calls.entry(step_of(row.step_order)).or_default().push(call);
             }
         }
     }
@@ -184,7 +188,7 @@ pub(crate) fn validate_steps(
         }
         // Past the row limit, what is missing was cut, not left out by the agent.
         let why_missing = |plain: &str| match cut {
-            Some(rows) => message::transcript_cut(rows),
+            Some(rows) => message::transcript_cut(rows, rows_needed(case)),
             None => plain.to_owned(),
         };
         let Some(user) = user else {
@@ -218,7 +222,7 @@ pub(crate) fn validate_steps(
             let made = calls.get(&order).map_or(&[][..], Vec::as_slice);
             let problems = tool_problems
                 .iter()
-                .filter(|(s, _)| *s == order)
+                .filter(|(s, _)| step_of(*s) == order)
                 .map(|(_, p)| p.clone());
             check_tools(&mut step, turn, made, problems, numbers);
             step
@@ -475,6 +479,16 @@ fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
     reasons.collect::<Vec<_>>().join("; ")
 }
 
+/// The rows a call of `case` takes without tool rows: its greeting, then a caller line and a
+/// reply per turn (per caller line, at most `max_turns`, for a rule-following caller).
+fn rows_needed(case: &Case) -> usize {
+    let lines = match &case.rules {
+        Some(rules) => rules.max_turns as usize,
+        None => case.turns.len(),
+    };
+    usize::from(case.greeting.is_some()) + lines.saturating_mul(2)
+}
+
 /// The greeting check (docs/case-format.md, "The agent's greeting"), when the case has
 /// `greeting`: the agent spoke before the caller's first line (the step-0 agent rows), and
 /// every keyword appears in what it said. `None` when the case expects no greeting.
@@ -573,7 +587,7 @@ pub(crate) fn validate_outcome(
             "the agent failed at caller line {}: {}",
             fault.step_order, fault.message
         )),
-        (None, Some(rows), _) => Some(message::transcript_cut(rows)),
+        (None, Some(rows), _) => Some(message::transcript_cut(rows, rows_needed(case))),
         (None, None, EndedBy::MaxTurns) => Some(message::call_looped(
             rules.max_turns,
             transcript.iter().rev().find_map(|r| r.rule.as_deref()),

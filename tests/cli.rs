@@ -439,7 +439,7 @@ fn the_runner_honours_the_limits_of_the_environment() {
     assert_eq!(report["cases"][0]["truncated"], true);
     assert_eq!(
         report["cases"][0]["failures"][0],
-        "Step 2 Failed: the call was cut at 2 rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it whole, e.g. MAX_TRANSCRIPT_SIZE=4"
+        "Step 2 Failed: the call was cut at 2 rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it whole, e.g. MAX_TRANSCRIPT_SIZE=6"
     );
     // Before: a bad value was accepted silently.
     for (var, value) in [
@@ -455,6 +455,30 @@ fn the_runner_honours_the_limits_of_the_environment() {
             )
         );
     }
+}
+
+#[test]
+fn the_row_limit_hint_counts_the_greeting() {
+    // Before: cut at 1 row (the greeting), the hint said 2, which still cut the call.
+    let dir = tempfile::tempdir().unwrap();
+    let mut case: Value = serde_json::from_str(&long_case(1)).unwrap();
+    case["greeting"] = serde_json::json!([]);
+    write(dir.path(), "c/greets.json", &case.to_string());
+    let out = run_env(
+        dir.path(),
+        &["run", "c", "--json", "r.json"],
+        &[("MAX_TRANSCRIPT_SIZE", "1")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["cases"][0]["failures"][0],
+        "Step 1 Failed: the call was cut at 1 rows (MAX_TRANSCRIPT_SIZE); raise the limit to run it whole, e.g. MAX_TRANSCRIPT_SIZE=3"
+    );
+    // The hint is enough.
+    let out = run_env(dir.path(), &["run", "c"], &[("MAX_TRANSCRIPT_SIZE", "3")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
 
 #[test]

@@ -712,3 +712,79 @@ fn the_shrink_command_of_a_bound_program_agent_names_the_program() {
     assert!(stdout.contains("0/3"), "{stdout}");
     assert!(stdout.contains("shrunk: shrunk/"), "{stdout}");
 }
+
+/// Its call never starts on every second start (the first starts); it answers "hi there".
+struct HalfDown(std::sync::Arc<AtomicU64>);
+
+impl Agent for HalfDown {
+    async fn start(&mut self, _call: &voice_harness::CallStart<'_>) -> Result<(), AgentError> {
+        if self.0.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+            return Err(AgentError::fault("the agent is down"));
+        }
+        Ok(())
+    }
+
+    async fn reply(&mut self, _line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        Ok(Reply::Say("hi there".into()))
+    }
+}
+
+fn half_down_case() -> Value {
+    json!({
+        "test_id": "alts", "persona": "P", "sweep": {"seeds": 10, "min_pass_rate": 0.2},
+        "turns": [{"step_order": 1, "user_input": "hello", "expected_agent_response_keywords": ["hi"]}]
+    })
+}
+
+#[test]
+fn a_call_that_never_started_makes_the_swept_case_an_error_whatever_the_bound() {
+    // Before: 5 of 10 calls never started, the bound 0.2 was met, and the case passed.
+    for bound in [Some(0.2), None] {
+        let (_dir, files) = suite(&half_down_case());
+        let starts = std::sync::Arc::new(AtomicU64::new(0));
+        let mut reports = Vec::new();
+        sweep_suite(
+            &files,
+            &SuiteOptions::default(),
+            &SweepOptions::new(10).with_min_pass_rate(bound),
+            None,
+            |_: &Case| HalfDown(starts.clone()),
+            &|| {},
+            |r| reports.push(r),
+        );
+        let report = serde_json::to_value(reports.pop().unwrap()).unwrap();
+        assert_eq!(report["status"], "error", "{bound:?}: {report:#}");
+        assert_eq!(report["as_expected"], false, "{report:#}");
+        assert_eq!(report["sweep"]["passes"], 5, "{report:#}");
+        let reason = report["reason"].as_str().unwrap();
+        assert!(reason.contains("the agent is down"), "{reason}");
+        assert!(
+            report["error"]
+                .as_str()
+                .unwrap()
+                .contains("the agent is down"),
+            "{report:#}"
+        );
+    }
+    // The same through `run`, whose case runs its own call first (that one starts).
+    let (_dir, files) = suite(&half_down_case());
+    let starts = std::sync::Arc::new(AtomicU64::new(0));
+    let mut reports = Vec::new();
+    voice_harness::report::run_suite_in_flight(
+        &files,
+        &SuiteOptions::default(),
+        voice_harness::report::InFlight::new(1),
+        |_: &Case| HalfDown(starts.clone()),
+        || {},
+        |r| reports.push(r),
+    );
+    let report = serde_json::to_value(reports.pop().unwrap()).unwrap();
+    assert_eq!(report["status"], "error", "{report:#}");
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("the agent is down"),
+        "{report:#}"
+    );
+}

@@ -15,7 +15,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 use crate::agent::processes;
-use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
+use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply, Tools};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message::{self, quote};
 
@@ -302,6 +302,32 @@ fn event_name(line: &CallerLine<'_>) -> String {
     format!("the `{kind}` event of step {}", line.step_order)
 }
 
+/// What an agent said for `start`: its greeting (maybe empty) and whether it hung up as it
+/// greeted; the calls it reports are recorded in `tools` (rows of step 0). A `tool_call`
+/// request is a fault (`who` names the agent); `{"error": …}` is the agent's error.
+fn greeting_answer(
+    answer: &str,
+    tools: &Tools,
+    who: &str,
+) -> Result<(Option<String>, bool), AgentError> {
+    match parse_answer(answer)? {
+        Answer::Reply(reply, calls) => {
+            for (name, arguments, result) in calls {
+                tools.record(&name, arguments, result);
+            }
+            Ok(match reply {
+                Reply::Say(text) => (Some(text), false),
+                Reply::SayAndHangUp(text) => (Some(text), true),
+                Reply::HangUp => (None, true),
+            })
+        }
+        Answer::ToolCall { .. } => Err(AgentError::fault(format!(
+            "{who} answered `start` with a tool_call; its greeting is {{\"text\": \"...\"}}, \
+             with \"tool_calls\" for the tools it ran"
+        ))),
+    }
+}
+
 fn to_json(event: &Event<'_>) -> String {
     serde_json::to_string(event).expect("events are plain data")
 }
@@ -334,6 +360,8 @@ pub struct CommandAgent {
     call: Option<Running>,
     /// The line it wrote for `start`, when the case expects a greeting.
     greeting: Option<String>,
+    /// It hung up as it greeted (`"end_call": true` in its answer to `start`).
+    greeting_hangs_up: bool,
     /// A line nobody asked for, found when the call ended.
     late: Option<AgentError>,
 }
@@ -362,6 +390,8 @@ struct Running {
     /// The call's mark in the environment of the program and all it starts (see
     /// `processes`); `None` once the tree has been ended.
     mark: Option<String>,
+    /// It has written a line: a program that stops before that never started the call.
+    answered: bool,
 }
 
 impl Drop for Running {
@@ -382,6 +412,7 @@ impl CommandAgent {
             argv: argv.into_iter().map(Into::into).collect(),
             call: None,
             greeting: None,
+            greeting_hangs_up: false,
             late: None,
         }
     }
@@ -404,7 +435,14 @@ impl Running {
     }
 
     /// Why the program stopped talking: its exit status if it exited.
+    /// Before its first answer, the call never started (and the message says so).
     async fn gone(&mut self, program: &str, what: &str) -> AgentError {
+        let first = !self.answered;
+        let what = if first {
+            "before its first answer"
+        } else {
+            what
+        };
         // A program that closed its stdout is usually exiting: give it a moment to be
         // reaped so the status is known (on a busy machine that can take a while), and its
         // stderr reader a moment to take in the last of it.
@@ -418,10 +456,15 @@ impl Running {
             }
             _ => "closed its stdout".to_owned(),
         };
-        AgentError::fault(format!(
+        let err = AgentError::fault(format!(
             "agent program `{program}` {how} {what}{}",
             self.stderr_tail()
-        ))
+        ));
+        if first {
+            err.before_the_first_answer()
+        } else {
+            err
+        }
     }
 
     async fn send(&mut self, program: &str, line: String) -> Result<(), AgentError> {
@@ -450,13 +493,14 @@ impl Running {
         match read {
             Ok(0) => return Err(self.gone(program, "before replying").await),
             Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
+                self.answered = true;
                 return Err(AgentError::fault(format!(
                     "{}{}",
                     message::reply_line_too_long(program, MAX_REPLY_LINE),
                     self.stderr_tail()
                 )));
             }
-            Ok(_) => {}
+            Ok(_) => self.answered = true,
             Err(e) => {
                 return Err(AgentError::fault(format!(
                     "cannot read the reply of agent program `{program}`: {e}{}",
@@ -472,15 +516,15 @@ impl Running {
         })
     }
 
-    /// The first line the program wrote after its last answer, read once it has exited (so
-    /// what it wrote is all there): a fault naming the event it followed.
-    async fn leftover(&mut self, program: &str) -> Option<AgentError> {
+    /// The first line the program wrote after its last answer, read at the end of the call
+    /// (each line waited for up to `wait`): a fault naming the event it followed.
+    async fn leftover(&mut self, program: &str, wait: Duration) -> Option<AgentError> {
         let mut rest = Vec::new();
         let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
         loop {
             rest.clear();
             let read = bounded.read_until(b'\n', &mut rest);
-            match tokio::time::timeout(Duration::from_secs(1), read).await {
+            match tokio::time::timeout(wait, read).await {
                 Ok(Ok(n)) if n > 0 => {
                     let line = String::from_utf8_lossy(&rest);
                     if line.trim().is_empty() {
@@ -498,6 +542,31 @@ impl Running {
                 }
                 _ => return None,
             }
+        }
+    }
+
+    /// A line already waiting before the next event is sent: nobody asked for it (a
+    /// greeting for a case without one, a second line for one event). Caught here, at the
+    /// step where the replies would go out of step, not only at the end of the call.
+    async fn unasked(&mut self, program: &str) -> Option<AgentError> {
+        loop {
+            // Polled once: what is buffered or already in the pipe, without waiting.
+            let waiting = tokio::time::timeout(Duration::ZERO, self.stdout.fill_buf()).await;
+            if !matches!(waiting, Ok(Ok(bytes)) if !bytes.is_empty()) {
+                return None;
+            }
+            let line = match self.answer(program).await {
+                Ok(line) => line,
+                Err(err) => return Some(err),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Some(AgentError::fault(format!(
+                "{}{}",
+                message::line_nobody_asked_for(program, &self.last_event, &quote(line.trim_end())),
+                self.stderr_tail()
+            )));
         }
     }
 
@@ -583,6 +652,7 @@ impl Agent for CommandAgent {
             wrote: false,
             last_event: "`start`".to_owned(),
             mark: Some(mark),
+            answered: false,
         };
         let start = to_json(&Event::Start {
             call_id: call.call_id,
@@ -590,24 +660,25 @@ impl Agent for CommandAgent {
             persona: call.persona,
         });
         self.greeting = None;
+        self.greeting_hangs_up = false;
         self.late = None;
         running.send(&program, start).await?;
         if call.expects_greeting {
-            // The case says the agent speaks first: its one line for `start` is the greeting.
+            // The case says the agent speaks first: its one line for `start` is the greeting
+            // (with the tools it ran, and maybe a hang-up).
             running.broken = true;
             let answer = running.answer(&program).await?;
-            self.greeting = match parse_answer(&answer) {
-                Ok(Answer::Reply(Reply::Say(text) | Reply::SayAndHangUp(text), _)) => Some(text),
-                Ok(Answer::Reply(Reply::HangUp, _)) => None,
-                Ok(Answer::ToolCall { .. }) => {
-                    return Err(AgentError::fault(format!(
-                        "agent program `{program}` answered `start` with a tool_call; its \
-                         greeting is {{\"text\": \"...\"}}{}",
-                        running.stderr_tail()
-                    )));
-                }
-                Err(err) => return Err(err),
-            };
+            let who = format!("agent program `{program}`");
+            let (greeting, hangs_up) =
+                greeting_answer(&answer, call.tools, &who).map_err(|err| {
+                    if err.reported_by_agent() {
+                        err
+                    } else {
+                        AgentError::fault(format!("{err}{}", running.stderr_tail()))
+                    }
+                })?;
+            self.greeting = greeting;
+            self.greeting_hangs_up = hangs_up;
             running.broken = false;
         }
         self.call = Some(running);
@@ -616,6 +687,10 @@ impl Agent for CommandAgent {
 
     fn greeting(&mut self) -> Option<String> {
         self.greeting.take()
+    }
+
+    fn greeting_hangs_up(&mut self) -> bool {
+        self.greeting_hangs_up
     }
 
     fn fault_at_end(&mut self) -> Option<AgentError> {
@@ -645,6 +720,11 @@ impl Agent for CommandAgent {
         let Some(call) = self.call.as_mut() else {
             return Err(AgentError::fault("agent program: the call was not started"));
         };
+        if let Some(err) = call.unasked(&program).await {
+            // Every later reply would be out of step: end by killing.
+            call.broken = true;
+            return Err(err);
+        }
         let event = to_json(&caller_event(&call.call_id, line));
         call.last_event = event_name(line);
         call.broken = true;
@@ -690,10 +770,11 @@ impl Agent for CommandAgent {
             exited = tokio::time::timeout(Duration::from_secs(2), call.child.wait())
                 .await
                 .is_ok();
-            // Every event was answered: a line still there is one nobody asked for.
-            if exited {
-                self.late = call.leftover(&program).await;
-            }
+            // Every event was answered: a line still there is one nobody asked for. Once it
+            // exited, what it wrote is all there; a program still running after 2 s has
+            // long written its replies, so a short look is enough before it is killed.
+            let wait = Duration::from_millis(if exited { 1000 } else { 200 });
+            self.late = call.leftover(&program, wait).await;
         }
         if !exited {
             call.kill().await;
@@ -737,6 +818,8 @@ pub struct HttpAgent {
     stalled: bool,
     /// The text of its answer to `start`, if it greeted.
     greeting: Option<String>,
+    /// It hung up as it greeted.
+    greeting_hangs_up: bool,
 }
 
 type HttpClient = hyper_util::client::legacy::Client<
@@ -784,6 +867,7 @@ impl HttpAgent {
             pool: None,
             stalled: false,
             greeting: None,
+            greeting_hangs_up: false,
         }
     }
 
@@ -927,17 +1011,30 @@ impl Agent for HttpAgent {
             Err((_, true)) => self.post(body).await?,
             Err((err, false)) => return Err(err),
         };
-        // Any 2xx starts the call; a `{"text": "..."}` answer is the agent's greeting.
-        if let Ok(Answer::Reply(Reply::Say(text) | Reply::SayAndHangUp(text), _)) =
-            parse_answer(&answer)
-        {
-            self.greeting = Some(text);
+        // A `{"text": ...}` answer is the agent's greeting (with the tools it ran, and maybe
+        // a hang-up), as from a program; `{"error": ...}` means the call never started.
+        // Without a greeting expected, any other 2xx body starts the call; with one, an
+        // empty body is no greeting (the greeting check says so) and any other a fault.
+        self.greeting_hangs_up = false;
+        let who = format!("the agent at {}", self.url);
+        match greeting_answer(&answer, call.tools, &who) {
+            Ok((greeting, hangs_up)) => {
+                self.greeting = greeting;
+                self.greeting_hangs_up = hangs_up;
+            }
+            Err(err) if err.reported_by_agent() => return Err(err),
+            Err(err) if call.expects_greeting && !answer.trim().is_empty() => return Err(err),
+            Err(_) => {}
         }
         Ok(())
     }
 
     fn greeting(&mut self) -> Option<String> {
         self.greeting.take()
+    }
+
+    fn greeting_hangs_up(&mut self) -> bool {
+        self.greeting_hangs_up
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {

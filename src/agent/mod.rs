@@ -129,6 +129,9 @@ pub enum Reply {
 pub struct AgentError {
     message: String,
     reported_by_agent: bool,
+    /// The call never started: the agent failed before its first answer (a program that
+    /// exited before answering anything), whenever the harness found out.
+    never_started: bool,
 }
 
 impl AgentError {
@@ -137,6 +140,7 @@ impl AgentError {
         Self {
             message: message.into(),
             reported_by_agent: true,
+            never_started: false,
         }
     }
 
@@ -145,11 +149,23 @@ impl AgentError {
         Self {
             message: message.into(),
             reported_by_agent: false,
+            never_started: false,
         }
     }
 
     pub(crate) fn reported_by_agent(&self) -> bool {
         self.reported_by_agent
+    }
+
+    /// Marks the failure as one before the agent's first answer: the call never started,
+    /// even when it was found while answering a caller line.
+    pub(crate) fn before_the_first_answer(mut self) -> Self {
+        self.never_started = true;
+        self
+    }
+
+    pub(crate) fn never_started(&self) -> bool {
+        self.never_started
     }
 
     /// The message, without the `agent error:` prefix.
@@ -232,6 +248,15 @@ pub trait Agent {
     /// [`fault_at_end`](Agent::fault_at_end), as it forwards [`start`](Agent::start).
     fn greeting(&mut self) -> Option<String> {
         None
+    }
+
+    /// Asked right after [`greeting`](Agent::greeting): `true` when the agent hung up as it
+    /// greeted (or without a word): the call ends there, before the caller's first line, as
+    /// after any hang-up. The default is `false`. Tools it called while greeting go through
+    /// [`CallStart::tools`] and are recorded as rows of step 0. An agent that wraps another
+    /// forwards this too.
+    fn greeting_hangs_up(&mut self) -> bool {
+        false
     }
 
     /// The call is over (also after an error or a hang-up).

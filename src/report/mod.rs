@@ -821,6 +821,17 @@ fn with_sweep(
 ) {
     match swept {
         Ok(None) => {}
+        // A call of the sweep never started: the case is an error, whatever its own call did.
+        Ok(Some((result, ..))) if result.errored => {
+            let why = result.first_failure.as_ref().map(|f| f.reason.clone());
+            *report = CaseReport::error(
+                shown.to_owned(),
+                report.test_id.clone(),
+                why.unwrap_or_default(),
+                result.to_string(),
+            );
+            report.sweep = Some(result);
+        }
         Ok(Some((result, ..))) => {
             if !result.ok {
                 report.as_expected = false;
@@ -929,7 +940,7 @@ fn sweep_file<A: Agent>(
         }
     };
     let Some(outcome) = failing.clone().or(first) else {
-        // No run gave an outcome: every call failed to start. An error, not a lost case.
+        // Some call never started (see `SweepResult::errored`): an error, not a lost case.
         let why = result.first_failure.as_ref().map(|f| f.reason.clone());
         let mut report = CaseReport::error(
             file.shown.clone(),

@@ -414,6 +414,13 @@ impl Agent for RunAgent {
             Self::Http(a) => a.greeting(),
         }
     }
+    fn greeting_hangs_up(&mut self) -> bool {
+        match self {
+            Self::Builtin(a) => a.greeting_hangs_up(),
+            Self::Command(a) => a.greeting_hangs_up(),
+            Self::Http(a) => a.greeting_hangs_up(),
+        }
+    }
     fn fault_at_end(&mut self) -> Option<AgentError> {
         match self {
             Self::Builtin(a) => a.fault_at_end(),

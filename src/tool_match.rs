@@ -49,6 +49,59 @@ fn same_number(a: &serde_json::Number, b: &serde_json::Number) -> bool {
     }
 }
 
+/// The numbers of a JSON text that a 64-bit float cannot tell from another number, with
+/// their byte offsets: past the 64-bit integers serde_json reads numbers as floats, so
+/// `18446744073709551617` and `18446744073709551616` would be one number (review P8). A
+/// number is kept when its value is the float's own shortest text's (`0.1`, `12.50`,
+/// `1e3`, `1.8446744073709552e19`), or an integer that fits 64 bits.
+pub(crate) fn inexact_numbers(json: &str) -> Vec<(usize, &str)> {
+    let bytes = json.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Past the string: its escapes may hide a quote.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let text = &json[start..i];
+                if !exact_in_float(text) {
+                    found.push((start, text));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// Whether the number `text` (JSON's grammar) reads as itself (see [`inexact_numbers`]).
+fn exact_in_float(text: &str) -> bool {
+    if text.parse::<u64>().is_ok() || text.parse::<i64>().is_ok() {
+        return true;
+    }
+    let Some(want) = Decimal::parse(text, true) else {
+        // Not a JSON number: the JSON parser has already said so.
+        return true;
+    };
+    let read = text
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64);
+    read.and_then(|n| Decimal::of(&n)) == Some(want)
+}
+
 /// The exact value of a decimal numeral: `digits` × 10^`exponent`, with no leading or
 /// trailing zeros in `digits` (so each value has one form; zero is no digits, not negative).
 #[derive(Debug, PartialEq, Eq)]

@@ -402,3 +402,41 @@ fn a_missing_number_mention_names_the_number_as_written() {
         Err(r#"missing mention: lookup result price = "1000" is not in the reply"#.to_owned())
     );
 }
+
+/// Review P8: numbers are read as 64-bit floats past the 64-bit integers, so
+/// 18446744073709551617 and 18446744073709551616 were the same number and matched. A number
+/// in a case that a float cannot hold exactly is refused at load, at its line and column;
+/// numbers it holds exactly load, however they are written.
+#[test]
+fn a_number_a_float_cannot_hold_is_refused_at_load() {
+    let case = |actual: &str, expected: &str| {
+        format!(
+            r#"{{"test_id": "t", "persona": "P",
+  "tools": {{"lookup": [{{"result": {{"ok": true}}}}]}},
+  "agent": {{"replay": [{{"text": "done", "tool_calls": [{{"name": "lookup", "arguments": {{"id": {actual}}}}}]}}]}},
+  "turns": [{{"step_order": 1, "user_input": "hi",
+    "expected_tool_calls": [{{"name": "lookup", "arguments": {{"id": {expected}, "s": "1.00000000000000000001"}}}}]}}]}}"#
+        )
+    };
+    let err = voice_harness::parse_case(
+        "t.json",
+        case("18446744073709551616", "18446744073709551617").as_bytes(),
+    )
+    .expect_err("a number a float cannot hold must not load");
+    insta::assert_snapshot!("number_a_float_cannot_hold", err.to_string());
+    let err = voice_harness::parse_case("t.json", case("0.3", "0.30000000000000001").as_bytes())
+        .expect_err("a fraction a float cannot hold must not load");
+    assert!(err.to_string().contains("0.30000000000000001"), "{err}");
+    for exact in [
+        "18446744073709551615",
+        "-9223372036854775808",
+        "0.1",
+        "12.50",
+        "1e3",
+        "1.8446744073709552e19",
+        "-0.0",
+    ] {
+        let loaded = voice_harness::parse_case("t.json", case(exact, exact).as_bytes());
+        assert!(loaded.is_ok(), "{exact}: {}", loaded.unwrap_err());
+    }
+}

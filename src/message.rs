@@ -181,6 +181,24 @@ pub(crate) fn not_utf8(line: usize, column: usize, byte: u8) -> Problem {
     .help("save the file as UTF-8")
 }
 
+/// A number in a case that a 64-bit float cannot tell from another (review P8).
+pub(crate) fn inexact_number(line: usize, column: usize, number: &str) -> Problem {
+    let read = number
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or_else(|| "infinity".to_owned(), |n| n.to_string());
+    Problem::at(
+        Location::LineColumn(line, column),
+        format!(
+            "the number {number} cannot be compared exactly: past the 64-bit integers numbers are read as 64-bit floats, and this one reads as {read}, which other numbers read as too"
+        ),
+    )
+    .help(format!(
+        "write it as a float holds it ({read}), or as a string (\"{number}\") when the agent sends it as one"
+    ))
+}
+
 pub(crate) fn unreadable(err: &std::io::Error) -> Problem {
     Problem::at(Location::File, format!("cannot read the file: {err}"))
 }

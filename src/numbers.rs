@@ -84,6 +84,12 @@ fn scale(word: &str) -> Option<u64> {
     }
 }
 
+/// Whether `word` is always read as digits: a unit, teen or tens word, or a scale word
+/// (`oh`, `and`, `double` and `triple` are read only next to numbers).
+pub(crate) fn always_digits(word: &str) -> bool {
+    small(word).is_some() || scale(word).is_some()
+}
+
 fn is_digits(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
 }

@@ -49,6 +49,59 @@ fn same_number(a: &serde_json::Number, b: &serde_json::Number) -> bool {
     }
 }
 
+/// The numbers of a JSON text that a 64-bit float cannot tell from another number, with
+/// their byte offsets: past the 64-bit integers serde_json reads numbers as floats, so
+/// `18446744073709551617` and `18446744073709551616` would be one number (review P8). A
+/// number is kept when its value is the float's own shortest text's (`0.1`, `12.50`,
+/// `1e3`, `1.8446744073709552e19`), or an integer that fits 64 bits.
+pub(crate) fn inexact_numbers(json: &str) -> Vec<(usize, &str)> {
+    let bytes = json.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Past the string: its escapes may hide a quote.
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let text = &json[start..i];
+                if !exact_in_float(text) {
+                    found.push((start, text));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    found
+}
+
+/// Whether the number `text` (JSON's grammar) reads as itself (see [`inexact_numbers`]).
+fn exact_in_float(text: &str) -> bool {
+    if text.parse::<u64>().is_ok() || text.parse::<i64>().is_ok() {
+        return true;
+    }
+    let Some(want) = Decimal::parse(text, true) else {
+        // Not a JSON number: the JSON parser has already said so.
+        return true;
+    };
+    let read = text
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64);
+    read.and_then(|n| Decimal::of(&n)) == Some(want)
+}
+
 /// The exact value of a decimal numeral: `digits` × 10^`exponent`, with no leading or
 /// trailing zeros in `digits` (so each value has one form; zero is no digits, not negative).
 #[derive(Debug, PartialEq, Eq)]
@@ -69,6 +122,24 @@ impl Decimal {
     /// JSON writes one without an exponent: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
     fn plain(text: &str) -> Option<Self> {
         Self::parse(text, false)
+    }
+
+    /// The value in plain decimal notation, no exponent: `1000`, `12.5`, `-0.001`.
+    fn plain_text(&self) -> String {
+        if self.digits.is_empty() {
+            return "0".to_owned();
+        }
+        let sign = if self.negative { "-" } else { "" };
+        let digits = &self.digits;
+        match usize::try_from(-self.exponent) {
+            Err(_) => format!("{sign}{digits}{}", "0".repeat(self.exponent as usize)),
+            Ok(0) => format!("{sign}{digits}"),
+            Ok(after) if after < digits.len() => {
+                let (whole, fraction) = digits.split_at(digits.len() - after);
+                format!("{sign}{whole}.{fraction}")
+            }
+            Ok(after) => format!("{sign}0.{}{digits}", "0".repeat(after - digits.len())),
+        }
     }
 
     /// JSON's number grammar; the exponent part only when `exponent` is allowed.
@@ -182,15 +253,95 @@ pub(crate) fn at_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     })
 }
 
-/// A result value as the words the agent must say: a string as it is, a number or boolean
-/// as its JSON text; `None` for objects, arrays and null (they are not one thing to say).
+/// A result value as the words the agent must say: a string as it is, a number in plain
+/// decimal notation (`10.0` is `10`, `1e3` is `1000`, `12.50` is `12.5`), a boolean as its
+/// JSON text; `None` for objects, arrays and null (they are not one thing to say).
 pub(crate) fn spoken(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(Decimal::of(n).map_or_else(|| n.to_string(), |d| d.plain_text())),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// Whether `reply` says `number`: one of its numerals has the same exact decimal value
+/// (`$10`, `$10.00` and `10` all say `10.0`; `1,200` says `1200`; `$10.50` does not say
+/// `10`). A numeral is ASCII digits with optional `,` thousands groups and a `.` fraction,
+/// a `-` right before it when nothing else is; a letter or digit joined to it makes it part
+/// of a word (`a10`), not a number. With `spoken` numbers, also when the reply's words
+/// read as digits hold the number's digits as a word (`ten`, `five five one two`).
+pub(crate) fn says_number(
+    reply: &str,
+    number: &serde_json::Number,
+    words: &crate::normalize::Words<'_>,
+    spoken: bool,
+) -> bool {
+    let Some(want) = Decimal::of(number) else {
+        return false;
+    };
+    if numerals(reply).any(|numeral| Decimal::plain(&numeral).as_ref() == Some(&want)) {
+        return true;
+    }
+    let text = want.plain_text();
+    spoken && text.bytes().all(|b| b.is_ascii_digit()) && words.has(&text)
+}
+
+/// The numerals of a text (see [`says_number`]), commas removed.
+fn numerals(text: &str) -> impl Iterator<Item = String> + '_ {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let digit = |i: usize| chars.get(i).is_some_and(|(_, c)| c.is_ascii_digit());
+    let glued = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(|(_, c)| c.is_alphanumeric())
+    };
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !digit(i) || glued(i.checked_sub(1)) {
+            // Skip the rest of a word a numeral cannot start in.
+            while i < chars.len() && chars[i].1.is_alphanumeric() {
+                i += 1;
+            }
+            i += usize::from(i < chars.len() && !chars[i].1.is_alphanumeric());
+            continue;
+        }
+        let start = i;
+        let mut numeral = String::new();
+        let negative = i >= 1
+            && chars[i - 1].1 == '-'
+            && (i == 1 || !chars[i - 2].1.is_alphanumeric() && chars[i - 2].1 != '-');
+        if negative {
+            numeral.push('-');
+        }
+        while digit(i) {
+            numeral.push(chars[i].1);
+            i += 1;
+        }
+        // Thousands groups (`,` and exactly three digits) after one to three digits.
+        let mut groups = 0;
+        while chars.get(i).is_some_and(|(_, c)| *c == ',')
+            && (1..=3).all(|k| digit(i + k))
+            && !digit(i + 4)
+            && i - start - 4 * groups <= 3
+        {
+            numeral.push_str(&text[chars[i + 1].0..chars[i + 3].0 + 1]);
+            i += 4;
+            groups += 1;
+        }
+        if chars.get(i).is_some_and(|(_, c)| *c == '.') && digit(i + 1) {
+            numeral.push('.');
+            i += 1;
+            while digit(i) {
+                numeral.push(chars[i].1);
+                i += 1;
+            }
+        }
+        if !glued(Some(i)) {
+            found.push(numeral);
+        }
+    }
+    found.into_iter()
 }
 
 #[cfg(test)]
@@ -223,6 +374,40 @@ mod tests {
         }
         for text in ["1e", "1e+", "1ee3", "1e3.5", "1e99999999999"] {
             assert_eq!(value(text, true), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numerals_of_a_reply() {
+        let all = |text: &str| numerals(text).collect::<Vec<_>>();
+        assert_eq!(
+            all("$10.00, then 1,200,000 or 5"),
+            ["10.00", "1200000", "5"]
+        );
+        assert_eq!(all("-3 and 4-5 and a10 and 10am"), ["-3", "4", "5"]);
+        assert_eq!(
+            all("12,50 and 1234,567 and 1,2345"),
+            ["12", "50", "1234", "567", "1", "2345"]
+        );
+        assert_eq!(all("at 11:30. Done."), ["11", "30"]);
+        assert_eq!(all("é5 ٣ 7"), ["7"]);
+    }
+
+    #[test]
+    fn plain_text_of_numbers() {
+        for (number, text) in [
+            (json!(10.0), "10"),
+            (json!(12.50), "12.5"),
+            (json!(1e3), "1000"),
+            (json!(-0.001), "-0.001"),
+            (json!(0.0), "0"),
+            (json!(u64::MAX), "18446744073709551615"),
+            (json!(-12.25), "-12.25"),
+        ] {
+            let Value::Number(n) = number else {
+                unreachable!()
+            };
+            assert_eq!(Decimal::of(&n).unwrap().plain_text(), text);
         }
     }
 

@@ -309,14 +309,21 @@ fn check_tools(
                 continue;
             }
             // The latest call whose result has the value.
-            let value = calls
+            let found = calls
                 .iter()
                 .rev()
-                .find_map(|c| tool_match::at_path(&c.result, &mention.path))
-                .and_then(tool_match::spoken);
+                .find_map(|c| tool_match::at_path(&c.result, &mention.path));
+            let value = found.and_then(tool_match::spoken);
+            // A number is said by its value (`$10.00` says 10.0), not by its JSON text.
+            let said = |value: &str| match found {
+                Some(serde_json::Value::Number(n)) => {
+                    tool_match::says_number(reply, n, &words, numbers)
+                }
+                _ => words.has(value),
+            };
             match value {
                 None => reasons.push(message::mention_without_value(&mention.tool, &mention.path)),
-                Some(value) if !words.has(&value) => reasons.push(message::mention_missing(
+                Some(value) if !said(&value) => reasons.push(message::mention_missing(
                     &mention.tool,
                     &mention.path,
                     &value,

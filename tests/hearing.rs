@@ -387,3 +387,29 @@ fn a_regex_that_can_match_loads(#[case] pattern: &str) {
     let loaded = voice_harness::parse_case("t.json", &serde_json::to_vec(&value).unwrap());
     assert!(loaded.is_ok(), "{pattern:?}: {}", loaded.unwrap_err());
 }
+
+/// With `"matching": {"numbers": "spoken"}` a reply's number words are digits before any
+/// keyword is matched, so a regex that needs a number word as a word can never match (review
+/// P3): refused at load with its path, in the greeting and in expected and forbidden
+/// keywords alike. The same case with literal numbers loads, and so does a number word
+/// inside a longer word (`\Bten`).
+#[test]
+fn a_regex_that_needs_a_number_word_is_refused_with_spoken_numbers() {
+    let case = |numbers: &str| {
+        json!({
+            "test_id": "t", "persona": "P",
+            "matching": {"numbers": numbers},
+            "greeting": [{"regex": "(?i)Welcome to one (stop|shop)"}],
+            "turns": [
+                {"step_order": 1, "user_input": "Hi", "forbidden_keywords": [{"regex": "twenty"}]},
+                {"step_order": 2, "user_input": "Total?", "expected_agent_response_keywords": [{"regex": "\\bfive hundred dollars"}, {"regex": "\\Bten"}]}
+            ]
+        })
+    };
+    let err = voice_harness::parse_case("t.json", &serde_json::to_vec(&case("spoken")).unwrap())
+        .expect_err("a number word can never match with spoken numbers");
+    insta::assert_snapshot!("regex_needs_a_number_word", err.to_string());
+    let literal =
+        voice_harness::parse_case("t.json", &serde_json::to_vec(&case("literal")).unwrap());
+    assert!(literal.is_ok(), "{}", literal.unwrap_err());
+}

@@ -780,3 +780,40 @@ proptest! {
         prop_assert!(!argument_matches(&json!(n.to_string()), &json!(float)) || written == n.to_string());
     }
 }
+
+/// Whether a reply mentions the price a tool returned (`BuiltinAgent` replays the reply).
+fn mentions_price(price: f64, reply: &str) -> bool {
+    let case = json!({
+        "test_id": "t", "persona": "P",
+        "tools": {"lookup": [{"result": {"price": price}}]},
+        "agent": {"replay": [{"text": reply, "tool_calls": [{"name": "lookup", "arguments": {}}]}]},
+        "turns": [{"step_order": 1, "user_input": "Price?",
+                   "expected_mentions": [{"tool": "lookup", "path": "price"}]}]
+    });
+    let case = parse_case("t.json", &serde_json::to_vec(&case).unwrap()).unwrap();
+    let outcome = run_case(
+        &case,
+        &mut voice_harness::BuiltinAgent::for_case(&case),
+        &RunOptions::default(),
+    );
+    outcome.status == Status::Pass
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    /// A price in a tool result (a float, as JSON readers hold it) is said by its value:
+    /// `$D.CC` says it, however many of the cents are zero, and any other amount does not
+    /// (review P6).
+    #[test]
+    fn a_price_is_mentioned_by_its_value(cents in 0u64..100_000_000, other in 0u64..100_000_000) {
+        let price = cents as f64 / 100.0;
+        let said = |c: u64| format!("That is ${}.{:02} in total.", c / 100, c % 100);
+        prop_assert!(mentions_price(price, &said(cents)), "{price} {}", said(cents));
+        if cents % 100 == 0 {
+            let whole = format!("That is ${}.", cents / 100);
+            prop_assert!(mentions_price(price, &whole), "{} {}", price, whole);
+        }
+        prop_assert_eq!(mentions_price(price, &said(other)), other == cents, "{} {}", price, said(other));
+    }
+}

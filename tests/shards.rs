@@ -347,3 +347,100 @@ fn merge_refuses_shards_of_different_runs() {
         );
     }
 }
+
+/// Review P7: a shard whose part of the `--filter`/`--tag` selection is empty is an empty
+/// shard (exit 0, a report `merge` accepts), as long as the whole suite's selection is not
+/// empty; a selection that matches no case of the whole suite is still a usage error in
+/// every shard.
+#[test]
+fn a_shard_with_none_of_the_selection_is_an_empty_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    for (name, tags) in [
+        ("alpha", "[]"),
+        ("beta", "[\"smoke\"]"),
+        ("gamma", "[]"),
+        ("delta", "[]"),
+    ] {
+        let case = format!(
+            r#"{{"test_id": "{name}", "persona": "P", "tags": {tags},
+            "turns": [{{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": []}}]}}"#
+        );
+        std::fs::write(cases.join(format!("{name}.json")), case).unwrap();
+    }
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    for selection in [["--filter", "gamm"], ["--tag", "smoke"]] {
+        let mut ran = 0;
+        let mut reports = vec!["merge".to_owned()];
+        for k in 1..=4 {
+            let report = p(&format!("s{k}.json"));
+            let shard = format!("{k}/4");
+            let out = run(
+                dir.path(),
+                &[
+                    "run",
+                    "cases",
+                    "--shard",
+                    &shard,
+                    selection[0],
+                    selection[1],
+                    "--json",
+                    &report,
+                ],
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{selection:?} shard {shard}: {stdout}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if stdout.starts_with("1 case: 1 passed") {
+                ran += 1;
+            } else {
+                // No file at all, or none the selection runs.
+                assert!(
+                    [
+                        format!("shard {shard} holds none of the 4 case files: nothing to run here\n"),
+                        format!("shard {shard} holds none of the cases the selection (--filter / --tag) runs: nothing to run here\n"),
+                    ]
+                    .contains(&stdout.to_string()),
+                    "{selection:?}: {stdout}"
+                );
+            }
+            reports.push(report);
+        }
+        assert_eq!(ran, 1, "{selection:?}: one shard runs the selected case");
+        let merged = run(
+            dir.path(),
+            &reports.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            merged.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+    }
+    for k in 1..=4 {
+        let out = run(
+            dir.path(),
+            &[
+                "run",
+                "cases",
+                "--shard",
+                &format!("{k}/4"),
+                "--filter",
+                "nothing",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("no case matched the selection (--filter / --tag) among 4 case files"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

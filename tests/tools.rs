@@ -343,3 +343,100 @@ fn a_malformed_tool_call_fails_its_step_saying_what_is_wrong() {
         "{details}"
     );
 }
+
+/// Whether a reply mentions a tool result's number, `numbers` being the case's
+/// `matching.numbers` ("literal" or "spoken"); `Err` holds the step's details.
+fn mentions_number(result: Value, reply: &str, numbers: &str) -> Result<(), String> {
+    let out = common::run_builtin(json!({
+        "test_id": "t", "persona": "P",
+        "matching": {"numbers": numbers},
+        "tools": {"lookup": [{"result": {"price": result}}]},
+        "agent": {"replay": [{"text": reply, "tool_calls": [{"name": "lookup", "arguments": {}}]}]},
+        "turns": [{"step_order": 1, "user_input": "Price?",
+                   "expected_mentions": [{"tool": "lookup", "path": "price"}]}]
+    }));
+    match out.status {
+        Status::Pass => Ok(()),
+        _ => Err(out.steps[0].details.clone().unwrap_or_default()),
+    }
+}
+
+/// A number in a tool result is mentioned when the reply says a number of the same exact
+/// decimal value, as arguments are matched (12.5 = 12.50), not when it repeats serde's
+/// float text (`10.0`): review P6.
+#[rstest]
+#[case::float_as_integer(json!(10.0), "That is $10 in total", "literal", true)]
+#[case::float_with_cents(json!(10.0), "That is $10.00 in total", "literal", true)]
+#[case::trailing_zero(json!(12.50), "That is $12.50.", "literal", true)]
+#[case::exponent(json!(1e3), "About 1000 points", "literal", true)]
+#[case::thousands_separator(json!(1200), "It is 1,200 dollars", "literal", true)]
+#[case::integer(json!(5512), "Order 5512 is ready", "literal", true)]
+#[case::negative(json!(-3), "Your balance is -3 dollars", "literal", true)]
+#[case::spoken_word(json!(10.0), "That is ten dollars", "spoken", true)]
+#[case::spoken_cents(json!(10.0), "That is $10.00", "spoken", true)]
+#[case::spoken_digits(json!(5512), "five five one two", "spoken", true)]
+#[case::other_cents(json!(10.0), "That is $10.50", "literal", false)]
+#[case::other_cents_spoken(json!(10.0), "That is $10.50", "spoken", false)]
+#[case::other_number(json!(12.5), "That is $12.05", "literal", false)]
+#[case::inside_a_word(json!(10), "Room a10 is free", "literal", false)]
+#[case::word_without_spoken(json!(10), "That is ten dollars", "literal", false)]
+fn a_number_is_mentioned_by_value(
+    #[case] result: Value,
+    #[case] reply: &str,
+    #[case] numbers: &str,
+    #[case] said: bool,
+) {
+    let outcome = mentions_number(result, reply, numbers);
+    assert_eq!(outcome.is_ok(), said, "{reply:?}: {outcome:?}");
+}
+
+/// The message names the number as people write it, not as serde writes a float.
+#[test]
+fn a_missing_number_mention_names_the_number_as_written() {
+    assert_eq!(
+        mentions_number(json!(10.0), "That is free", "literal"),
+        Err(r#"missing mention: lookup result price = "10" is not in the reply"#.to_owned())
+    );
+    assert_eq!(
+        mentions_number(json!(1e3), "Nothing", "literal"),
+        Err(r#"missing mention: lookup result price = "1000" is not in the reply"#.to_owned())
+    );
+}
+
+/// Review P8: numbers are read as 64-bit floats past the 64-bit integers, so
+/// 18446744073709551617 and 18446744073709551616 were the same number and matched. A number
+/// in a case that a float cannot hold exactly is refused at load, at its line and column;
+/// numbers it holds exactly load, however they are written.
+#[test]
+fn a_number_a_float_cannot_hold_is_refused_at_load() {
+    let case = |actual: &str, expected: &str| {
+        format!(
+            r#"{{"test_id": "t", "persona": "P",
+  "tools": {{"lookup": [{{"result": {{"ok": true}}}}]}},
+  "agent": {{"replay": [{{"text": "done", "tool_calls": [{{"name": "lookup", "arguments": {{"id": {actual}}}}}]}}]}},
+  "turns": [{{"step_order": 1, "user_input": "hi",
+    "expected_tool_calls": [{{"name": "lookup", "arguments": {{"id": {expected}, "s": "1.00000000000000000001"}}}}]}}]}}"#
+        )
+    };
+    let err = voice_harness::parse_case(
+        "t.json",
+        case("18446744073709551616", "18446744073709551617").as_bytes(),
+    )
+    .expect_err("a number a float cannot hold must not load");
+    insta::assert_snapshot!("number_a_float_cannot_hold", err.to_string());
+    let err = voice_harness::parse_case("t.json", case("0.3", "0.30000000000000001").as_bytes())
+        .expect_err("a fraction a float cannot hold must not load");
+    assert!(err.to_string().contains("0.30000000000000001"), "{err}");
+    for exact in [
+        "18446744073709551615",
+        "-9223372036854775808",
+        "0.1",
+        "12.50",
+        "1e3",
+        "1.8446744073709552e19",
+        "-0.0",
+    ] {
+        let loaded = voice_harness::parse_case("t.json", case(exact, exact).as_bytes());
+        assert!(loaded.is_ok(), "{exact}: {}", loaded.unwrap_err());
+    }
+}

@@ -69,6 +69,18 @@ pub fn parse_case(file: &str, bytes: &[u8]) -> Result<Case, LoadError> {
     let node: Node = serde_json::from_str(text).map_err(|e| fail(error::json_syntax(&e)))?;
     let mut checker = Checker::default();
     let case = checker.case(&node);
+    // Numbers past the 64-bit integers are floats here: one that a float cannot tell from
+    // another number could only be compared loosely (review P8), so it is refused. Only
+    // when the rules found nothing: a field that wants a whole number (`seed`,
+    // `step_order`) has already said what is wrong with it.
+    if checker.problems.is_empty() {
+        for (at, number) in crate::tool_match::inexact_numbers(text) {
+            let (line, column) = line_column(&text.as_bytes()[..at]);
+            checker
+                .problems
+                .push(error::inexact_number(line, column, number));
+        }
+    }
     match case {
         Some(case) if checker.problems.is_empty() => Ok(case),
         _ => Err(LoadError::new(file, checker.problems)),

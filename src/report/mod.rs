@@ -285,6 +285,19 @@ impl CaseFiles {
         Self(suite.files, std::sync::OnceLock::from(suite.ids))
     }
 
+    /// Whether the selection (`--filter`, `--tag`) runs any of these files, as a suite run
+    /// decides it: a file that does not load is run (as its error) unless the filter rules
+    /// it out by name. Loads the files: for when a shard's part of the selection is empty.
+    pub fn any_selected(&self, options: &SuiteOptions) -> bool {
+        self.0.iter().any(|file| match prepare::load(file) {
+            Ok(case) => selected(&case, &file.shown, options),
+            Err(_) => options
+                .filter
+                .as_deref()
+                .is_none_or(|f| file.shown.contains(f)),
+        })
+    }
+
     /// The `test_id` index of the whole suite these files were taken from (unsharded: of
     /// these files, as [`prepare::Suite::new`] makes it).
     fn ids(&self) -> &Ids {

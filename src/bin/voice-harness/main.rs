@@ -785,6 +785,8 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
     }
     let all = files.len();
+    // The whole suite, for a shard whose part of the selection turns out empty.
+    let suite = args.shard.map(|_| files.clone());
     let files = match args.shard {
         Some(shard) => files.shard(shard),
         None => files,
@@ -1001,7 +1003,16 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         return Err(Usage(message));
     }
     let html_path = pages.finish(args, sweep, &summary, &meta, started.elapsed(), &mut out)?;
+    // A selection that runs no case of the whole suite is an error in every shard, empty
+    // ones too: else a CI matrix would pass having run nothing.
+    let selecting = args.filter.is_some() || !args.tags.is_empty();
+    let none_selected = |suite: &CaseFiles| selecting && !suite.any_selected(&options);
     if let (Some(shard), true) = (args.shard, files.is_empty()) {
+        if suite.as_ref().is_some_and(none_selected) {
+            return Err(Usage(format!(
+                "no case matched the selection (--filter / --tag) among {all} case files"
+            )));
+        }
         // Not an error: a small suite on a wide matrix leaves some shards empty.
         let _ = writeln!(
             out,
@@ -1026,9 +1037,19 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         return Ok(false);
     }
     if summary.total == 0 {
+        // A shard with none of the selection is an empty shard when another shard has some
+        // (review P7): the selection is judged over the whole suite.
+        if let (Some(shard), Some(suite)) = (args.shard, &suite) {
+            if !none_selected(suite) {
+                let _ = writeln!(
+                    out,
+                    "shard {shard} holds none of the cases the selection (--filter / --tag) runs: nothing to run here"
+                );
+                return Ok(true);
+            }
+        }
         return Err(Usage(format!(
-            "no case matched the selection (--filter / --tag) among {} case files",
-            files.len()
+            "no case matched the selection (--filter / --tag) among {all} case files"
         )));
     }
     if sweep.is_some() && !args.quiet {

@@ -72,6 +72,11 @@ impl Checker {
     pub(in crate::case) fn case(&mut self, node: &Node<'_>) -> Option<Case> {
         let root = self.object(node, JsonPath::Root, CASE_FIELDS)?;
 
+        // Whether numbers are read as spoken decides which keywords can match: known before
+        // any keyword is checked (`matching` itself is checked below, in its place).
+        self.spoken_numbers = root.get("matching").is_some_and(|m| {
+            matches!(m, Node::Object(e) if e.iter().any(|(k, v)| k == "numbers" && matches!(v, Node::String(s) if s == "spoken")))
+        });
         let test_id = self
             .required(
                 &root,

@@ -19,6 +19,9 @@ mod turn;
 #[derive(Default)]
 pub(super) struct Checker {
     pub(super) problems: Vec<Problem>,
+    /// The case reads numbers as spoken (`"matching": {"numbers": "spoken"}`): a reply's
+    /// number words are digits before any keyword is matched.
+    spoken_numbers: bool,
 }
 
 /// The fields of a checked object; unknown fields have already been reported.
@@ -255,13 +258,14 @@ impl Checker {
                     Ok(regex) => {
                         // A pattern no reply's words can match could only fail (or, forbidden,
                         // never fail): refused, as a misspelt field is.
-                        if let Some(why) = pattern::never_matches(pattern) {
+                        if let Some(why) = pattern::never_matches(pattern, self.spoken_numbers) {
                             self.rule(
                                 &at,
                                 format!(
-                                    "the regular expression {} can never match: it needs {}, and a reply's words are lowercase letters and digits joined by single spaces",
+                                    "the regular expression {} can never match: it needs {}, and {}",
                                     message::quote(pattern),
-                                    why.needs()
+                                    why.needs(),
+                                    why.because()
                                 ),
                                 Some(why.help()),
                             );

@@ -75,6 +75,38 @@ fn saved_validator_inputs() {
 }
 
 #[test]
+fn saved_protocol_inputs() {
+    assert!(
+        replay("fuzz/regressions/protocol", fuzz::protocol) > 0,
+        "fuzz/regressions/protocol/ is empty"
+    );
+}
+
+#[test]
+fn saved_merge_inputs() {
+    assert!(
+        replay("fuzz/regressions/merge", fuzz::merge) > 0,
+        "fuzz/regressions/merge/ is empty"
+    );
+}
+
+#[test]
+fn saved_spoken_number_inputs() {
+    assert!(
+        replay("fuzz/regressions/numbers", fuzz::numbers) > 0,
+        "fuzz/regressions/numbers/ is empty"
+    );
+}
+
+#[test]
+fn saved_tool_argument_inputs() {
+    assert!(
+        replay("fuzz/regressions/tool_arguments", fuzz::tool_arguments) > 0,
+        "fuzz/regressions/tool_arguments/ is empty"
+    );
+}
+
+#[test]
 fn every_case_file_through_the_loader() {
     assert!(replay("cases", fuzz::load) > 0, "cases/ is empty");
 }

@@ -12,6 +12,15 @@ use crate::case::{Case, parse_case};
 use crate::run::{RunOptions, run_case};
 
 mod invariants;
+mod matching;
+#[cfg(feature = "cli")]
+mod merge;
+mod protocol;
+
+pub use matching::{numbers, tool_arguments};
+#[cfg(feature = "cli")]
+pub use merge::merge;
+pub use protocol::protocol;
 
 /// The transcript rows a fuzzed call may keep: enough for every feature, small enough that
 /// one input runs in well under a millisecond.

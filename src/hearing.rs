@@ -167,7 +167,8 @@ pub(crate) fn word_errors(said: &str, heard: &str) -> (usize, usize) {
 /// How a heard line differs from the said one, word by word (whitespace-separated words,
 /// compared exactly): a shortest edit script, so each recognition error ([`mishear`]'s
 /// substitution, deletion or insertion) is one edit. Shrinking (`sweep --shrink`) keeps
-/// each error on its own: a `heard` pin with only the errors a failure needs.
+/// each error on its own: a `heard` pin with only the errors a failure needs (a filler's
+/// words count as inserted words).
 #[cfg_attr(not(feature = "cli"), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Mishearing {
@@ -242,32 +243,9 @@ impl Mishearing {
             .count()
     }
 
-    /// The indexes of the heard words that are insertions (for a filler: the said line
-    /// with a filler "heard" from the scripted one).
-    pub(crate) fn inserted_words(&self) -> Vec<usize> {
-        let mut out = Vec::new();
-        let mut heard = 0;
-        for op in &self.ops {
-            match op {
-                WordOp::Deleted(_) => {}
-                WordOp::Inserted(_) => {
-                    out.push(heard);
-                    heard += 1;
-                }
-                _ => heard += 1,
-            }
-        }
-        out
-    }
-
-    /// The line heard with only the errors `keep` says yes to, the others undone; said
-    /// words for which `dropped` says yes are left out (with any error on them). Words are
-    /// joined by single spaces.
-    pub(crate) fn heard_with(
-        &self,
-        keep: impl Fn(usize) -> bool,
-        dropped: impl Fn(usize) -> bool,
-    ) -> String {
+    /// The line heard with only the errors `keep` says yes to, the others undone; words
+    /// are joined by single spaces.
+    pub(crate) fn heard_with(&self, keep: impl Fn(usize) -> bool) -> String {
         let mut words: Vec<&str> = Vec::with_capacity(self.said.len());
         let mut error = 0;
         for op in &self.ops {
@@ -279,8 +257,6 @@ impl Mishearing {
                 }
             };
             match op {
-                WordOp::Same(i) | WordOp::Substituted(i, _) | WordOp::Deleted(i) if dropped(*i) => {
-                }
                 WordOp::Same(i) => words.push(&self.said[*i]),
                 WordOp::Substituted(i, heard) => {
                     words.push(if kept { heard } else { &self.said[*i] })
@@ -357,11 +333,11 @@ mod tests {
         let m = Mishearing::between(said, &heard);
         let (errors, _) = word_errors(said, &heard);
         assert_eq!(m.errors(), errors);
-        assert_eq!(m.heard_with(|_| true, |_| false), heard);
-        assert_eq!(m.heard_with(|_| false, |_| false), said);
+        assert_eq!(m.heard_with(|_| true), heard);
+        assert_eq!(m.heard_with(|_| false), said);
         // Each error alone is one word error away from what was said.
         for k in 0..m.errors() {
-            let one = m.heard_with(|e| e == k, |_| false);
+            let one = m.heard_with(|e| e == k);
             assert_eq!(word_errors(said, &one).0, 1, "{one}");
         }
     }
@@ -371,21 +347,12 @@ mod tests {
         let m = Mishearing::between("book a table for four", "book table for for four uh");
         // `a` deleted, a second `for` inserted, `uh` inserted: no word is paired with another.
         assert_eq!(m.errors(), 3);
-        assert_eq!(m.heard_with(|e| e == 0, |_| false), "book table for four");
-        assert_eq!(
-            m.heard_with(|e| e == 1, |_| false),
-            "book a table for for four"
-        );
-        assert_eq!(
-            m.heard_with(|e| e == 2, |_| false),
-            "book a table for four uh"
-        );
-        // A dropped said word leaves with its error.
-        assert_eq!(
-            m.heard_with(|_| true, |i| i == 1),
-            "book table for for four uh"
-        );
-        let filler = Mishearing::between("table for two", "table um for two");
-        assert_eq!(filler.inserted_words(), vec![1]);
+        assert_eq!(m.heard_with(|e| e == 0), "book table for four");
+        assert_eq!(m.heard_with(|e| e == 1), "book a table for for four");
+        assert_eq!(m.heard_with(|e| e == 2), "book a table for four uh");
+        // A filler is inserted words like any other.
+        let filler = Mishearing::between("table for two", "table you know for two");
+        assert_eq!(filler.errors(), 2);
+        assert_eq!(filler.heard_with(|e| e == 1), "table know for two");
     }
 }

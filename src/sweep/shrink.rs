@@ -29,25 +29,21 @@ struct Line {
     script: String,
     /// What was said, when a filler went into it.
     said: Option<String>,
-    /// The filler's words in `said` (by index).
-    filler_words: Vec<usize>,
-    /// What was said → what the agent heard: one edit per recognition error.
+    /// The script → what the agent heard: one edit per word of a filler and per
+    /// recognition error.
     heard: Mishearing,
 }
 
-/// One way the seed changed a line: its filler, or one recognition error of it.
+/// One way the seed changed a line (its index): one of its edits (by index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Perturbation {
-    Filler(usize),
-    Error(usize, usize),
-}
+struct Perturbation(usize, usize);
 
-/// A minimal failing case for a failing seed: the seed's fillers and recognition errors
-/// are written down (a scripted turn's as `said` / `heard` pins, a rule-following caller's
-/// lines as the agent heard them), every one the failure does not need is removed (removing
-/// any one that is left makes the case stop failing the same way: each recognition error
-/// of a line is one), and the random perturbations are turned off, so it fails under any
-/// seed. `None` when no written-down case fails the same way (the agent itself is not
+/// A minimal failing case for a failing seed: what the seed changed in each caller line
+/// is written down (a scripted turn's as a `said` pin when it is the line with its filler,
+/// else a `heard` pin; a rule-following caller's lines as the agent heard them), every
+/// change the failure does not need is removed (removing any one that is left makes the
+/// case stop failing the same way: each word of a filler and each recognition error is one),
+/// and the random perturbations are turned off, so it fails under any seed. `None` when no written-down case fails the same way (the agent itself is not
 /// deterministic).
 pub(crate) fn shrink<A: Agent>(
     raw: &Value,
@@ -144,16 +140,14 @@ fn lines(case: &Case, outcome: &Outcome) -> Vec<Line> {
             }
         };
         let said = (row.text != script).then(|| row.text.clone());
-        let filler_words = said.as_deref().map_or_else(Vec::new, |said| {
-            Mishearing::between(&script, said).inserted_words()
-        });
-        let heard = Mishearing::between(&row.text, row.heard.as_deref().unwrap_or(&row.text));
-        if said.is_some() || heard.errors() > 0 {
+        // What the agent heard, from the script: a `said` pin matters only for what the
+        // agent hears (a filler is never a deviation), so the two layers are one.
+        let heard = Mishearing::between(&script, row.heard.as_deref().unwrap_or(&row.text));
+        if heard.errors() > 0 {
             found.push(Line {
                 source,
                 script,
                 said,
-                filler_words,
                 heard,
             });
         }
@@ -177,10 +171,7 @@ fn rule_source(label: &str) -> Option<Source> {
 fn perturbations(lines: &[Line], take: impl Fn(usize) -> bool) -> Vec<Perturbation> {
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate().filter(|(i, _)| take(*i)) {
-        if line.said.is_some() {
-            out.push(Perturbation::Filler(i));
-        }
-        out.extend((0..line.heard.errors()).map(|k| Perturbation::Error(i, k)));
+        out.extend((0..line.heard.errors()).map(|k| Perturbation(i, k)));
     }
     out
 }
@@ -193,30 +184,19 @@ fn last_of_each(lines: &[Line], i: usize) -> bool {
     !lines[i + 1..].iter().any(|l| l.source == lines[i].source)
 }
 
-/// What the agent hears of `line` with only the `kept` perturbations: what was said (the
-/// filler only if kept), and what was heard when it differs (only the kept errors).
+/// `line` with only the `kept` perturbations: a `said` pin when the agent heard what was
+/// said with its filler, else a `heard` pin; neither when it heard the script.
 fn written(line: &Line, index: usize, kept: &[Perturbation]) -> (Option<String>, Option<String>) {
-    let filler = kept.contains(&Perturbation::Filler(index));
-    let said = if filler { line.said.as_deref() } else { None };
-    let errors: Vec<usize> = kept
-        .iter()
-        .filter_map(|p| match p {
-            Perturbation::Error(i, k) if *i == index => Some(*k),
-            _ => None,
-        })
-        .collect();
-    if errors.is_empty() {
-        return (said.map(str::to_owned), None);
+    let edits: Vec<usize> = kept.iter().filter(|p| p.0 == index).map(|p| p.1).collect();
+    let heard = line.heard.heard_with(|k| edits.contains(&k));
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if edits.is_empty() || heard == words(&line.script) {
+        return (None, None);
     }
-    // The errors apply to what was said; without its filler, the filler's words go too.
-    let heard = line.heard.heard_with(
-        |k| errors.contains(&k),
-        |w| !filler && line.said.is_some() && line.filler_words.contains(&w),
-    );
-    let said_text = said.unwrap_or(&line.script);
-    let heard =
-        (heard != said_text.split_whitespace().collect::<Vec<_>>().join(" ")).then_some(heard);
-    (said.map(str::to_owned), heard)
+    match &line.said {
+        Some(said) if heard == words(said) => (Some(said.clone()), None),
+        _ => (None, Some(heard)),
+    }
 }
 
 /// The case with `kept` written down, randomness off, and a name and description that say

@@ -4,9 +4,9 @@
 use crate::report::merge as merge_reports;
 
 /// Merge target: the bytes split at NUL bytes are the reports (`shard-1.json`, …, at most
-/// 8). A merge that succeeds writes a JSON report that is valid JSON with the cases and
-/// totals it merged, and that merges alone into itself, byte for byte (a whole run merged
-/// is that run); and a JUnit report.
+/// 8). A merge that succeeds writes a JUnit report and a JSON report; when every report
+/// merged is readable JSON, so is the merged one, with the cases and totals it merged, and
+/// it merges alone into itself, byte for byte (a whole run merged is that run).
 pub fn merge(data: &[u8]) {
     let reports: Vec<(String, Vec<u8>)> = data
         .split(|b| *b == 0)
@@ -31,6 +31,12 @@ pub fn merge(data: &[u8]) {
     };
     let mut json = Vec::new();
     merged.write_json(&mut json).expect("writing to memory");
+    // Cases keep the bytes their shard wrote: a report JSON accepts but serde_json cannot
+    // read (a number like 1e999 in a field merge does not read) is merged as it is.
+    let readable = |bytes: &[u8]| serde_json::from_slice::<serde_json::Value>(bytes).is_ok();
+    if !reports.iter().all(|(_, bytes)| readable(bytes)) {
+        return;
+    }
     let value: serde_json::Value = serde_json::from_slice(&json).unwrap_or_else(|e| {
         panic!(
             "the merged report is not JSON ({e}):\n{}",

@@ -164,6 +164,119 @@ pub(crate) fn word_errors(said: &str, heard: &str) -> (usize, usize) {
     (previous[b.len()], a.len())
 }
 
+/// How a heard line differs from the said one, word by word (whitespace-separated words,
+/// compared exactly): a shortest edit script, so each recognition error ([`mishear`]'s
+/// substitution, deletion or insertion) is one edit. Shrinking (`sweep --shrink`) keeps
+/// each error on its own: a `heard` pin with only the errors a failure needs (a filler's
+/// words count as inserted words).
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mishearing {
+    said: Vec<String>,
+    ops: Vec<WordOp>,
+}
+
+/// One step of the edit script; `usize` is the index of a said word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WordOp {
+    Same(usize),
+    Substituted(usize, String),
+    Deleted(usize),
+    Inserted(String),
+}
+
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+impl Mishearing {
+    /// The word errors that turn `said` into `heard`, as few as there can be.
+    pub(crate) fn between(said: &str, heard: &str) -> Self {
+        let a: Vec<&str> = said.split_whitespace().collect();
+        let b: Vec<&str> = heard.split_whitespace().collect();
+        // cost[i][j]: (edits, substitutions) from a[i..] to b[j..]. Fewest edits first, then
+        // fewest substitutions, so words that were heard stay paired with themselves.
+        let mut cost = vec![vec![(0usize, 0usize); b.len() + 1]; a.len() + 1];
+        for i in (0..=a.len()).rev() {
+            for j in (0..=b.len()).rev() {
+                cost[i][j] = if i == a.len() {
+                    (b.len() - j, 0)
+                } else if j == b.len() {
+                    (a.len() - i, 0)
+                } else {
+                    let (e, s) = cost[i + 1][j + 1];
+                    let pair = if a[i] == b[j] { (e, s) } else { (e + 1, s + 1) };
+                    let (e, s) = cost[i + 1][j];
+                    let delete = (e + 1, s);
+                    let (e, s) = cost[i][j + 1];
+                    pair.min(delete).min((e + 1, s))
+                };
+            }
+        }
+        let mut ops = Vec::with_capacity(a.len().max(b.len()));
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let here = cost[i][j];
+            let step = |(e, s): (usize, usize), de: usize, ds: usize| (e + de, s + ds) == here;
+            if i < a.len() && j < b.len() && a[i] == b[j] && step(cost[i + 1][j + 1], 0, 0) {
+                ops.push(WordOp::Same(i));
+                (i, j) = (i + 1, j + 1);
+            } else if i < a.len() && step(cost[i + 1][j], 1, 0) {
+                ops.push(WordOp::Deleted(i));
+                i += 1;
+            } else if j < b.len() && step(cost[i][j + 1], 1, 0) {
+                ops.push(WordOp::Inserted(b[j].to_owned()));
+                j += 1;
+            } else {
+                ops.push(WordOp::Substituted(i, b[j].to_owned()));
+                (i, j) = (i + 1, j + 1);
+            }
+        }
+        Self {
+            said: a.into_iter().map(str::to_owned).collect(),
+            ops,
+        }
+    }
+
+    /// How many word errors there are (numbered `0..errors()` in line order).
+    pub(crate) fn errors(&self) -> usize {
+        self.ops
+            .iter()
+            .filter(|op| !matches!(op, WordOp::Same(_)))
+            .count()
+    }
+
+    /// The line heard with only the errors `keep` says yes to, the others undone; words
+    /// are joined by single spaces.
+    pub(crate) fn heard_with(&self, keep: impl Fn(usize) -> bool) -> String {
+        let mut words: Vec<&str> = Vec::with_capacity(self.said.len());
+        let mut error = 0;
+        for op in &self.ops {
+            let kept = match op {
+                WordOp::Same(_) => false,
+                _ => {
+                    error += 1;
+                    keep(error - 1)
+                }
+            };
+            match op {
+                WordOp::Same(i) => words.push(&self.said[*i]),
+                WordOp::Substituted(i, heard) => {
+                    words.push(if kept { heard } else { &self.said[*i] })
+                }
+                WordOp::Deleted(i) => {
+                    if !kept {
+                        words.push(&self.said[*i]);
+                    }
+                }
+                WordOp::Inserted(heard) => {
+                    if kept {
+                        words.push(heard);
+                    }
+                }
+            }
+        }
+        words.join(" ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +323,36 @@ mod tests {
         let mut rng = SplitMix64::new(7);
         let line = "  Hello,   my order   5512 please ";
         assert_eq!(mishear(line, 0.0, &mut rng), line);
+    }
+
+    #[test]
+    fn each_recognition_error_is_one_edit() {
+        let said = "I would like to book a table for four at seven thirty please";
+        let mut rng = SplitMix64::new(turn_seed(42, 1));
+        let heard = mishear(said, 0.3, &mut rng);
+        let m = Mishearing::between(said, &heard);
+        let (errors, _) = word_errors(said, &heard);
+        assert_eq!(m.errors(), errors);
+        assert_eq!(m.heard_with(|_| true), heard);
+        assert_eq!(m.heard_with(|_| false), said);
+        // Each error alone is one word error away from what was said.
+        for k in 0..m.errors() {
+            let one = m.heard_with(|e| e == k);
+            assert_eq!(word_errors(said, &one).0, 1, "{one}");
+        }
+    }
+
+    #[test]
+    fn errors_keep_their_places() {
+        let m = Mishearing::between("book a table for four", "book table for for four uh");
+        // `a` deleted, a second `for` inserted, `uh` inserted: no word is paired with another.
+        assert_eq!(m.errors(), 3);
+        assert_eq!(m.heard_with(|e| e == 0), "book table for four");
+        assert_eq!(m.heard_with(|e| e == 1), "book a table for for four");
+        assert_eq!(m.heard_with(|e| e == 2), "book a table for four uh");
+        // A filler is inserted words like any other.
+        let filler = Mishearing::between("table for two", "table you know for two");
+        assert_eq!(filler.errors(), 2);
+        assert_eq!(filler.heard_with(|e| e == 1), "table know for two");
     }
 }

@@ -193,7 +193,9 @@ pub mod __private {
     /// The fuzz targets' bodies (see `fuzz/`).
     #[cfg(feature = "fuzz")]
     pub mod fuzz {
-        pub use crate::fuzz::{load, validate};
+        #[cfg(feature = "cli")]
+        pub use crate::fuzz::merge;
+        pub use crate::fuzz::{load, numbers, protocol, tool_arguments, validate};
     }
     pub use datatest_stable;
     pub use insta;

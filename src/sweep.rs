@@ -279,7 +279,8 @@ pub fn wilson_lower(passes: u64, runs: u64) -> f64 {
     let z2 = Z * Z;
     let centre = p + z2 / (2.0 * n);
     let spread = Z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-    ((centre - spread) / (1.0 + z2 / n)).max(0.0)
+    // Never above the rate (exactly 0 with no pass), whatever the rounding.
+    ((centre - spread) / (1.0 + z2 / n)).clamp(0.0, p)
 }
 
 /// pass^k: the chance that `k` runs drawn from these, without replacement, all pass:
@@ -586,6 +587,19 @@ mod tests {
         }
         assert_eq!(seeds_needed(0.0, 1), Some(1));
         assert_eq!(seeds_needed(1.0, 1), None);
+    }
+
+    #[test]
+    fn wilson_lower_bound_is_never_above_the_rate() {
+        // Found by the fuzzer (fuzz/regressions/load/sweep_of_failing_seeds_lower_bound_above_0):
+        // with no pass, rounding left 1.4e-17 where the bound is exactly 0, above the rate.
+        for runs in 1..=200 {
+            assert_eq!(wilson_lower(0, runs), 0.0, "0/{runs}");
+            for passes in 0..=runs {
+                let rate = passes as f64 / runs as f64;
+                assert!(wilson_lower(passes, runs) <= rate, "{passes}/{runs}");
+            }
+        }
     }
 
     #[test]

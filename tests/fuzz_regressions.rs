@@ -1,31 +1,67 @@
-//! Replays every saved fuzz input (`fuzz/regressions/<target>/`) through the same code the
-//! fuzz targets run, so CI checks them without running the fuzzer (see fuzz/README.md).
+//! Replays inputs through the bodies of the fuzz targets (`src/fuzz/`), so CI checks them
+//! without running the fuzzer (see fuzz/README.md): every saved fuzz input
+//! (`fuzz/regressions/<target>/`) through its own target, and every case file of the repo
+//! (`cases/`, `tests/hostile/`) through the loader's. A stale invariant or a new crash then
+//! fails `cargo test` the day it appears, not when someone next fuzzes.
 
-use std::path::Path;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 
 use voice_harness::__private::fuzz;
 
-fn replay(target: &str, run: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file under `dir`, in sorted order (subfolders included).
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .collect();
-    files.sort();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Runs `body` on each file under `dir`; panics naming every file that failed (all of them,
+/// not only the first), with the body's own message. Returns how many files ran.
+fn replay(dir: &str, body: fn(&[u8])) -> usize {
+    let files = files_under(&root().join(dir));
+    let mut failed = Vec::new();
     for file in &files {
         let data = std::fs::read(file).unwrap();
-        let result = std::panic::catch_unwind(|| run(&data));
-        assert!(result.is_ok(), "fuzz input {} fails again", file.display());
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body(&data))) {
+            let why = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            let shown = file.strip_prefix(root()).unwrap_or(file);
+            failed.push(format!("{}: {why}", shown.display()));
+        }
     }
+    assert!(
+        failed.is_empty(),
+        "{} of {} inputs under {dir}/ fail the fuzz body:\n{}",
+        failed.len(),
+        files.len(),
+        failed.join("\n")
+    );
     files.len()
 }
 
 #[test]
 fn saved_loader_inputs() {
     assert!(
-        replay("load", fuzz::load) > 0,
+        replay("fuzz/regressions/load", fuzz::load) > 0,
         "fuzz/regressions/load/ is empty"
     );
 }
@@ -33,7 +69,52 @@ fn saved_loader_inputs() {
 #[test]
 fn saved_validator_inputs() {
     assert!(
-        replay("validate", fuzz::validate) > 0,
+        replay("fuzz/regressions/validate", fuzz::validate) > 0,
         "fuzz/regressions/validate/ is empty"
+    );
+}
+
+#[test]
+fn saved_protocol_inputs() {
+    assert!(
+        replay("fuzz/regressions/protocol", fuzz::protocol) > 0,
+        "fuzz/regressions/protocol/ is empty"
+    );
+}
+
+#[test]
+fn saved_merge_inputs() {
+    assert!(
+        replay("fuzz/regressions/merge", fuzz::merge) > 0,
+        "fuzz/regressions/merge/ is empty"
+    );
+}
+
+#[test]
+fn saved_spoken_number_inputs() {
+    assert!(
+        replay("fuzz/regressions/numbers", fuzz::numbers) > 0,
+        "fuzz/regressions/numbers/ is empty"
+    );
+}
+
+#[test]
+fn saved_tool_argument_inputs() {
+    assert!(
+        replay("fuzz/regressions/tool_arguments", fuzz::tool_arguments) > 0,
+        "fuzz/regressions/tool_arguments/ is empty"
+    );
+}
+
+#[test]
+fn every_case_file_through_the_loader() {
+    assert!(replay("cases", fuzz::load) > 0, "cases/ is empty");
+}
+
+#[test]
+fn every_hostile_file_through_the_loader() {
+    assert!(
+        replay("tests/hostile", fuzz::load) > 0,
+        "tests/hostile/ is empty"
     );
 }

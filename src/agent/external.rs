@@ -22,7 +22,7 @@ use crate::message::{self, quote};
 /// The most bytes read for one reply line or HTTP body. A reply's text may be at most
 /// [`MAX_REPLY_BYTES`]; JSON escapes can make its line longer, so the line may be 8 times
 /// that. Nothing past this is buffered.
-const MAX_REPLY_LINE: usize = 8 * MAX_REPLY_BYTES;
+pub(crate) const MAX_REPLY_LINE: usize = 8 * MAX_REPLY_BYTES;
 
 /// One harness → agent message.
 #[derive(Debug, Serialize)]
@@ -243,7 +243,7 @@ fn name_and_arguments(
 }
 
 /// What to do with one answer of the agent.
-enum Next {
+pub(crate) enum Next {
     /// The turn is over: this is the reply.
     Done(Reply),
     /// Send this `tool_result` event, and read the next answer.
@@ -252,7 +252,11 @@ enum Next {
 
 /// Handles one answer: a reply ends the turn (the calls it reports are recorded); a
 /// `tool_call` is answered by the call's tools (the mocks), and its result is to be sent.
-async fn next_step(line: &CallerLine<'_>, call_id: &str, answer: &str) -> Result<Next, AgentError> {
+pub(crate) async fn next_step(
+    line: &CallerLine<'_>,
+    call_id: &str,
+    answer: &str,
+) -> Result<Next, AgentError> {
     match parse_answer(answer)? {
         Answer::Reply(reply, calls) => {
             for (name, arguments, result) in calls {

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
 use crate::tool_match::{at_path, spoken};
 
-mod external;
+pub(crate) mod external;
 #[doc(hidden)]
 pub mod processes;
 mod tools;

@@ -83,7 +83,13 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
         let text =
             std::str::from_utf8(bytes).map_err(|_| MergeError(format!("{name} is not UTF-8")))?;
         let raw: Vec<&str> = case_lines(text);
-        if raw.len() != parsed.cases.len() {
+        // Each line is copied as it is: it must be its case, whole (found by fuzzing: lines
+        // that split cases differently from the JSON made a broken merged report).
+        let laid_out = raw.len() == parsed.cases.len()
+            && raw.iter().zip(&parsed.cases).all(|(line, case)| {
+                serde_json::from_str::<CaseFields>(line).is_ok_and(|c| c.file == case.file)
+            });
+        if !laid_out {
             return fail(format!(
                 "{name} is not laid out as voice-harness writes a report (one case per line); merge the reports it wrote, unchanged"
             ));

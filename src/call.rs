@@ -607,21 +607,31 @@ async fn reply_timed<A: Agent>(
     let counts = !agent.__timed() && !wall_clock;
     let asked = Instant::now();
     let counted = std::cell::Cell::new(0);
-    let reply = std::pin::pin!(agent.reply(line));
-    let answer = if counts {
-        guarded(
-            Counting {
-                inner: reply,
-                counted: &counted,
-            },
-            timeout,
-            wall_clock,
-        )
-        .await
-    } else {
-        guarded(reply, timeout, wall_clock).await
+    let answer = {
+        let reply = std::pin::pin!(agent.reply(line));
+        if counts {
+            guarded(
+                Counting {
+                    inner: reply,
+                    counted: &counted,
+                },
+                timeout,
+                wall_clock,
+            )
+            .await
+        } else {
+            guarded(reply, timeout, wall_clock).await
+        }
     };
-    (answer, asked.elapsed().as_millis() as u64 + counted.get())
+    let mut latency = asked.elapsed().as_millis() as u64 + counted.get();
+    // A streaming agent measured its time to the first content token.
+    if let Ok(Ok(_)) = &answer {
+        let measured = std::panic::catch_unwind(AssertUnwindSafe(|| agent.__latency_ms()));
+        if let Ok(Some(ms)) = measured {
+            latency = ms;
+        }
+    }
+    (answer, latency)
 }
 
 /// Polls a built-in agent's reply with its waits counted into `counted` (see

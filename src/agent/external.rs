@@ -21,7 +21,7 @@ use crate::message::{self, quote};
 /// The most bytes read for one reply line or HTTP body. A reply's text may be at most
 /// [`MAX_REPLY_BYTES`]; JSON escapes can make its line longer, so the line may be 8 times
 /// that. Nothing past this is buffered.
-const MAX_REPLY_LINE: usize = 8 * MAX_REPLY_BYTES;
+pub(super) const MAX_REPLY_LINE: usize = 8 * MAX_REPLY_BYTES;
 
 /// One harness → agent message.
 #[derive(Debug, Serialize)]
@@ -606,7 +606,7 @@ pub struct HttpAgent {
     stalled: bool,
 }
 
-type HttpClient = hyper_util::client::legacy::Client<
+pub(super) type HttpClient = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
     http_body_util::Full<hyper::body::Bytes>,
 >;
@@ -615,7 +615,7 @@ type HttpClient = hyper_util::client::legacy::Client<
 /// tokio runtime (a connection belongs to the runtime that opened it): the runner makes one
 /// for its calls in flight.
 #[derive(Clone)]
-pub struct HttpPool(HttpClient);
+pub struct HttpPool(pub(super) HttpClient);
 
 impl HttpPool {
     /// An empty pool.
@@ -766,7 +766,9 @@ async fn post_async(
 }
 
 /// The I/O error under a client error, if there is one.
-fn io_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e std::io::Error> {
+pub(super) fn io_error<'e>(
+    error: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e std::io::Error> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = cause {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {

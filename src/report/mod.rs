@@ -243,6 +243,7 @@ impl CaseFiles {
             shard: shard.map(|s| s.to_string()),
             files: self.0.len(),
             suite: format!("{:016x}", crate::rng::seed_for_test_id(&names.join("\n"))),
+            agent: None,
         }
     }
 }
@@ -259,6 +260,35 @@ pub struct ReportMeta {
     pub files: usize,
     /// A hash of the whole suite's file names: shards of one suite share it.
     pub suite: String,
+    /// The agent the run tested when it speaks a protocol of its own (`--agent-openai`,
+    /// `--agent-retell`): its kind and URL (and model). Absent otherwise; headers are never
+    /// written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentMeta>,
+}
+
+/// The report's `run.agent`: which agent a run tested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct AgentMeta {
+    /// `openai` or `retell`.
+    pub kind: String,
+    /// Its URL (the base URL for `openai`, the WebSocket URL for `retell`).
+    pub url: String,
+    /// The model named in requests (`openai` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl AgentMeta {
+    /// An agent of `kind` at `url`.
+    pub fn new(kind: impl Into<String>, url: impl Into<String>, model: Option<String>) -> Self {
+        Self {
+            kind: kind.into(),
+            url: url.into(),
+            model,
+        }
+    }
 }
 
 /// Files started ahead of the first one not yet handed on: reports are handed on in file

@@ -564,3 +564,27 @@ fn the_runner_names_the_agent_in_the_report_and_never_its_headers() {
     assert!(stderr.contains("--agent-header number 1"), "{stderr}");
     assert!(!stderr.contains("sk-secret"), "{stderr}");
 }
+
+#[test]
+fn the_example_openai_agent_passes_the_sample_suite() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let agent = std::path::Path::new(root).join("examples/agents/openai_agent.py");
+    let server = common::PythonServer::run(&agent, &[std::path::Path::new("0")], "/v1");
+    // Chat completions have no silence: the agent is never asked after one, so the two
+    // cases that judge what it says after a silence are for the other protocols.
+    let cases = common::sample_cases(&["voice/reprompt_after_silence", "voice/never_reprompts"]);
+    let out = std::process::Command::new(BIN)
+        .args(["run", "--agent-openai", &server.url])
+        .args(&cases)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    drop(server);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -441,3 +441,28 @@ fn the_runner_names_the_agent_in_the_report() {
             .contains("expected a WebSocket URL starting with ws://")
     );
 }
+
+#[test]
+fn the_example_retell_agent_passes_the_sample_suite() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let agent = std::path::Path::new(root).join("examples/agents/retell_agent.py");
+    let server = common::PythonServer::run(&agent, &[std::path::Path::new("0")], "/llm-websocket");
+    let url = server.url.replacen("http://", "ws://", 1);
+    // A Retell server runs its tools itself (and reports them): the example has none, so
+    // the cases that need the harness's mocks are for the other protocols.
+    let cases = common::sample_cases(&["cases/tools/", "rules/booking_in_any_order"]);
+    let out = std::process::Command::new(BIN)
+        .args(["run", "--agent-retell", &url])
+        .args(&cases)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    drop(server);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

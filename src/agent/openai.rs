@@ -50,6 +50,8 @@ pub struct TurnTiming {
 ///   calls); the text of every round is the reply.
 /// - The reply's latency is the time to the first content token, what a voice pipeline's
 ///   speech synthesis waits for; the whole turn's time is kept too ([`OpenAiAgent::timings`]).
+/// - The request's `user` (OpenAI's end-user id) is the call id (the case's `test_id`), so a
+///   server can tell calls apart.
 /// - Headers ([`OpenAiAgent::with_header`], e.g. an API key) are sent with every request and
 ///   never shown: not in messages, not in reports, not in `Debug`.
 ///
@@ -74,6 +76,9 @@ pub struct OpenAiAgent {
     system_prompt: Option<String>,
     timeout: Duration,
     pool: Option<HttpPool>,
+    /// The call's id, sent as the request's `user` (OpenAI's end-user id) so a server can
+    /// tell calls apart.
+    call_id: String,
     /// The conversation so far, as chat messages.
     messages: Vec<Value>,
     /// The call's mocked tools, as OpenAI `tools`.
@@ -111,6 +116,7 @@ impl OpenAiAgent {
             system_prompt: None,
             timeout: Duration::from_secs(10),
             pool: None,
+            call_id: String::new(),
             messages: Vec::new(),
             tools: Vec::new(),
             latency: None,
@@ -164,6 +170,7 @@ impl OpenAiAgent {
             "model": self.model,
             "messages": self.messages,
             "stream": true,
+            "user": self.call_id,
         });
         if !self.tools.is_empty() {
             body["tools"] = Value::Array(self.tools.clone());
@@ -529,6 +536,7 @@ fn cut(assembler: &Assembler<'_>) -> AgentError {
 
 impl Agent for OpenAiAgent {
     async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
+        self.call_id = call.call_id.to_owned();
         self.messages.clear();
         self.timings.clear();
         self.latency = None;

@@ -588,3 +588,28 @@ fn the_example_openai_agent_passes_the_sample_suite() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn reads_are_bounded() {
+    // One event line over 512 KiB, never ended: the step fails, nothing past it is read.
+    let server = FakeServer::start(|_, out| {
+        let _ = write!(
+            out,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\ndata: "
+        );
+        let _ = out.write_all(&vec![b'x'; 600 * 1024]);
+    });
+    let case = common::case(common::script(&[("Hi", &["help"])]));
+    let outcome = run_case(&case, &mut OpenAiAgent::new(&server.base), &options());
+    assert_eq!(
+        outcome.steps[0].details.as_deref(),
+        Some(
+            format!(
+                "the OpenAI-compatible server at {}/chat/completions: its stream has a line over \
+                 524288 bytes; nothing more was read",
+                server.base
+            )
+            .as_str()
+        )
+    );
+}

@@ -466,3 +466,34 @@ fn the_example_retell_agent_passes_the_sample_suite() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_message_over_the_limit_fails_its_step() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut ws = tokio_tungstenite::tungstenite::accept(stream).unwrap();
+        let big = "x".repeat(600 * 1024);
+        send(
+            &mut ws,
+            json!({"response_type": "response", "response_id": 0, "content": big, "content_complete": true}),
+        );
+        // Until the harness hangs up.
+        while ws.read().is_ok() {}
+    });
+    let case = common::case(common::script(&[("Hi", &["help"])]));
+    let outcome = run_case(
+        &case,
+        &mut RetellAgent::new(&url).with_timeout(Duration::from_secs(2)),
+        &options(),
+    );
+    let details = outcome.steps[0].details.clone().unwrap();
+    assert!(
+        details.starts_with(&format!(
+            "the Retell server at {url}/t: the WebSocket failed (Space limit exceeded: Message too long"
+        )),
+        "{details}"
+    );
+    server.join().unwrap();
+}

@@ -111,6 +111,9 @@ fn call(stream: TcpStream, log: &Mutex<Log>) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    // Many small messages a turn: without this, Nagle's algorithm holds them for the
+    // harness's delayed ACK (40 ms a turn on Linux).
+    let _ = stream.set_nodelay(true);
     let mut path = String::new();
     let Ok(mut ws) = accept_hdr(
         stream,
@@ -125,6 +128,22 @@ fn call(stream: TcpStream, log: &Mutex<Log>) {
     if path.ends_with("/mute") {
         // Never sends its begin message.
         let _ = ws.read();
+        return;
+    }
+    if path.ends_with("/bench") {
+        // The benchmark's server: one message per answer, at once.
+        send(
+            &mut ws,
+            json!({"response_type": "response", "response_id": 0, "content": "", "content_complete": true}),
+        );
+        while let Ok(Message::Text(text)) = ws.read() {
+            let event: Value = serde_json::from_str(text.as_str()).unwrap();
+            let id = event["response_id"].as_u64().unwrap_or(0);
+            send(
+                &mut ws,
+                json!({"response_type": "response", "response_id": id, "content": "hello", "content_complete": true}),
+            );
+        }
         return;
     }
     send(
@@ -496,4 +515,136 @@ fn a_message_over_the_limit_fails_its_step() {
         "{details}"
     );
     server.join().unwrap();
+}
+
+// ---- overhead per turn (BENCHMARKS.md) -----------------------------------------------------
+
+/// A keep-alive HTTP/1.1 server on loopback answering every request with `answer(body)`
+/// (content type, body) at once; a thread per connection. Ends when the test process does
+/// (it is only used by the ignored benchmark below).
+fn keep_alive_server(answer: fn(&str) -> (&'static str, String)) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(1000) {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let (content_type, reply) = answer(&String::from_utf8_lossy(&body));
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n{reply}",
+                        reply.len()
+                    );
+                    if writer.write_all(response.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Microseconds per turn of `turns` turns, over `calls` calls, one after the other.
+fn per_turn<A: voice_harness::Agent>(
+    calls: usize,
+    turns: usize,
+    mut agent: impl FnMut() -> A,
+) -> f64 {
+    let script: Vec<(String, Vec<&str>)> = (0..turns)
+        .map(|i| (format!("Line {i}"), vec!["hello"]))
+        .collect();
+    let script: Vec<(&str, &[&str])> = script
+        .iter()
+        .map(|(l, k)| (l.as_str(), k.as_slice()))
+        .collect();
+    let mut case = common::script(&script);
+    case["test_id"] = json!("bench");
+    let case = common::case(case);
+    let options = RunOptions::default().with_turn_timeout(Duration::from_secs(10));
+    let started = std::time::Instant::now();
+    for _ in 0..calls {
+        let outcome = run_case(&case, &mut agent(), &options);
+        assert_eq!(
+            outcome.metrics.steps_passed as usize,
+            turns,
+            "{:?}",
+            outcome.failures()
+        );
+    }
+    started.elapsed().as_secs_f64() * 1e6 / (calls * turns) as f64
+}
+
+/// The harness's own cost per turn for each transport, against servers that answer at once
+/// on loopback: `cargo test --release --test retell -- --ignored overhead --nocapture`.
+#[test]
+#[ignore = "a benchmark: run it by name, in release"]
+fn overhead_per_turn() {
+    let http = keep_alive_server(|_| ("application/json", r#"{"text": "hello"}"#.into()));
+    let openai = keep_alive_server(|_| {
+        let chunk = r#"{"choices":[{"index":0,"delta":{"content":"hello"}}]}"#;
+        (
+            "text/event-stream",
+            format!("data: {chunk}\n\ndata: [DONE]\n\n"),
+        )
+    });
+    let openai_10 = keep_alive_server(|_| {
+        let chunk = r#"{"choices":[{"index":0,"delta":{"content":"hello "}}]}"#;
+        let body = format!("data: {chunk}\n\n").repeat(10);
+        ("text/event-stream", format!("{body}data: [DONE]\n\n"))
+    });
+    let retell = FakeRetell::start();
+    let (calls, turns) = (10, 50);
+    let mut best = [f64::MAX; 4];
+    for round in 0..5 {
+        let pool = voice_harness::agent::HttpPool::new();
+        let h = per_turn(calls, turns, || {
+            voice_harness::HttpAgent::new(&http).with_pool(pool.clone())
+        });
+        let o = per_turn(calls, turns, || {
+            voice_harness::OpenAiAgent::new(&openai).with_pool(pool.clone())
+        });
+        let o10 = per_turn(calls, turns, || {
+            voice_harness::OpenAiAgent::new(&openai_10).with_pool(pool.clone())
+        });
+        let r = per_turn(calls, turns, || RetellAgent::new(&retell.url));
+        println!(
+            "round {round}: µs per turn: http {h:.0}, openai {o:.0} ({:.2}×), openai 10 events {o10:.0} ({:.2}×), retell {r:.0} ({:.2}×)",
+            o / h,
+            o10 / h,
+            r / h
+        );
+        for (best, now) in best.iter_mut().zip([h, o, o10, r]) {
+            *best = best.min(now);
+        }
+    }
+    let [h, o, o10, r] = best;
+    println!(
+        "best of 5: µs per turn: http {h:.0}, openai {o:.0} ({:.2}×), openai 10 events {o10:.0} ({:.2}×), retell {r:.0} ({:.2}×)",
+        o / h,
+        o10 / h,
+        r / h
+    );
 }

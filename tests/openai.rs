@@ -579,7 +579,6 @@ fn the_example_openai_agent_passes_the_sample_suite() {
         .current_dir(root)
         .output()
         .unwrap();
-    drop(server);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -587,6 +586,30 @@ fn the_example_openai_agent_passes_the_sample_suite() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // A sweep too: rules-following callers over several seeds, each call its own agent.
+    let out = std::process::Command::new(BIN)
+        .args(["sweep", "cases/rules", "cases/sweeps", "--seeds", "3"])
+        .args(["--agent-openai", &server.url, "--json", "-"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    drop(server);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["run"]["agent"]["kind"], "openai");
+    let passes: Vec<u64> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sweep"]["passes"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(passes, [3, 3, 3], "{stdout}");
 }
 
 #[test]

@@ -199,6 +199,14 @@ fn call(stream: TcpStream, log: &Mutex<Log>) {
                         respond(&mut ws, id, "Booked, your reference is B7.", false);
                     }
                     "Bye" => respond(&mut ws, id, "Goodbye!", true),
+                    "slow" => {
+                        send(
+                            &mut ws,
+                            json!({"response_type": "response", "response_id": id, "content": "Hello,", "content_complete": false}),
+                        );
+                        std::thread::sleep(Duration::from_millis(400));
+                        respond(&mut ws, id, " how can I help?", false);
+                    }
                     _ => {
                         // What an older response_id still streaming looks like: stale.
                         respond(&mut ws, id.saturating_sub(1), "stale words", false);
@@ -648,4 +656,21 @@ fn overhead_per_turn() {
             r / h
         );
     }
+}
+
+#[test]
+fn latency_is_the_time_to_the_first_content() {
+    let server = FakeRetell::start();
+    let case = common::case(common::script(&[("slow", &["help"])]));
+    let mut agent = agent(&server);
+    let outcome = run_case(&case, &mut agent, &options());
+    assert_eq!(outcome.steps[0].details, None, "{:?}", outcome.failures());
+    let latency = outcome.steps[0].latency_ms.unwrap();
+    let timing = agent.timings()[0];
+    assert!(
+        latency < 400,
+        "latency {latency} ms is the first content's, not the whole reply's"
+    );
+    assert_eq!(timing.first_token_ms, Some(latency));
+    assert!(timing.total_ms >= 400, "{timing:?}");
 }

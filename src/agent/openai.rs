@@ -22,7 +22,7 @@ pub(crate) const DEFAULT_MODEL: &str = "voice-harness";
 /// [`MAX_REPLY_BYTES`], with room to spare. Nothing past this is read.
 const MAX_STREAM_BYTES: usize = 16 * MAX_REPLY_LINE;
 
-/// How long one turn of an [`OpenAiAgent`] took, as it measured it.
+/// How long one turn of an [`OpenAiAgent`] (or a `RetellAgent`) took, as it measured it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TurnTiming {
@@ -34,7 +34,8 @@ pub struct TurnTiming {
     /// Milliseconds from the first request to the end of the last answer (tool rounds
     /// included).
     pub total_ms: u64,
-    /// Requests the turn took: one, and one more per round of tool calls.
+    /// Requests the turn took: one, and one more per round of tool calls (a `RetellAgent`:
+    /// always one `response_required` or `reminder_required`).
     pub requests: u32,
 }
 

@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::{self, Message, protocol::WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::external::MAX_REPLY_LINE;
-use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
+use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply, TurnTiming};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message::{self, quote};
 
@@ -51,6 +51,7 @@ pub struct RetellAgent {
     next_id: u64,
     greeting: Option<String>,
     latency: Option<u64>,
+    timings: Vec<TurnTiming>,
 }
 
 /// What came of waiting for one response.
@@ -81,6 +82,7 @@ impl RetellAgent {
             next_id: 1,
             greeting: None,
             latency: None,
+            timings: Vec::new(),
         }
     }
 
@@ -95,6 +97,12 @@ impl RetellAgent {
     /// first line (`None` when it was empty).
     pub fn take_greeting(&mut self) -> Option<String> {
         self.greeting.take()
+    }
+
+    /// How each turn of the current (or last) call went: time to the first `content`, and
+    /// to `content_complete` (`requests` is 1: one `response_required` a turn).
+    pub fn timings(&self) -> &[TurnTiming] {
+        &self.timings
     }
 
     fn fault(&self, what: impl std::fmt::Display) -> AgentError {
@@ -327,6 +335,7 @@ impl Agent for RetellAgent {
         self.next_id = 1;
         self.greeting = None;
         self.latency = None;
+        self.timings.clear();
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_REPLY_LINE))
             .max_frame_size(Some(MAX_REPLY_LINE));
@@ -408,10 +417,14 @@ impl Agent for RetellAgent {
         });
         self.send(ask).await?;
         let got = self.response(id, Some(line), started).await?;
-        self.latency = Some(
-            got.first_token
-                .unwrap_or_else(|| started.elapsed().as_millis() as u64),
-        );
+        let total_ms = started.elapsed().as_millis() as u64;
+        self.timings.push(TurnTiming {
+            step_order: line.step_order,
+            first_token_ms: got.first_token,
+            total_ms,
+            requests: 1,
+        });
+        self.latency = Some(got.first_token.unwrap_or(total_ms));
         if !got.content.is_empty() {
             self.transcript
                 .push(json!({"role": "agent", "content": got.content}));

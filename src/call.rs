@@ -64,8 +64,9 @@ pub enum RowEvent {
 pub struct Cut {
     /// The words of the reply the caller heard before cutting in.
     pub heard: String,
-    /// When the caller cut in, in ms after the reply began.
-    pub at_ms: u64,
+    /// When the caller cut in, in ms after the reply began; `None` for a recorded reply
+    /// marked `interrupted`, whose recording does not say.
+    pub at_ms: Option<u64>,
 }
 
 impl Row {
@@ -126,7 +127,9 @@ impl Serialize for Row {
                 if let Some(cut) = &self.cut {
                     map.serialize_entry("interrupted", &true)?;
                     map.serialize_entry("heard", &cut.heard)?;
-                    map.serialize_entry("cut_at_ms", &cut.at_ms)?;
+                    if let Some(at_ms) = cut.at_ms {
+                        map.serialize_entry("cut_at_ms", &at_ms)?;
+                    }
                 }
             }
         }
@@ -149,6 +152,8 @@ pub(crate) struct Conversation {
     pub(crate) asr: (usize, usize),
     /// How a rule-following call went.
     pub(crate) rules: Option<RulesRun>,
+    /// The call never started: why the agent's start failed. No caller line was said.
+    pub(crate) not_started: Option<String>,
 }
 
 /// How a rule-following call went.
@@ -208,7 +213,11 @@ pub(crate) fn speak(line: &str, rate: f64, rng: &mut SplitMix64) -> Option<Strin
 }
 
 /// Numbers the rows of a recorded transcript the way the zipper pairs them: a leading agent
-/// run is step 0, then each user run and the agent run after it share the next step.
+/// run is step 0, then each user run and the agent run after it share the next step. A
+/// reply marked `interrupted` is cut as a simulated barge-in cuts it, with what the
+/// recording holds as the words the caller heard (a recording has what was spoken before
+/// the cut) and no time; a caller row's `heard` is kept as a simulated mishearing is, only
+/// when it differs from what was said.
 pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
     let mut step = 0;
     let mut previous = Speaker::Agent;
@@ -223,8 +232,15 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
             if row.speaker != Speaker::Tool {
                 previous = row.speaker;
             }
+            let cut = row.interrupted.then(|| Cut {
+                heard: row.text.split_whitespace().collect::<Vec<_>>().join(" "),
+                at_ms: None,
+            });
+            let heard = row.heard.clone().filter(|heard| *heard != row.text);
             Row {
                 call: row.call.clone(),
+                cut,
+                heard,
                 ..Row::said(row.speaker, row.text.clone(), step, row.latency_ms)
             }
         })
@@ -237,6 +253,7 @@ pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
         tool_problems: Vec::new(),
         asr: (0, 0),
         rules: None,
+        not_started: None,
     }
 }
 
@@ -260,6 +277,7 @@ pub(crate) async fn simulate<A: Agent>(
         tool_problems: Vec::new(),
         asr: (0, 0),
         rules: None,
+        not_started: None,
     };
     let tools = Tools::new(case.tools.clone());
     let first_step = case.turns.first().map_or(1, |t| t.step_order);
@@ -268,18 +286,38 @@ pub(crate) async fn simulate<A: Agent>(
         test_id: &case.test_id,
         persona: &case.persona,
         tools: &tools,
+        expects_greeting: case.greeting.is_some(),
     };
-    match guarded(agent.start(&start), timeout, wall_clock).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => convo.fault = Some(fault(first_step, format!("{err} (at call start)"))),
-        Err(message) => convo.fault = Some(fault(first_step, format!("{message} (at call start)"))),
-    }
-    if convo.fault.is_none() && case.rules.is_some() {
+    // One start for both callers: a call that never started says so, whatever follows it.
+    let asked = Instant::now();
+    let started = match guarded(agent.start(&start), timeout, wall_clock).await {
+        Ok(Ok(())) => greet(
+            agent,
+            &mut convo,
+            asked.elapsed().as_millis() as u64,
+            limits,
+        ),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(message) => Err(message),
+    };
+    if let Err(why) = started {
+        convo.fault = Some(fault(first_step, format!("{why} (at call start)")));
+        convo.not_started = Some(why);
+        if case.rules.is_some() {
+            // No caller line was said; the outcome checks still run (and the first fails).
+            convo.rules = Some(RulesRun {
+                ended_by: EndedBy::Agent,
+                caller_turns: 0,
+                rules_fired: 0,
+                otherwise_lines: 0,
+            });
+        }
+    } else if case.rules.is_some() {
         rule_following(
             case, seed, agent, limits, &tools, &mut convo, &mut rng, timeout,
         )
         .await;
-    } else if convo.fault.is_none() {
+    } else {
         for turn in &case.turns {
             if convo.transcript.len() >= limits.max_rows {
                 convo.truncated = true;
@@ -318,6 +356,14 @@ pub(crate) async fn simulate<A: Agent>(
                 CallerAct::Silence(ms) => CallerEvent::Silence { ms: *ms },
                 CallerAct::Dtmf(digits) => CallerEvent::Dtmf(digits),
             };
+            let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
+            user_row.heard = (heard != user_row.text).then(|| heard.clone());
+            user_row.event = match turn.act {
+                CallerAct::Say => None,
+                CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),
+                CallerAct::Dtmf(_) => Some(RowEvent::Dtmf),
+            };
+            convo.transcript.push(user_row);
             let line = CallerLine {
                 step_order: turn.step_order,
                 text: &heard,
@@ -325,64 +371,21 @@ pub(crate) async fn simulate<A: Agent>(
                 interrupted: heard_before_cut.as_deref(),
                 tools: &tools,
             };
-            tools.begin_step(turn.step_order);
-            let (answer, latency) = reply_timed(agent, &line, timeout, wall_clock).await;
-            let mut answer = answer;
-            let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
-            user_row.heard = (heard != user_row.text).then_some(heard);
-            user_row.event = match turn.act {
-                CallerAct::Say => None,
-                CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),
-                CallerAct::Dtmf(_) => Some(RowEvent::Dtmf),
-            };
-            convo.transcript.push(user_row);
-            let step_calls = tools.take_step();
-            if step_calls.capped {
-                // However the turn ended (an error, a timeout while looping), the cap is why.
-                let cap = crate::message::tool_cap(
-                    turn.step_order,
-                    crate::agent::MAX_TOOL_CALLS_PER_TURN,
-                );
-                match &answer {
-                    Ok(Ok(_)) => convo.tool_problems.push((turn.step_order, cap)),
-                    _ => answer = Err(cap),
-                }
-            }
-            convo.tool_problems.extend(
-                step_calls
-                    .problems
-                    .into_iter()
-                    .map(|p| (turn.step_order, p)),
-            );
-            for call in step_calls.calls {
-                if convo.transcript.len() >= limits.max_rows {
-                    convo.truncated = true;
-                    break;
-                }
-                convo.transcript.push(Row::tool(call, turn.step_order));
-            }
-            if convo.truncated {
-                break;
-            }
-            let (said, hung_up) = match answer {
-                Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text)))
-                    if text.len() > MAX_REPLY_BYTES =>
-                {
-                    convo.fault = Some(fault(turn.step_order, message::reply_too_long(text.len())));
-                    break;
-                }
-                Ok(Ok(Reply::Say(text))) => (Some(text), false),
-                Ok(Ok(Reply::SayAndHangUp(text))) => (Some(text), true),
-                Ok(Ok(Reply::HangUp)) => (None, true),
-                Ok(Err(err)) => {
-                    convo.fault = Some(fault(turn.step_order, err.to_string()));
-                    break;
-                }
-                Err(message) => {
-                    convo.fault = Some(fault(turn.step_order, message));
-                    break;
-                }
-            };
+            let turn_clock = (timeout, wall_clock);
+            let (said, latency, hung_up) =
+                match exchange(agent, &line, &tools, &mut convo, limits, turn_clock).await {
+                    Answered::Said {
+                        text,
+                        latency,
+                        hung_up,
+                    } => (Some(text), latency, hung_up),
+                    Answered::HungUp => (None, 0, true),
+                    Answered::Failed(message) => {
+                        convo.fault = Some(fault(turn.step_order, message));
+                        break;
+                    }
+                    Answered::Cut => break,
+                };
             // After silence or keypad tones, an empty reply is the agent staying quiet.
             let said = said.filter(|text| spoken || !text.is_empty());
             if let Some(text) = said {
@@ -404,7 +407,44 @@ pub(crate) async fn simulate<A: Agent>(
     }
     // The agent's own clean-up may not hang the suite either.
     let _ = guarded(agent.end(), timeout, wall_clock).await;
+    // What only the end showed (a line nobody asked for) fails the last step reached.
+    let late = std::panic::catch_unwind(AssertUnwindSafe(|| agent.fault_at_end()));
+    let late = match late {
+        Ok(late) => late.map(|err| err.to_string()),
+        Err(payload) => Some(message::agent_panicked(&panic_message(&*payload))),
+    };
+    if let (Some(late), None) = (late, &convo.fault) {
+        let last = convo.transcript.last().map_or(0, |row| row.step_order);
+        convo.fault = Some(fault(last.max(first_step), late));
+    }
     convo
+}
+
+/// The agent's greeting after a successful start: an agent row of step 0 with the start's
+/// latency, when it said something. A greeting over the reply limit means the call never
+/// started properly: its error.
+fn greet<A: Agent>(
+    agent: &mut A,
+    convo: &mut Conversation,
+    latency: u64,
+    limits: CallLimits,
+) -> Result<(), String> {
+    let greeting = std::panic::catch_unwind(AssertUnwindSafe(|| agent.greeting()))
+        .map_err(|payload| message::agent_panicked(&panic_message(&*payload)))?;
+    let Some(text) = greeting.filter(|text| !text.is_empty()) else {
+        return Ok(());
+    };
+    if text.len() > MAX_REPLY_BYTES {
+        return Err(message::reply_too_long(text.len()));
+    }
+    if convo.transcript.len() >= limits.max_rows {
+        convo.truncated = true;
+        return Ok(());
+    }
+    convo
+        .transcript
+        .push(Row::said(Speaker::Agent, text, 0, Some(latency)));
+    Ok(())
 }
 
 /// A caller that follows rules (docs/rules.md): says its opening, then answers each reply
@@ -476,49 +516,23 @@ async fn rule_following<A: Agent>(
             interrupted: None,
             tools,
         };
-        tools.begin_step(n);
-        let (answer, latency) = reply_timed(agent, &line, timeout, wall_clock).await;
-        let step_calls = tools.take_step();
-        let answer = if step_calls.capped {
-            Err(crate::message::tool_cap(
-                n,
-                crate::agent::MAX_TOOL_CALLS_PER_TURN,
-            ))
-        } else {
-            answer
-        };
-        convo
-            .tool_problems
-            .extend(step_calls.problems.into_iter().map(|p| (n, p)));
-        for call in step_calls.calls {
-            if convo.transcript.len() >= limits.max_rows {
-                convo.truncated = true;
-                break;
-            }
-            convo.transcript.push(Row::tool(call, n));
-        }
-        let (reply, agent_hung_up) = match answer {
-            Ok(Ok(Reply::Say(text))) => (text, false),
-            Ok(Ok(Reply::SayAndHangUp(text))) => (text, true),
-            Ok(Ok(Reply::HangUp)) => (String::new(), true),
-            Ok(Err(err)) => {
-                convo.fault = Some(fault(n, err.to_string()));
-                run.ended_by = EndedBy::Agent;
-                break;
-            }
-            Err(message) => {
-                convo.fault = Some(fault(n, message));
-                run.ended_by = EndedBy::Agent;
-                break;
-            }
-        };
-        if reply.len() > MAX_REPLY_BYTES {
-            convo.fault = Some(fault(n, message::reply_too_long(reply.len())));
-            run.ended_by = EndedBy::Agent;
-            break;
-        }
+        let (reply, latency, agent_hung_up) =
+            match exchange(agent, &line, tools, convo, limits, (timeout, wall_clock)).await {
+                Answered::Said {
+                    text,
+                    latency,
+                    hung_up,
+                } => (text, latency, hung_up),
+                Answered::HungUp => (String::new(), 0, true),
+                Answered::Failed(message) => {
+                    convo.fault = Some(fault(n, message));
+                    run.ended_by = EndedBy::Agent;
+                    break;
+                }
+                Answered::Cut => break,
+            };
         if !reply.is_empty() {
-            if convo.transcript.len() >= limits.max_rows || convo.truncated {
+            if convo.transcript.len() >= limits.max_rows {
                 convo.truncated = true;
                 break;
             }
@@ -565,6 +579,78 @@ async fn rule_following<A: Agent>(
     convo.rules = Some(run);
 }
 
+/// What the agent answered to one caller line, once the turn's tool calls are recorded.
+enum Answered {
+    /// Its words (empty: nothing said), their latency, and whether it hung up after them.
+    Said {
+        text: String,
+        latency: u64,
+        hung_up: bool,
+    },
+    /// It hung up without a word.
+    HungUp,
+    /// It failed (an error, a panic, the turn timeout, the tool cap, a reply over the
+    /// limit): the call ends with this message.
+    Failed(String),
+    /// The transcript reached its row limit while the turn's tool calls were recorded.
+    Cut,
+}
+
+/// One turn's exchange, the same for a scripted and a rule-following caller: the agent
+/// answers `line`, its tool calls become tool rows (and their problems the step's), and its
+/// answer is read. A turn past the tool cap is stopped there, whatever the agent answered.
+async fn exchange<A: Agent>(
+    agent: &mut A,
+    line: &CallerLine<'_>,
+    tools: &Tools,
+    convo: &mut Conversation,
+    limits: CallLimits,
+    (timeout, wall_clock): (Option<Duration>, bool),
+) -> Answered {
+    let step = line.step_order;
+    tools.begin_step(step);
+    let (answer, latency) = reply_timed(agent, line, timeout, wall_clock).await;
+    let step_calls = tools.take_step();
+    convo
+        .tool_problems
+        .extend(step_calls.problems.into_iter().map(|p| (step, p)));
+    for call in step_calls.calls {
+        if convo.transcript.len() >= limits.max_rows {
+            convo.truncated = true;
+            break;
+        }
+        convo.transcript.push(Row::tool(call, step));
+    }
+    if step_calls.capped {
+        // However the turn ended (a reply, an error, a timeout while looping), the cap is why.
+        return Answered::Failed(message::tool_cap(
+            step,
+            crate::agent::MAX_TOOL_CALLS_PER_TURN,
+        ));
+    }
+    if convo.truncated {
+        return Answered::Cut;
+    }
+    match answer {
+        Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text))) if text.len() > MAX_REPLY_BYTES => {
+            Answered::Failed(message::reply_too_long(text.len()))
+        }
+        Ok(Ok(Reply::Say(text))) => Answered::Said {
+            text,
+            latency,
+            hung_up: false,
+        },
+        Ok(Ok(Reply::SayAndHangUp(text))) => Answered::Said {
+            text,
+            latency,
+            hung_up: true,
+        },
+        Ok(Ok(Reply::HangUp)) => Answered::HungUp,
+        Ok(Err(err)) => Answered::Failed(err.to_string()),
+        Err(message) => Answered::Failed(message),
+    }
+}
+
 /// The caller of step `step` cuts in `ms` after the agent began its previous reply: what it
 /// heard is the reply's first ⌊ms × wpm / 60,000⌋ words. Marks that reply cut and returns
 /// the words heard; `None` when there is no previous reply or the caller let it finish.
@@ -582,7 +668,7 @@ fn barge_in(transcript: &mut [Row], step: u32, ms: u64, wpm: u32) -> Option<Stri
     let heard = words[..heard_words].join(" ");
     reply.cut = Some(Cut {
         heard: heard.clone(),
-        at_ms: ms,
+        at_ms: Some(ms),
     });
     Some(heard)
 }
@@ -631,6 +717,11 @@ async fn reply_timed<A: Agent>(
             latency = ms;
         }
     }
+    // A timeout, as the agent alone can explain it (a program that never wrote a byte).
+    let answer = answer.map_err(|why| match agent.__timeout_hint() {
+        Some(hint) if message::is_no_reply_within(&why) => format!("{why}; {hint}"),
+        _ => why,
+    });
     (answer, latency)
 }
 
@@ -666,20 +757,12 @@ async fn guarded<T>(
     let result = match (first, timeout) {
         (Poll::Ready(result), _) => result,
         (Poll::Pending, None) => caught.await,
-        (Poll::Pending, Some(timeout)) => {
-            let real = std::time::Instant::now();
-            match tokio::time::timeout(timeout, caught).await {
-                Ok(result) => result,
-                Err(_) => {
-                    // On the paused clock, time jumps ahead whenever the agent waits on
-                    // anything but a tokio timer: a timeout reached in a fraction of its
-                    // real length is that jump, not a slow agent.
-                    let jumped =
-                        (!wall_clock && real.elapsed() < timeout / 2).then(|| real.elapsed());
-                    return Err(message::no_reply_within(timeout, jumped));
-                }
-            }
-        }
+        (Poll::Pending, Some(timeout)) => match tokio::time::timeout(timeout, caught).await {
+            Ok(result) => result,
+            // On the paused clock, a timer past the timeout and a wait the clock cannot see
+            // look the same: the message says what is known, the same on every run.
+            Err(_) => return Err(message::no_reply_within(timeout, !wall_clock)),
+        },
     };
     result.map_err(|payload| message::agent_panicked(&panic_message(&*payload)))
 }

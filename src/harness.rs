@@ -17,7 +17,7 @@ use crate::prepare::{self, CaseFile, Ids, Namer, Shard};
 use crate::render;
 use crate::run::RunOptions;
 use crate::store::Store;
-use crate::sweep::{self, SweepOptions};
+use crate::sweep;
 
 pub use crate::message::HARNESS_NOT_FALSE;
 
@@ -150,8 +150,9 @@ pub fn check_case_file<A: Agent>(
     let fail = |text: String| Err(CaseFailure(format!("{text}\n\n{rerun}")));
 
     // A CI matrix: only this machine's shard runs; the other cases pass here untouched.
+    // The `test_id` index below is the whole folder's (see `prepare::Suite`).
     match Shard::from_env() {
-        Ok(Some(shard)) if !shard.holds(&file.within) => return Ok(()),
+        Ok(shard) if !prepare::in_shard(&file, shard) => return Ok(()),
         Ok(_) => {}
         Err(err) => return fail(err),
     }
@@ -176,11 +177,12 @@ pub fn check_case_file<A: Agent>(
     let snapshot_dir = manifest
         .join(config.snapshots)
         .join(within_root.with_extension(""));
-    // A case with `sweep` runs its seeds too; its metrics snapshot records the pass count.
-    let swept = case.sweep.map(|s| {
-        let sweep = SweepOptions::new(s.seeds).with_min_pass_rate(s.min_pass_rate);
-        sweep::sweep_case(&case, &make_agent, &options, &sweep, &|| {}).0
-    });
+    // A case with `sweep` runs its seeds too, by the step `run` and `sweep` take; its
+    // metrics snapshot records the pass count.
+    let swept = match sweep::sweep_if_asked(&case, &make_agent, &options, None, &|| {}) {
+        Ok(swept) => swept.map(|(result, ..)| result),
+        Err(err) => return fail(err),
+    };
     let transcript = render::transcript_text(&case, &outcome, ran.redact);
     let metrics = render::metrics_json(&outcome, ran.redact, swept.as_ref());
     let changed: Vec<String> = [("transcript", &transcript), ("metrics", &metrics)]
@@ -192,6 +194,8 @@ pub fn check_case_file<A: Agent>(
 
     let mut text = Vec::new();
     if let Some(swept) = swept.as_ref().filter(|s| !s.ok) {
+        // The shrink command must call the same agent (#25): ask one how the runner would.
+        let flags = make_agent(&case).__runner_flags();
         text.push(message::sweep_failed(
             &file.shown,
             (swept.passes, swept.runs),
@@ -202,6 +206,7 @@ pub fn check_case_file<A: Agent>(
                 .as_ref()
                 .map(|f| (f.seed, f.reason.as_str())),
             (swept.from, swept.seeds),
+            flags.as_deref(),
         ));
     }
     if !outcome.as_expected {
@@ -290,7 +295,8 @@ fn ids_of(config: &HarnessConfig) -> Arc<Ids> {
 fn build_index(config: &HarnessConfig, root: &Path) -> Ids {
     let namer = Namer::relative_to(Path::new(config.manifest_dir));
     let files = prepare::find(&[root.to_owned()], &namer).unwrap_or_default();
-    Ids::scan(&files)
+    let suite = prepare::Suite::new(files, None);
+    std::sync::Arc::unwrap_or_clone(suite.ids)
 }
 
 /// Under nextest (`NEXTEST_RUN_ID` set), the index is built by the first test process of the

@@ -9,6 +9,10 @@ pub mod case;
 mod fuzz;
 mod harness;
 mod hearing;
+// `voice-harness import` (docs/import.md): the runner's, not part of the public API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod import;
 pub mod limits;
 #[cfg(feature = "llm")]
 pub mod llm;

@@ -1,5 +1,5 @@
 //! Limits, and the environment variables that override them: one reader for `cargo test`
-//! and the runner, so the two can never disagree (README, "Environment").
+//! and the runner, so the two can never disagree (docs/configuration.md).
 
 use std::fmt;
 

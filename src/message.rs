@@ -29,6 +29,9 @@ pub struct Problem {
     pub message: String,
     /// How to fix it, when there is something useful to say.
     pub help: Option<String>,
+    /// The problem in a one-line summary, when shorter than `message` and `help` together
+    /// (an unknown field with a near name: the name, not the list of every field).
+    brief: Option<String>,
 }
 
 /// Where a [`Problem`] is.
@@ -73,6 +76,7 @@ impl Problem {
             location,
             message: message.into(),
             help: None,
+            brief: None,
         }
     }
 
@@ -87,28 +91,38 @@ impl Problem {
 pub(crate) const MAX_SHOWN: usize = 20;
 
 impl LoadError {
-    /// The first problem on one line (`turns[0]: unknown field …`), for one-line reports,
-    /// with the count of the others (`(+3 more)`) when there are more.
+    /// The first problem on one line, for one-line reports (the runner's line, JUnit's
+    /// message): `turns[0]: unknown field `user_inptu`; did you mean `user_input`?`, then
+    /// how many others there are and how to see them, `(+2 more problems; -v shows them)`.
     pub fn summary(&self) -> String {
         let first = match self.problems.first() {
-            Some(problem) => self.located(problem),
+            Some(problem) => match &problem.brief {
+                Some(brief) => self.at(&problem.location, brief),
+                None => self.located(problem),
+            },
             None => format!("invalid case file {}", self.file),
         };
         match self.problems.len() {
             0 | 1 => first,
-            n => format!("{first} (+{} more)", n - 1),
+            2 => format!("{first} (+1 more problem; -v shows it)"),
+            n => format!("{first} (+{} more problems; -v shows them)", n - 1),
         }
     }
 
     /// `where: what` for one problem.
     fn located(&self, problem: &Problem) -> String {
-        match &problem.location {
-            Location::File => format!("{}: {}", self.file, problem.message),
+        self.at(&problem.location, &problem.message)
+    }
+
+    /// `where: text`.
+    fn at(&self, location: &Location, text: &str) -> String {
+        match location {
+            Location::File => format!("{}: {text}", self.file),
             Location::LineColumn(line, column) => {
-                format!("{}:{line}:{column}: {}", self.file, problem.message)
+                format!("{}:{line}:{column}: {text}", self.file)
             }
-            Location::Path(path) if path.is_empty() => format!("(top level): {}", problem.message),
-            Location::Path(path) => format!("{path}: {}", problem.message),
+            Location::Path(path) if path.is_empty() => format!("(top level): {text}"),
+            Location::Path(path) => format!("{path}: {text}"),
         }
     }
 }
@@ -199,7 +213,12 @@ pub(crate) fn unknown_field(path: &str, field: &str, allowed: &[&str], suggest: 
         ),
     );
     match near {
-        Some((_, candidate)) => problem.help(format!("did you mean `{candidate}`?")),
+        Some((_, candidate)) => {
+            let suggestion = format!("did you mean `{candidate}`?");
+            let mut problem = problem.help(suggestion.clone());
+            problem.brief = Some(format!("unknown field `{field}`; {suggestion}"));
+            problem
+        }
         None => problem
             .help("remove it; unknown fields are errors so that a typo is never silently ignored"),
     }
@@ -211,6 +230,17 @@ pub(crate) fn missing_field(path: &str, field: &str, what: &str) -> Problem {
         format!("missing required field `{field}` ({what})"),
     )
 }
+
+/// `turns` is missing: a scripted case needs it, a caller that follows rules does not.
+pub(crate) fn missing_turns(path: &str) -> Problem {
+    missing_field(path, "turns", "the scripted steps of the call").help(
+        "or, for a caller that follows rules instead of a script, `caller.rules` and `outcome` \
+         (such a case has no `turns`; see docs/rules.md)",
+    )
+}
+
+/// How to get the LLM mode, for a `cargo test` user and for a runner user alike.
+pub(crate) const NEEDS_LLM_HELP: &str = "under `cargo test`, add `features = [\"llm\"]` to the voice-harness dependency in your Cargo.toml; for the runner, install one built with it: `cargo install --path . --features llm` in a clone of voice-harness; see docs/llm.md";
 
 pub(crate) fn wrong_type(path: &str, expected: &str, found: &str) -> Problem {
     Problem::at(
@@ -281,24 +311,45 @@ pub(crate) fn human_duration(d: Duration) -> String {
     }
 }
 
-/// The turn timeout struck; `jumped` is the real time that had passed when the paused
-/// clock reached it, when that was too short to be a real wait.
-pub(crate) fn no_reply_within(timeout: Duration, jumped: Option<Duration>) -> String {
+/// The turn timeout struck. On the virtual clock (`virtual_clock`) the harness cannot tell
+/// an agent sleeping past the timeout on a tokio timer from one that hangs or waits on
+/// something the paused clock cannot see, so the message names all three, with no wall-time
+/// figure (it would change the snapshot on every run).
+pub(crate) fn no_reply_within(timeout: Duration, virtual_clock: bool) -> String {
     let mut text = format!(
         "no reply within {} (the per-turn timeout)",
         human_duration(timeout)
     );
-    if let Some(real) = jumped {
-        text.push_str(&format!(
-            "; the virtual clock got there after {} ms of real time, so the agent was not \
-             waiting on a tokio timer: it hangs, or it waits on a thread, a blocking call or \
-             network I/O, which the virtual clock cannot see. An agent that does real work \
-             must run on real time: `fn wall_clock(&self) -> bool {{ true }}` in its \
-             `impl Agent`",
-            real.as_millis()
-        ));
+    if virtual_clock {
+        text.push_str(
+            "; the virtual clock reached it with no reply: the agent sleeps longer than that \
+             on a tokio timer, hangs, or waits on something the virtual clock cannot see (a \
+             thread, a blocking call, network I/O), which makes it jump straight to the \
+             timeout. An agent that does real work must run on real time: \
+             `fn wall_clock(&self) -> bool { true }` in its `impl Agent`",
+        );
     }
     text
+}
+
+/// Whether `text` is a [`no_reply_within`] message.
+pub(crate) fn is_no_reply_within(text: &str) -> bool {
+    text.starts_with("no reply within ")
+}
+
+/// After a turn timeout, for a program that wrote nothing on its stdout in the whole call:
+/// the usual cause is a reply left in its output buffer (Python buffers a pipe).
+pub(crate) fn nothing_on_stdout(program: &str) -> String {
+    format!(
+        "agent program `{program}` wrote nothing on its stdout in this call: if it printed a \
+         reply, the reply is still in its output buffer. Flush after each line (Python: \
+         `print(..., flush=True)`)"
+    )
+}
+
+/// A call whose agent failed to start: an error, whatever the case expects.
+pub(crate) fn never_started(why: &str) -> String {
+    format!("the call never started: {why}")
 }
 
 pub(crate) fn agent_panicked(message: &str) -> String {
@@ -350,6 +401,30 @@ pub(crate) const AGENT_STAYED_QUIET: &str = "the agent said nothing";
 pub(crate) const USER_DEVIATION: &str = "user deviation";
 pub(crate) const EXACT_MATCH_FAILED: &str = "exact match failed";
 pub(crate) const LATENCY_UNKNOWN: &str = "latency unknown";
+/// What the greeting check is called (in the report's checks and the snapshot).
+pub(crate) const GREETING: &str = "greeting";
+pub(crate) const NO_GREETING: &str =
+    "the agent did not greet (the case's `greeting` expects it to speak first)";
+
+/// `Greeting Failed: …`: the report's failure line of the greeting check.
+pub(crate) fn report_greeting_failed(details: &str) -> String {
+    format!("Greeting Failed: {details}")
+}
+
+/// `greeting failed: …`: the runner's and cargo test's one-line reason.
+pub(crate) fn greeting_failed(details: &str) -> String {
+    format!("greeting failed: {details}")
+}
+
+/// A program agent wrote a line after its answer to `event`, where nothing asked for one.
+pub(crate) fn line_nobody_asked_for(program: &str, event: &str, line: &str) -> String {
+    format!(
+        "agent program `{program}` wrote a line nobody asked for: after its answer to {event} \
+         it wrote {line}. One line answers each event (none for `start`, unless the case has \
+         `greeting`, and none for `end`): a greeting or a second line for one event puts every \
+         later reply out of step"
+    )
+}
 
 pub(crate) fn missing_keywords(keywords: &[String]) -> String {
     format!("missing keywords: {}", keywords.join(", "))
@@ -361,6 +436,12 @@ pub(crate) fn forbidden_keywords(keywords: &[String]) -> String {
 
 pub(crate) fn over_budget(latency: u64, budget: u64) -> String {
     format!("latency {latency} ms over budget {budget} ms")
+}
+
+/// [`over_budget`] in a snapshot of a real-time agent: the measured figure is wall time,
+/// different on every run, so it is left out (the report and the failure message keep it).
+pub(crate) fn over_budget_measured(budget: u64) -> String {
+    format!("latency [measured] ms over budget {budget} ms")
 }
 
 // ---- failure lines -----------------------------------------------------------------------
@@ -450,14 +531,49 @@ pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> Str
 pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
     format!(
         "voice_harness::harness!: no case file (*.json) in the cases folder `{root}` \
-         ({absolute})\n  help: add a case file there (see the README's \"Add a case\"), \
+         ({absolute})\n  help: add a case file there (see docs/rust.md, \"Add a case\"), \
          or point the macro at your folder with `root = \"path/to/cases\"`"
     )
 }
 
+/// `word` as one word of a POSIX shell command line: as it is when it has nothing the shell
+/// would read, else in double quotes when that is enough (an `--agent-command "…"`), else in
+/// single quotes.
+pub(crate) fn shell_word(word: &str) -> String {
+    if is_plain(word) {
+        word.to_owned()
+    } else if !word.contains(['"', '$', '`', '\\', '!']) {
+        format!("\"{word}\"")
+    } else {
+        single_quoted(word)
+    }
+}
+
+/// `word` as one word of a command inside an `--agent-command "…"`: as it is, or in single
+/// quotes (which the outer double quotes keep).
+pub(crate) fn shell_arg(word: &str) -> String {
+    if is_plain(word) {
+        word.to_owned()
+    } else {
+        single_quoted(word)
+    }
+}
+
+fn is_plain(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+}
+
+fn single_quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
 /// A swept case under its bound: the failing seeds and how to shrink one. `bound` is the
 /// lower bound and `min_pass_rate`, when the case has one; `first` the first failing seed
-/// and why.
+/// and why. `runner_flags` makes the runner call the same agent (`Agent::__runner_flags`);
+/// `None` when it cannot (an agent in Rust): the hint then says what reproduces it.
 pub(crate) fn sweep_failed(
     file: &str,
     (passes, runs): (u64, u64),
@@ -465,6 +581,7 @@ pub(crate) fn sweep_failed(
     failing_seeds: &[u64],
     first: Option<(u64, &str)>,
     (from, seeds): (u64, u64),
+    runner_flags: Option<&str>,
 ) -> String {
     let bound = match bound {
         Some((lower, rate)) => {
@@ -478,12 +595,26 @@ pub(crate) fn sweep_failed(
     } else {
         ""
     };
+    let next = match (runner_flags, first) {
+        (Some(flags), _) => format!(
+            "shrink one to a minimal case (from the crate's folder): voice-harness sweep {file} \
+             --from {from} --seeds {seeds}{flags} --shrink shrunk/"
+        ),
+        (None, Some((seed, _))) => format!(
+            "reproduce one: a copy of the case with \"seed\": {seed} and without \"sweep\" \
+             fails the same way under cargo test (the runner's `sweep --shrink` cannot call an \
+             agent written in Rust)"
+        ),
+        (None, None) => "reproduce one: a copy of the case with \"seed\" set to a failing seed \
+             and without \"sweep\" fails the same way under cargo test"
+            .to_owned(),
+    };
     let first = first
         .map(|(seed, reason)| format!("\n  first failing seed {seed}: {reason}"))
         .unwrap_or_default();
     format!(
         "sweep of {file}: {passes}/{runs} seeds passed; {bound}\n  failing seeds: {}{more}{first}\n  \
-         shrink one to a minimal case: voice-harness sweep {file} --from {from} --seeds {seeds} --shrink shrunk/",
+         {next}",
         listed.join(", "),
     )
 }
@@ -497,6 +628,53 @@ pub(crate) fn call_looped(max_turns: u32, last_rule: Option<&str>) -> String {
         "the call reached caller.max_turns ({max_turns} caller lines) without ending: the agent and the caller's rules went round in a loop{last}"
     )
 }
+
+/// A sweep's bound that `runs` runs, all passing, cannot meet (issue 23, fault 16).
+pub(crate) fn sweep_bound_unreachable(runs: u64, best: f64, rate: f64, needed: u64) -> String {
+    format!(
+        "{runs} runs that all pass have a 95% lower bound of {best:.2}, under {rate}; use at least {needed} seeds"
+    )
+}
+
+/// A bound of 1 (or more): no sweep ever meets it.
+pub(crate) fn sweep_bound_never(rate: f64) -> String {
+    format!(
+        "a 95% lower bound is under 1 for any number of seeds, so {rate} can never be met; leave the bound out to require every run to pass"
+    )
+}
+
+/// A case whose sweep, as the flags and its `sweep` block make it, can never pass.
+pub(crate) fn sweep_cannot_pass(why: &str) -> String {
+    format!("this sweep can never pass: {why}")
+}
+
+/// A case's `sweep.min_pass_rate` of 1: its problem and help.
+pub(crate) fn case_sweep_never(rate: f64) -> (String, &'static str) {
+    (
+        format!(
+            "a 95% lower bound is under 1 for any number of seeds, so min_pass_rate {rate} can never be met"
+        ),
+        "leave min_pass_rate out to require every seed to pass",
+    )
+}
+
+/// A case's `sweep.seeds` too few for its `min_pass_rate`: its problem and help.
+pub(crate) fn case_sweep_too_few(
+    seeds: u64,
+    best: f64,
+    rate: f64,
+    needed: u64,
+) -> (String, String) {
+    (
+        format!(
+            "with {seeds} seeds the 95% lower bound is at most {best:.2} (every seed passing), under min_pass_rate {rate}: the test could never pass"
+        ),
+        format!("use at least {needed} seeds, or a lower min_pass_rate"),
+    )
+}
+
+/// A case that needs an LLM and has a `sweep` block.
+pub(crate) const LLM_CASE_SWEEP: &str = "a case that needs an LLM (a judge, a rephrasing caller) cannot be swept: every seed would need new LLM answers";
 
 pub(crate) const LLM_NOT_SWEPT: &str = "a case that needs an LLM (a judge, a rephrasing caller) is not swept: every seed would need new LLM answers; run it with `voice-harness run`";
 
@@ -615,5 +793,58 @@ mod tests {
         assert!(is_ci(env(&[("CI", "1")])));
         assert!(is_ci(env(&[("TF_BUILD", "True")])));
         assert!(!is_ci(env(&[("CI", "false"), ("TF_BUILD", "True")])));
+    }
+
+    /// Words of a printed command read back as the shell would (shrink hints, #25).
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_word("agent.py"), "agent.py");
+        assert_eq!(shell_word("python3 agent.py"), "\"python3 agent.py\"");
+        assert_eq!(shell_word("say \"hi\""), "'say \"hi\"'");
+        assert_eq!(shell_word("it's $HOME"), "'it'\\''s $HOME'");
+        assert_eq!(shell_word(""), "\"\"");
+        assert_eq!(shell_arg("two words"), "'two words'");
+        assert_eq!(shell_arg("--port=8080"), "--port=8080");
+    }
+
+    const FIELDS: &[&str] = &["step_order", "user_input", "forbidden_keywords"];
+
+    /// The one-line summary (the runner's line, JUnit's message) says "did you mean" and no
+    /// list of fields; "+N more" says it counts problems and how to see them (#25).
+    #[test]
+    fn a_summary_suggests_the_field_and_counts_the_other_problems() {
+        let typo = || unknown_field("turns[0]", "user_inptu", FIELDS, true);
+        let missing = || missing_field("turns[0]", "user_input", "what the caller says");
+        let one = LoadError::new("bad.json", vec![typo()]);
+        assert_eq!(
+            one.summary(),
+            "turns[0]: unknown field `user_inptu`; did you mean `user_input`?"
+        );
+        let two = LoadError::new("bad.json", vec![typo(), missing()]);
+        assert_eq!(
+            two.summary(),
+            "turns[0]: unknown field `user_inptu`; did you mean `user_input`? (+1 more problem; -v shows it)"
+        );
+        let three = LoadError::new("bad.json", vec![typo(), missing(), missing()]);
+        assert!(
+            three
+                .summary()
+                .ends_with(" (+2 more problems; -v shows them)"),
+            "{}",
+            three.summary()
+        );
+    }
+
+    /// Without a near name, the list of allowed fields is how to fix it: it stays.
+    #[test]
+    fn a_summary_without_a_suggestion_lists_the_fields() {
+        let err = LoadError::new(
+            "bad.json",
+            vec![unknown_field("turns[0]", "zzz", FIELDS, true)],
+        );
+        assert_eq!(
+            err.summary(),
+            "turns[0]: unknown field `zzz`; expected one of: step_order, user_input, forbidden_keywords"
+        );
     }
 }

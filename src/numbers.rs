@@ -5,15 +5,22 @@
 //! "Matching"). Every maximal run of number words and digit words becomes one word: the
 //! digits of each number in the run, written one after the other. So `5512`, `five five one
 //! two`, `fifty five twelve` and `55 12` are all `5512`; `11:30` (`11 30`) and `eleven thirty`
-//! are `1130`; `twelve hundred` and `1,200` are `1200`; `four oh eight` is `408`; `nineteen
-//! ninety nine` is `1999`; `double five` is `55`.
+//! are `1130`; `twelve hundred`, `12 hundred` and `1,200` are `1200`; `four oh eight` is
+//! `408`; `nineteen ninety nine` is `1999`; `double five` is `55`.
 //!
 //! A number in words is read the way people say them: units, teens and tens add up
-//! (`twenty one` = 21); `hundred`, `thousand` and `million` multiply what comes before
-//! (`two thousand and five` = 2005, `twelve hundred` = 1200); a unit after a unit, a teen
+//! (`twenty one` = 21); `hundred`, `thousand`, `million` and `billion` multiply what comes
+//! before (`two thousand and five` = 2005, `twelve hundred` = 1200, `one thousand million`
+//! = 10⁹), and so do digits right before a scale word (`5 million` = 5000000); digits below
+//! the scale after one add to it (`twelve hundred 30` = 1230); a unit after a unit, a teen
 //! or tens after a unit, teen or tens, starts the next number (`one two` = 1, 2; `nineteen
-//! ninety` = 19, 90). `oh` is zero next to other number words; `and` joins only inside a
-//! number. Ordinals (`first`) are left as words.
+//! ninety` = 19, 90). Digits of their own are kept as written, leading zeros too.
+//!
+//! `oh` (and `o`) is zero only between numbers (SPEC §12): a run of them right after a
+//! unit, teen, tens word or digits, and followed by one of those, `double`/`triple`, or
+//! the end of the text (`four oh eight` = 408, `eleven oh five` = 1105, `one oh oh` = 100).
+//! Anywhere else it is a word: `seven o'clock` keeps its seven and its `o`, `Oh, five works`
+//! its `oh`. `and` joins only inside a number. Ordinals (`first`) are left as words.
 
 use std::borrow::Cow;
 
@@ -72,6 +79,7 @@ fn scale(word: &str) -> Option<u64> {
         "hundred" => Some(100),
         "thousand" => Some(1_000),
         "million" => Some(1_000_000),
+        "billion" => Some(1_000_000_000),
         _ => None,
     }
 }
@@ -80,21 +88,67 @@ fn is_digits(word: &str) -> bool {
     !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn is_number_word(word: &str) -> bool {
-    small(word).is_some() || scale(word).is_some() || is_digits(word)
+fn is_oh(word: &str) -> bool {
+    word == "oh" || word == "o"
+}
+
+/// A number that is not a scale: a unit, teen or tens word, or digits. `oh` is zero only
+/// with one of these right before it (and one after, or nothing).
+fn is_count(word: &str) -> bool {
+    small(word).is_some() || is_digits(word)
+}
+
+/// The value of digits that a scale word multiplies or that add to a number in words
+/// (`12 hundred`, `5 million 300 thousand`); `None` when too long to be one.
+fn digits_value(word: &str) -> Option<u64> {
+    if word.len() > 18 {
+        return None;
+    }
+    word.parse().ok()
+}
+
+/// Which words are an `oh` (or `o`) read as zero: a run of them with a number right before
+/// it (not a scale word) and, right after it, a number, `double`/`triple`, or the end of
+/// the text. So `four oh eight` is 408 and `one oh oh` 100, while `seven o'clock` keeps its
+/// `o` and `Oh, five works` its `oh`. Empty when there is none (most texts: no allocation).
+fn zeros(words: &[Cow<'_, str>]) -> Vec<bool> {
+    let mut zero = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if !is_oh(&words[i]) {
+            i += 1;
+            continue;
+        }
+        let end = (i..words.len())
+            .find(|&j| !is_oh(&words[j]))
+            .unwrap_or(words.len());
+        let before = i > 0 && is_count(&words[i - 1]);
+        let after = words
+            .get(end)
+            .is_none_or(|w| is_count(w) || matches!(w.as_ref(), "double" | "triple"));
+        if before && after {
+            zero.resize(words.len(), false);
+            zero[i..end].fill(true);
+        }
+        i = end;
+    }
+    zero
 }
 
 /// One number being read in words.
 #[derive(Default)]
 struct Reading {
-    /// Thousands and millions done so far.
+    /// Thousands, millions and billions done so far.
     total: u64,
     /// The part below the last scale word.
     part: u64,
-    /// What the last word was: a small number, or a scale (`hundred` etc.).
+    /// Whether a number was said since the last scale word (`zero thousand` is 0, a bare
+    /// `thousand` 1000).
+    part_said: bool,
+    /// The last of `thousand`, `million`, `billion` read.
+    big: Option<u64>,
+    /// What the last word was: a small number, digits, or a scale (`hundred` etc.).
     last: Option<Last>,
-    /// An `and` was read, which must be followed by a small number.
-    and: bool,
     /// Any word was read.
     started: bool,
 }
@@ -102,6 +156,8 @@ struct Reading {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Last {
     Small(Kind),
+    /// Digits (`12` of `12 hundred`): only a scale word continues them.
+    Digits,
     Hundred,
     Big,
 }
@@ -113,8 +169,49 @@ impl Reading {
             None => true,
             Some(Last::Hundred | Last::Big) => true,
             Some(Last::Small(Kind::Tens)) => kind == Kind::Unit,
-            Some(Last::Small(_)) => false,
+            Some(Last::Small(_) | Last::Digits) => false,
         }
+    }
+
+    /// Whether digits worth `value` continue this number: below a hundred after `hundred`
+    /// (`twelve hundred 30`), below a thousand after a larger scale (`5 million 300
+    /// thousand`).
+    fn takes_digits(&self, value: u64) -> bool {
+        match self.last {
+            Some(Last::Hundred) => value < 100,
+            Some(Last::Big) => value < 1_000,
+            _ => false,
+        }
+    }
+
+    fn add(&mut self, value: u64, last: Last) {
+        self.part = self.part.saturating_add(value);
+        self.part_said = true;
+        self.last = Some(last);
+        self.started = true;
+    }
+
+    fn hundred(&mut self) {
+        let below = if self.part_said { self.part } else { 1 };
+        self.part = below.saturating_mul(100);
+        self.part_said = true;
+        self.last = Some(Last::Hundred);
+        self.started = true;
+    }
+
+    fn big(&mut self, factor: u64) {
+        let below = if self.part_said { self.part } else { 1 };
+        if self.big.is_some_and(|big| big < factor) {
+            // `one thousand million`: all of it so far is multiplied.
+            self.total = self.total.saturating_add(self.part).saturating_mul(factor);
+        } else {
+            self.total = self.total.saturating_add(below.saturating_mul(factor));
+        }
+        self.part = 0;
+        self.part_said = false;
+        self.big = Some(factor);
+        self.last = Some(Last::Big);
+        self.started = true;
     }
 
     fn value(&self) -> u64 {
@@ -132,7 +229,7 @@ fn repeated(word: &str, next: Option<&Cow<'_, str>>) -> Option<(usize, u64)> {
     let next = next?.as_ref();
     let value = match small(next) {
         Some((value, Kind::Unit)) => value,
-        _ if next == "oh" || next == "o" => 0,
+        _ if is_oh(next) => 0,
         _ => return None,
     };
     Some((times, value))
@@ -150,38 +247,43 @@ pub(crate) fn read<'a>(words: &[Cow<'a, str>]) -> Vec<Cow<'a, str>> {
         }
         *reading = Reading::default();
     };
+    let zero = zeros(words);
     let mut i = 0;
     while i < words.len() {
         let word = words[i].as_ref();
-        let prev_number = i > 0 && is_number_word(&words[i - 1]);
-        let next_number = words.get(i + 1).is_some_and(|w| is_number_word(w));
         if is_digits(word) {
-            finish(&mut reading, &mut run);
-            run.push_str(word);
+            let value = digits_value(word);
+            let plain = word.len() == 1 || !word.starts_with('0');
+            let scaled = words.get(i + 1).is_some_and(|w| scale(w).is_some());
+            match value {
+                Some(value) if plain && reading.takes_digits(value) => {
+                    reading.add(value, Last::Digits);
+                }
+                Some(value) if scaled => {
+                    finish(&mut reading, &mut run);
+                    reading.add(value, Last::Digits);
+                }
+                // Digits of their own are kept as written (leading zeros too).
+                _ => {
+                    finish(&mut reading, &mut run);
+                    run.push_str(word);
+                }
+            }
         } else if let Some((value, kind)) = small(word) {
             if !reading.takes_small(kind) {
                 finish(&mut reading, &mut run);
             }
-            reading.part = reading.part.saturating_add(value);
-            reading.last = Some(Last::Small(kind));
-            reading.started = true;
-            reading.and = false;
+            reading.add(value, Last::Small(kind));
         } else if let Some(factor) = scale(word) {
             if factor == 100 {
                 if reading.last == Some(Last::Hundred) {
                     finish(&mut reading, &mut run);
                 }
-                reading.part = reading.part.max(1).saturating_mul(100);
-                reading.last = Some(Last::Hundred);
+                reading.hundred();
             } else {
-                let below = reading.part.max(1);
-                reading.total = reading.total.saturating_add(below.saturating_mul(factor));
-                reading.part = 0;
-                reading.last = Some(Last::Big);
+                reading.big(factor);
             }
-            reading.started = true;
-            reading.and = false;
-        } else if (word == "oh" || word == "o") && (prev_number || next_number) {
+        } else if zero.get(i).copied().unwrap_or(false) {
             // A zero read out among digits: `four oh eight`.
             finish(&mut reading, &mut run);
             run.push('0');
@@ -196,7 +298,7 @@ pub(crate) fn read<'a>(words: &[Cow<'a, str>]) -> Vec<Cow<'a, str>> {
             && matches!(reading.last, Some(Last::Hundred | Last::Big))
             && words.get(i + 1).is_some_and(|w| small(w).is_some())
         {
-            reading.and = true;
+            // `two thousand and five`: the number goes on.
         } else {
             finish(&mut reading, &mut run);
             if !run.is_empty() {
@@ -241,5 +343,49 @@ mod tests {
         assert_eq!(digits("oh no"), "oh no");
         assert_eq!(digits("rock and roll"), "rock and roll");
         assert_eq!(digits("one and two"), "1 and 2");
+    }
+
+    #[test]
+    fn oh_is_zero_only_between_numbers() {
+        assert_eq!(digits("seven o clock"), "7 o clock");
+        assert_eq!(digits("oh five works"), "oh 5 works");
+        assert_eq!(digits("one oh oh"), "100");
+        assert_eq!(digits("one oh oh clock"), "1 oh oh clock");
+        assert_eq!(digits("one two oh"), "120");
+        assert_eq!(digits("eleven oh five"), "1105");
+        assert_eq!(digits("4 oh 8"), "408");
+        assert_eq!(digits("five oh double seven"), "5077");
+        assert_eq!(digits("hundred oh five"), "100 oh 5");
+        assert_eq!(digits("oh oh seven"), "oh oh 7");
+        assert_eq!(digits("double oh seven"), "007");
+    }
+
+    #[test]
+    fn digits_before_a_scale_word_multiply() {
+        assert_eq!(digits("5 million"), "5000000");
+        assert_eq!(digits("12 hundred"), "1200");
+        assert_eq!(digits("12 hundred 34"), "1234");
+        assert_eq!(digits("5 million 300 thousand 12"), "5300012");
+        assert_eq!(digits("twelve hundred 30"), "1230");
+        assert_eq!(digits("one thousand million"), "1000000000");
+        assert_eq!(digits("one billion"), "1000000000");
+        assert_eq!(digits("two million five thousand"), "2005000");
+        // Digits of their own stay as written.
+        assert_eq!(digits("408 555 0100"), "4085550100");
+        assert_eq!(digits("thousand 05"), "100005");
+        assert_eq!(
+            digits("99999999999999999999999 million"),
+            "999999999999999999999991000000"
+        );
+    }
+
+    #[test]
+    fn huge_numbers_saturate_without_panicking() {
+        let many = ["nine hundred million"; 12].join(" thousand ");
+        assert!(!digits(&many).is_empty());
+        assert_eq!(
+            digits("twenty thousand million billion"),
+            u64::MAX.to_string()
+        );
     }
 }

@@ -128,7 +128,7 @@ pub(crate) fn find(paths: &[PathBuf], namer: &Namer) -> Result<Vec<CaseFile>, Fi
 
 /// Which files declare each `test_id` that more than one file declares, to refuse
 /// duplicates.
-#[derive(Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub(crate) struct Ids(BTreeMap<String, Vec<String>>);
 
@@ -152,6 +152,34 @@ impl Ids {
             .collect();
         (!others.is_empty()).then_some(others)
     }
+}
+
+/// The case files a run runs, and the `test_id` index of the whole suite they come from.
+/// `cargo test`, `run` and `sweep` all index the ids over every file first and take the
+/// shard after (issue 23, fault 3: indexing only a shard's files let two files that share
+/// an id pass when they fell in different shards).
+#[derive(Debug)]
+pub(crate) struct Suite {
+    /// The files of the shard (all of them without one), in the order found. (`cargo test`
+    /// runs one file a test and takes only the index.)
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
+    pub(crate) files: Vec<CaseFile>,
+    /// Every duplicate `test_id` among all the files found.
+    pub(crate) ids: std::sync::Arc<Ids>,
+}
+
+impl Suite {
+    /// Indexes the ids of `all`, then keeps the files of `shard`.
+    pub(crate) fn new(mut all: Vec<CaseFile>, shard: Option<Shard>) -> Self {
+        let ids = std::sync::Arc::new(Ids::scan(&all));
+        all.retain(|file| in_shard(file, shard));
+        Self { files: all, ids }
+    }
+}
+
+/// Whether `file` runs in `shard` (every file runs without one).
+pub(crate) fn in_shard(file: &CaseFile, shard: Option<Shard>) -> bool {
+    shard.is_none_or(|shard| shard.holds(&file.within))
 }
 
 /// Loads a case file, named as `file.shown`.
@@ -189,7 +217,16 @@ pub(crate) fn run<A: Agent>(
     let mut agent = build(case, make_agent)?;
     let redact = redacted(&agent, case);
     let outcome = run_case(case, &mut agent, options);
-    Ok(Ran { outcome, redact })
+    started(Ran { outcome, redact })
+}
+
+/// A call that never started is the case's error (status `error`, a failed test), for
+/// every kind of case: with no caller line said, no verdict on it means anything.
+fn started(ran: Ran) -> Result<Ran, String> {
+    match &ran.outcome.error {
+        Some(error) => Err(error.clone()),
+        None => Ok(ran),
+    }
 }
 
 /// [`run`] for a case file: a case that needs an LLM (a `judge`, a rephrasing caller) gets
@@ -292,7 +329,7 @@ pub(crate) async fn run_here<A: Agent>(
     let mut agent = build(case, make_agent)?;
     let redact = redacted(&agent, case);
     let outcome = crate::run::run_case_here(case, &mut agent, options).await;
-    Ok(Ran { outcome, redact })
+    started(Ran { outcome, redact })
 }
 
 /// The agent for `case`; a panic while building it is the case's error.
@@ -335,18 +372,26 @@ pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
         .as_ref()
         .and_then(|e| e.failure_steps.as_deref())
         .unwrap_or_default();
-    let unexpected = outcome
-        .steps
+    let greeting = outcome
+        .greeting
         .iter()
-        .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
-        .map(|s| {
-            let details = s.details.as_deref().unwrap_or("failed");
-            if case.rules.is_some() {
-                message::check_failed(s.step_order, &s.expected_user_input, details)
-            } else {
-                message::step_failed(s.step_order, details)
-            }
-        })
+        .filter(|g| !g.passed)
+        .map(|g| message::greeting_failed(g.details.as_deref().unwrap_or("failed")));
+    let unexpected = greeting
+        .chain(
+            outcome
+                .steps
+                .iter()
+                .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
+                .map(|s| {
+                    let details = s.details.as_deref().unwrap_or("failed");
+                    if case.rules.is_some() {
+                        message::check_failed(s.step_order, &s.expected_user_input, details)
+                    } else {
+                        message::step_failed(s.step_order, details)
+                    }
+                }),
+        )
         .chain(
             outcome
                 .tone

@@ -51,12 +51,11 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                     .split_whitespace()
                     .skip(cut.heard.split_whitespace().count())
                     .collect();
-                format!(
-                    "{} | {}… (cut at {} ms)",
-                    cut.heard,
-                    rest.join(" "),
-                    cut.at_ms
-                )
+                // A recorded cut has no time: `?`, as for a latency the recording lacks.
+                let at = cut
+                    .at_ms
+                    .map_or_else(|| "?".to_owned(), |ms| ms.to_string());
+                format!("{} | {}… (cut at {at} ms)", cut.heard, rest.join(" "))
             }
             (None, None) => match &row.heard {
                 Some(heard) => format!("{}  (heard: {heard})", row.text),
@@ -85,6 +84,15 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
         );
     }
     out.push('\n');
+    // Only a case with `greeting` has this line, so other snapshots are unchanged.
+    if let Some(greeting) = &outcome.greeting {
+        match &greeting.details {
+            None => out.push_str("greeting: pass\n"),
+            Some(details) => {
+                let _ = writeln!(out, "greeting: FAIL: {}", one_line(details));
+            }
+        }
+    }
     for step in &outcome.steps {
         // A rule-following call's steps are its outcome checks.
         let what = if case.rules.is_some() {
@@ -101,7 +109,8 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
                 let _ = writeln!(out, "{what}: pass");
             }
             Some(details) => {
-                let _ = writeln!(out, "{what}: FAIL: {}", one_line(details));
+                let details = redacted_details(case, step, details, redact_latency);
+                let _ = writeln!(out, "{what}: FAIL: {}", one_line(&details));
             }
         }
         if let Some(judge) = &step.judge {
@@ -125,6 +134,31 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
         let _ = writeln!(out, "tone: FAIL: agent said {}", found.join(", "));
     }
     out
+}
+
+/// A step's details as a snapshot shows them: with `redact_latency` (a real-time agent),
+/// a latency over budget reads `latency [measured] ms over budget 100 ms`, so the snapshot is
+/// the same on every run.
+fn redacted_details<'d>(
+    case: &Case,
+    step: &crate::run::StepResult,
+    details: &'d str,
+    redact_latency: bool,
+) -> std::borrow::Cow<'d, str> {
+    let budget = case
+        .turns
+        .iter()
+        .find(|t| t.step_order == step.step_order)
+        .and_then(|t| t.max_latency_ms);
+    match (redact_latency, step.latency_ms, budget) {
+        (true, Some(latency), Some(budget)) if latency > budget => details
+            .replace(
+                &message::over_budget(latency, budget),
+                &message::over_budget_measured(budget),
+            )
+            .into(),
+        _ => details.into(),
+    }
 }
 
 fn expectation(case: &Case, outcome: &Outcome) -> String {
@@ -245,6 +279,18 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
     let _ = writeln!(out, "case {} ({file}) did not go as expected", case.test_id);
     let _ = writeln!(out, "  expected: {wanted}");
     let _ = writeln!(out, "  got:      {got}");
+    if let Some(greeting) = outcome.greeting.as_ref().filter(|g| !g.passed) {
+        let _ = writeln!(
+            out,
+            "\n  greeting failed: {}",
+            one_line(greeting.details.as_deref().unwrap_or("failed"))
+        );
+        let _ = writeln!(
+            out,
+            "    agent said:  {}",
+            optional(greeting.agent_response.as_deref())
+        );
+    }
     if case.rules.is_some() {
         for step in outcome.steps.iter().filter(|s| !s.passed) {
             let _ = writeln!(

@@ -107,18 +107,31 @@ pub struct Outcome {
     pub steps: Vec<StepResult>,
     /// The tone check.
     pub tone: ToneCheck,
+    /// The greeting check (step 0), when the case has `greeting`: the agent spoke before
+    /// the caller's first line, saying each of its keywords.
+    pub greeting: Option<StepResult>,
     /// The metrics (docs/case-format.md, "Metrics").
     pub metrics: Metrics,
     /// `pass` when every step and the tone check passed.
     pub status: Status,
     /// The status is what the case expects (`pass`, or its `expect`).
     pub as_expected: bool,
+    /// The call never started (the agent's start failed): why, as
+    /// `the call never started: <reason>`. Such a call is an error, never as expected,
+    /// whatever the case expects; the runner reports it as status `error` and its
+    /// generated test fails with this message.
+    pub error: Option<String>,
 }
 
 impl Outcome {
     /// One line per failure, as in the report: `Step 2 Failed: missing keywords: overage`,
     /// then the tone check's.
     pub fn failures(&self) -> Vec<String> {
+        let greeting = self
+            .greeting
+            .iter()
+            .filter(|g| !g.passed)
+            .map(|g| message::report_greeting_failed(g.details.as_deref().unwrap_or("failed")));
         let steps = self.steps.iter().filter(|s| !s.passed).map(|s| {
             message::report_step_failed(s.step_order, s.details.as_deref().unwrap_or("failed"))
         });
@@ -127,7 +140,7 @@ impl Outcome {
             .found
             .iter()
             .map(|(step, marker)| message::report_tone_failed(*step, marker));
-        steps.chain(tone).collect()
+        greeting.chain(steps).chain(tone).collect()
     }
 }
 
@@ -248,8 +261,8 @@ impl Outcome {
         metrics.asr_wer = self.metrics.asr_wer;
         metrics.rules = self.metrics.rules.clone();
         self.metrics = metrics;
-        self.status = metrics::status(&self.steps, self.tone.passed);
-        self.as_expected = expected(case, self.status, &self.metrics);
+        self.status = status(&self.steps, self.tone.passed, self.greeting.as_ref());
+        self.as_expected = self.error.is_none() && expected(case, self.status, &self.metrics);
     }
 }
 
@@ -263,6 +276,7 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
             &convo.tool_problems,
             run,
             cut,
+            convo.not_started.as_deref(),
         ),
         None => validate::validate_steps(
             case,
@@ -291,8 +305,10 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
             errors as f64 / words as f64
         });
     }
-    let status = metrics::status(&steps, tone.passed);
-    let as_expected = expected(case, status, &metrics);
+    let greeting = validate::validate_greeting(case, &convo.transcript);
+    let status = status(&steps, tone.passed, greeting.as_ref());
+    let error = convo.not_started.as_deref().map(message::never_started);
+    let as_expected = error.is_none() && expected(case, status, &metrics);
     Outcome {
         test_id: case.test_id.clone(),
         seed,
@@ -300,8 +316,18 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
         truncated: convo.truncated,
         steps,
         tone,
+        greeting,
         metrics,
         status,
         as_expected,
+        error,
+    }
+}
+
+/// `pass` when every step, the tone check and the greeting check (if any) passed.
+fn status(steps: &[StepResult], tone_passed: bool, greeting: Option<&StepResult>) -> Status {
+    match greeting {
+        Some(greeting) if !greeting.passed => Status::Fail,
+        _ => metrics::status(steps, tone_passed),
     }
 }

@@ -1,4 +1,4 @@
-//! The in-memory store (README, "Environment"): cases and runs, shared between threads, bounded.
+//! The in-memory store (docs/configuration.md): cases and runs, shared between threads, bounded.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};

@@ -17,26 +17,33 @@ mod shrink;
 #[cfg(feature = "cli")]
 pub(crate) use shrink::{shrink, shrunk_id};
 
-/// How a sweep runs.
+/// Seeds per case when neither `--seeds` nor the case's `sweep.seeds` says (or, with a
+/// bound, the fewest that can meet it when that is more; see [`seeds_needed`]).
+pub const DEFAULT_SEEDS: u64 = 10;
+
+/// How a sweep runs: `voice-harness sweep`'s flags. A field left `None` falls back to the
+/// case's own `sweep` block, field by field, then to the default (docs/sweeps.md).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SweepOptions {
-    /// Seeds per case (`--seeds N`, or the case's `sweep.seeds`).
-    pub seeds: u64,
-    /// The first seed; `None`: each case's own seed, so the sweep's first call is the one
-    /// `cargo test` makes. Seeds count up from it, wrapping past `u64::MAX`.
+    /// Seeds per case (`--seeds N`); `None`: the case's `sweep.seeds`, else
+    /// [`DEFAULT_SEEDS`].
+    pub seeds: Option<u64>,
+    /// The first seed (`--from S`, or `--seed S`); `None`: the run's seed override, else
+    /// each case's own seed, so the sweep's first call is the one `cargo test` makes. Seeds
+    /// count up from it, wrapping past `u64::MAX`.
     pub from: Option<u64>,
     /// Runs per seed (`--repeat K`), for agents that are not deterministic.
     pub repeat: u32,
-    /// A case fails the sweep when its Wilson lower bound is under this; `None`: when any
-    /// run is not as expected.
+    /// A case fails the sweep when its Wilson lower bound is under this; `None`: the case's
+    /// `sweep.min_pass_rate`, else the case fails when any run is not as expected.
     pub min_pass_rate: Option<f64>,
 }
 
 impl Default for SweepOptions {
     fn default() -> Self {
         Self {
-            seeds: 10,
+            seeds: None,
             from: None,
             repeat: 1,
             min_pass_rate: None,
@@ -45,10 +52,10 @@ impl Default for SweepOptions {
 }
 
 impl SweepOptions {
-    /// `seeds` seeds from `from`, once each.
+    /// `seeds` seeds per case, once each; the rest from each case's own `sweep` block.
     pub fn new(seeds: u64) -> Self {
         Self {
-            seeds,
+            seeds: Some(seeds),
             ..Self::default()
         }
     }
@@ -70,6 +77,143 @@ impl SweepOptions {
         self.min_pass_rate = rate;
         self
     }
+}
+
+/// The fewest seeds (each run `repeat` times) whose runs, all passing, have a Wilson lower
+/// bound of at least `rate`; `None` when no number can (a rate of 1: the bound of n passes
+/// out of n is n / (n + 1.96²), always under 1).
+pub fn seeds_needed(rate: f64, repeat: u32) -> Option<u64> {
+    if rate >= 1.0 {
+        return None;
+    }
+    if rate <= 0.0 {
+        return Some(1);
+    }
+    const Z2: f64 = 1.959_963_984_540_054 * 1.959_963_984_540_054;
+    // n / (n + z²) >= rate  ⇔  n >= rate z² / (1 - rate); then checked against the bound
+    // as it is computed, so float rounding cannot make a count one too few.
+    let mut runs = ((rate * Z2 / (1.0 - rate)).ceil() as u64).max(1);
+    while runs > 1 && wilson_lower(runs - 1, runs - 1) >= rate {
+        runs -= 1;
+    }
+    while wilson_lower(runs, runs) < rate {
+        runs += 1;
+    }
+    Some(runs.div_ceil(u64::from(repeat.max(1))))
+}
+
+/// Why `runs` runs (of `repeat` each per seed) can never meet the bound `rate`, for a
+/// message; `None` when they can.
+pub fn why_unreachable(runs: u64, rate: f64, repeat: u32) -> Option<String> {
+    let best = wilson_lower(runs, runs);
+    match seeds_needed(rate, repeat) {
+        None => Some(crate::message::sweep_bound_never(rate)),
+        Some(needed) if best < rate => Some(crate::message::sweep_bound_unreachable(
+            runs, best, rate, needed,
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Whether `case` is swept, and how: the one step `cargo test`, `run` and `sweep` share.
+/// `asked` is `sweep`'s flags; `None` for `cargo test` and `run`, which sweep a case only
+/// when it has a `sweep` block. A flag wins over the block, field by field; the first seed
+/// is `--from`, else the run's seed (`--seed`), else the case's own. `Err`: the settings
+/// can never pass (a bound no number of passes meets), said before any call.
+pub(crate) fn plan(
+    case: &Case,
+    asked: Option<&SweepOptions>,
+    run: &RunOptions,
+) -> Result<Option<SweepOptions>, String> {
+    let block = case.sweep.as_ref();
+    if asked.is_none() && block.is_none() {
+        return Ok(None);
+    }
+    let default = SweepOptions::default();
+    let asked = asked.unwrap_or(&default);
+    let repeat = asked.repeat.max(1);
+    let min_pass_rate = asked.min_pass_rate.or(block.and_then(|b| b.min_pass_rate));
+    let seeds = match asked.seeds.or(block.map(|b| b.seeds)) {
+        Some(seeds) => seeds,
+        None => min_pass_rate
+            .and_then(|rate| seeds_needed(rate, repeat))
+            .unwrap_or(0)
+            .max(DEFAULT_SEEDS),
+    };
+    if let Some(rate) = min_pass_rate {
+        let runs = seeds.saturating_mul(u64::from(repeat));
+        if let Some(why) = why_unreachable(runs, rate, repeat) {
+            return Err(crate::message::sweep_cannot_pass(&why));
+        }
+    }
+    Ok(Some(SweepOptions {
+        seeds: Some(seeds),
+        from: Some(asked.from.or(run.seed).unwrap_or_else(|| case.seed())),
+        repeat,
+        min_pass_rate,
+    }))
+}
+
+/// What sweeping one case found: the result, the first failing run, and the first run.
+pub(crate) type Swept = (SweepResult, Option<Outcome>, Option<Outcome>);
+
+/// Sweeps `case` when [`plan`] says so (see there for `asked`); `Ok(None)` when it is not
+/// swept. `on_run` is called after every run.
+pub(crate) fn sweep_if_asked<A: Agent>(
+    case: &Case,
+    make_agent: &impl Fn(&Case) -> A,
+    run: &RunOptions,
+    asked: Option<&SweepOptions>,
+    on_run: &(dyn Fn() + Sync),
+) -> Result<Option<Swept>, String> {
+    let Some(options) = plan(case, asked, run)? else {
+        return Ok(None);
+    };
+    Ok(Some(sweep_case(case, make_agent, run, &options, on_run)))
+}
+
+/// [`sweep_if_asked`] with the seeds in parallel (see [`sweep_case_par`]): `sweep`'s.
+#[cfg(feature = "cli")]
+pub(crate) fn sweep_if_asked_par<A: Agent>(
+    case: &Case,
+    make_agent: &(impl Fn(&Case) -> A + Sync),
+    run: &RunOptions,
+    asked: Option<&SweepOptions>,
+    on_run: &(dyn Fn() + Sync),
+) -> Result<Option<Swept>, String> {
+    let Some(options) = plan(case, asked, run)? else {
+        return Ok(None);
+    };
+    Ok(Some(sweep_case_par(
+        case, make_agent, run, &options, on_run,
+    )))
+}
+
+/// [`sweep_if_asked`] on the current runtime, one run after another (the runner's calls in
+/// flight: see `run::run_case_here`).
+#[cfg(feature = "cli")]
+pub(crate) async fn sweep_if_asked_here<A: Agent>(
+    case: &Case,
+    make_agent: &impl Fn(&Case) -> A,
+    run: &RunOptions,
+    asked: Option<&SweepOptions>,
+) -> Result<Option<Swept>, String> {
+    let Some(options) = plan(case, asked, run)? else {
+        return Ok(None);
+    };
+    if case.uses_llm() {
+        return Ok(Some(llm_not_swept(&options, case)));
+    }
+    let mut tally = Tally::default();
+    for (seed, run) in seeds(case, run, &options) {
+        let mut verdicts = Vec::with_capacity(options.repeat as usize);
+        for _ in 0..options.repeat.max(1) {
+            let ran = prepare::run_here(case, make_agent, &run).await;
+            verdicts.push(tally.add(case, seed, ran));
+        }
+        tally.seed_done(seed, &verdicts);
+    }
+    Ok(Some(tally.finish(case, &options)))
 }
 
 /// What a sweep of one case found: the report's `sweep` object.
@@ -145,90 +289,199 @@ pub fn pass_hat_k(passes: u64, runs: u64, k: u64) -> f64 {
 
 /// Sweeps one case: each seed `repeat` times, with a fresh agent each run. `on_run` is
 /// called after every run (for a progress bar).
-/// Returns the result, the first failing run, and the first run.
 pub(crate) fn sweep_case<A: Agent>(
     case: &Case,
     make_agent: &impl Fn(&Case) -> A,
     run: &RunOptions,
     options: &SweepOptions,
     on_run: &(dyn Fn() + Sync),
-) -> (SweepResult, Option<Outcome>, Option<Outcome>) {
-    let from = options.from.unwrap_or_else(|| case.seed());
+) -> Swept {
     if case.uses_llm() {
-        // Every seed would need new LLM answers: not swept (run it with `voice-harness run`).
-        let mut result = SweepResult::once(&options.clone().with_from(Some(from)), 0, None);
-        result.first_failure = Some(FirstFailure {
-            seed: from,
-            reason: crate::message::LLM_NOT_SWEPT.to_owned(),
-        });
-        return (result, None, None);
+        return llm_not_swept(options, case);
     }
-    let mut passes = 0;
-    let mut runs = 0;
-    let mut flaky = false;
-    let mut failing_seeds = Vec::new();
-    let mut first: Option<(u64, Outcome, String)> = None;
-    let mut first_run: Option<Outcome> = None;
-    for i in 0..options.seeds {
-        let seed = from.wrapping_add(i);
-        let run = run.clone().with_seed(Some(seed));
+    let mut tally = Tally::default();
+    for (seed, run) in seeds(case, run, options) {
         let mut verdicts = Vec::with_capacity(options.repeat as usize);
         for _ in 0..options.repeat.max(1) {
-            let (ok, outcome, reason) = match prepare::run(case, make_agent, &run) {
-                Ok(ran) => {
-                    let reason = prepare::reason(case, &ran.outcome);
-                    (ran.outcome.as_expected, Some(ran.outcome), reason)
-                }
-                Err(err) => (false, None, Some(err)),
-            };
+            let ran = prepare::run(case, make_agent, &run);
+            verdicts.push(tally.add(case, seed, ran));
             on_run();
-            runs += 1;
-            passes += u64::from(ok);
-            verdicts.push(ok);
-            if !ok && first.is_none() {
-                if let Some(outcome) = &outcome {
-                    first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
-                }
-            }
-            if first_run.is_none() {
-                first_run = outcome;
-            }
         }
-        flaky |= verdicts.iter().any(|v| *v != verdicts[0]);
-        if verdicts.iter().any(|v| !v) && failing_seeds.len() < 100 {
-            failing_seeds.push(seed);
+        tally.seed_done(seed, &verdicts);
+    }
+    tally.finish(case, options)
+}
+
+/// [`sweep_case`] with its seeds run in parallel on the current rayon pool (the runner's
+/// `-j` or `--concurrency` threads), a chunk at a time, and counted in seed order, so the
+/// result is the same for any number of threads. Without this, a sweep of one case ran
+/// one call at a time whatever `--concurrency` said (issue 23, fault 17).
+#[cfg(feature = "cli")]
+pub(crate) fn sweep_case_par<A: Agent>(
+    case: &Case,
+    make_agent: &(impl Fn(&Case) -> A + Sync),
+    run: &RunOptions,
+    options: &SweepOptions,
+    on_run: &(dyn Fn() + Sync),
+) -> Swept {
+    use rayon::prelude::*;
+    /// Seeds whose outcomes are held at once: those that pass are dropped as counted.
+    const CHUNK: u64 = 256;
+    if case.uses_llm() {
+        return llm_not_swept(options, case);
+    }
+    let from = first_seed(case, options);
+    let total = options.seeds.unwrap_or(DEFAULT_SEEDS);
+    let repeat = options.repeat.max(1);
+    let mut tally = Tally::default();
+    for start in (0..total).step_by(CHUNK as usize) {
+        let len = (total - start).min(CHUNK) as usize;
+        let ran: Vec<(u64, Vec<Result<prepare::Ran, String>>)> = (0..len)
+            .into_par_iter()
+            .map(|i| {
+                let seed = from.wrapping_add(start + i as u64);
+                let run = run.clone().with_seed(Some(seed));
+                let runs = (0..repeat)
+                    .map(|_| {
+                        let ran = prepare::run(case, make_agent, &run);
+                        on_run();
+                        ran
+                    })
+                    .collect();
+                (seed, runs)
+            })
+            .collect();
+        for (seed, runs) in ran {
+            let verdicts: Vec<bool> = runs
+                .into_iter()
+                .map(|ran| tally.add(case, seed, ran))
+                .collect();
+            tally.seed_done(seed, &verdicts);
         }
     }
-    let wilson = wilson_lower(passes, runs);
-    let ok = match options.min_pass_rate {
-        Some(rate) => wilson >= rate,
-        None => passes == runs,
-    };
-    let result = SweepResult {
-        seeds: options.seeds,
-        from,
-        repeat: options.repeat.max(1),
-        runs,
-        passes,
-        pass_rate: if runs == 0 {
-            0.0
-        } else {
-            passes as f64 / runs as f64
-        },
-        wilson_lower: wilson,
-        pass_hat_k: (options.repeat > 1)
-            .then(|| pass_hat_k(passes, runs, u64::from(options.repeat))),
-        flaky,
-        failing_seeds,
-        first_failure: first.as_ref().map(|(seed, _, reason)| FirstFailure {
-            seed: *seed,
-            reason: reason.clone(),
-        }),
-        min_pass_rate: options.min_pass_rate,
-        recorded: false,
-        ok,
-    };
-    (result, first.map(|(_, outcome, _)| outcome), first_run)
+    tally.finish(case, options)
+}
+
+/// The first seed of a sweep of `case`.
+fn first_seed(case: &Case, options: &SweepOptions) -> u64 {
+    options.from.unwrap_or_else(|| case.seed())
+}
+
+/// Each seed of the sweep, with the run's options for it.
+fn seeds<'a>(
+    case: &Case,
+    run: &'a RunOptions,
+    options: &SweepOptions,
+) -> impl Iterator<Item = (u64, RunOptions)> + 'a {
+    let from = first_seed(case, options);
+    (0..options.seeds.unwrap_or(DEFAULT_SEEDS)).map(move |i| {
+        let seed = from.wrapping_add(i);
+        (seed, run.clone().with_seed(Some(seed)))
+    })
+}
+
+/// A case that needs an LLM: every seed would need new LLM answers, so it is not swept.
+fn llm_not_swept(options: &SweepOptions, case: &Case) -> Swept {
+    let from = first_seed(case, options);
+    let mut result = SweepResult::once(&options.clone().with_from(Some(from)), 0, None);
+    result.first_failure = Some(FirstFailure {
+        seed: from,
+        reason: crate::message::LLM_NOT_SWEPT.to_owned(),
+    });
+    (result, None, None)
+}
+
+/// The runs of a sweep so far.
+#[derive(Default)]
+struct Tally {
+    passes: u64,
+    runs: u64,
+    flaky: bool,
+    failing_seeds: Vec<u64>,
+    first: Option<(u64, Outcome, String)>,
+    /// A run that errs (the call never started) has no outcome, but it is the failure.
+    first_error: Option<(u64, String)>,
+    first_run: Option<Outcome>,
+}
+
+impl Tally {
+    /// Counts one run of `seed`; whether it was as expected.
+    fn add(&mut self, case: &Case, seed: u64, ran: Result<prepare::Ran, String>) -> bool {
+        let (ok, outcome, reason) = match ran {
+            Ok(ran) => {
+                let reason = prepare::reason(case, &ran.outcome);
+                (ran.outcome.as_expected, Some(ran.outcome), reason)
+            }
+            Err(err) => (false, None, Some(err)),
+        };
+        self.runs += 1;
+        self.passes += u64::from(ok);
+        if !ok && self.first.is_none() && self.first_error.is_none() {
+            match &outcome {
+                Some(outcome) => {
+                    self.first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
+                }
+                None => self.first_error = Some((seed, reason.unwrap_or_default())),
+            }
+        }
+        if self.first_run.is_none() {
+            self.first_run = outcome;
+        }
+        ok
+    }
+
+    /// Ends `seed`, whose runs gave `verdicts`.
+    fn seed_done(&mut self, seed: u64, verdicts: &[bool]) {
+        self.flaky |= verdicts.iter().any(|v| *v != verdicts[0]);
+        if verdicts.iter().any(|v| !v) && self.failing_seeds.len() < 100 {
+            self.failing_seeds.push(seed);
+        }
+    }
+
+    fn finish(self, case: &Case, options: &SweepOptions) -> Swept {
+        let Self {
+            passes,
+            runs,
+            flaky,
+            failing_seeds,
+            first,
+            first_error,
+            first_run,
+        } = self;
+        let wilson = wilson_lower(passes, runs);
+        let ok = match options.min_pass_rate {
+            Some(rate) => wilson >= rate,
+            None => passes == runs,
+        };
+        let result = SweepResult {
+            seeds: options.seeds.unwrap_or(DEFAULT_SEEDS),
+            from: first_seed(case, options),
+            repeat: options.repeat.max(1),
+            runs,
+            passes,
+            pass_rate: if runs == 0 {
+                0.0
+            } else {
+                passes as f64 / runs as f64
+            },
+            wilson_lower: wilson,
+            pass_hat_k: (options.repeat > 1)
+                .then(|| pass_hat_k(passes, runs, u64::from(options.repeat))),
+            flaky,
+            failing_seeds,
+            first_failure: first_error
+                .or_else(|| {
+                    first
+                        .as_ref()
+                        .map(|(seed, _, reason)| (*seed, reason.clone()))
+                })
+                .map(|(seed, reason)| FirstFailure { seed, reason }),
+            min_pass_rate: options.min_pass_rate,
+            recorded: false,
+            ok,
+        };
+        (result, first.map(|(_, outcome, _)| outcome), first_run)
+    }
 }
 
 impl SweepResult {
@@ -296,6 +549,19 @@ mod tests {
             assert!((got - expected).abs() < 1e-6, "{passes}/{runs}: {got}");
         }
         assert_eq!(wilson_lower(0, 0), 0.0);
+    }
+
+    #[test]
+    fn seeds_needed_is_the_fewest_that_can_meet_the_bound() {
+        for (rate, repeat, needed) in [(0.9, 1, 35), (0.9, 3, 12), (0.95, 1, 73), (0.5, 1, 4)] {
+            let got = seeds_needed(rate, repeat).unwrap();
+            assert_eq!(got, needed, "{rate} x{repeat}");
+            let runs = got * u64::from(repeat);
+            assert!(wilson_lower(runs, runs) >= rate);
+            assert!(wilson_lower(runs - u64::from(repeat), runs - u64::from(repeat)) < rate);
+        }
+        assert_eq!(seeds_needed(0.0, 1), Some(1));
+        assert_eq!(seeds_needed(1.0, 1), None);
     }
 
     #[test]

@@ -10,8 +10,13 @@ use crate::normalize::{lowercase, split};
 /// Whether `actual` matches `expected` by the argument rule: every key of an expected
 /// object is present in the actual one with a matching value (extra actual keys are
 /// allowed), recursively; arrays element by element with the same length; strings by their
-/// words (so `"San Jose"` matches `"san jose"`); numbers numerically, and a string whose text
-/// is a number matches that number (`"2"` matches `2`); booleans and `null` exactly.
+/// words (so `"San Jose"` matches `"san jose"`, and `"02134"` never matches `"2134"`);
+/// numbers by their exact decimal value, and a string matches a number only when its whole
+/// text is that number in plain decimal notation (`"2"` matches `2`, `"12.50"` matches
+/// `12.5`; `"02134"`, `"1e3"`, `" 5"` match no number); booleans and `null` exactly.
+///
+/// Numbers are compared as decimal text, never as `f64`: `9007199254740993` (2⁵³ + 1) does
+/// not match `9007199254740992`, which an `f64` cannot tell apart (issue 23, fault 5).
 pub(crate) fn matches(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (Value::Object(want), Value::Object(got)) => want
@@ -20,12 +25,11 @@ pub(crate) fn matches(expected: &Value, actual: &Value) -> bool {
         (Value::Array(want), Value::Array(got)) => {
             want.len() == got.len() && want.iter().zip(got).all(|(w, g)| matches(w, g))
         }
-        (Value::String(want), Value::String(got)) => {
-            same_words(want, got) || both_numbers(want, got)
-        }
+        (Value::String(want), Value::String(got)) => same_words(want, got),
         (Value::Number(want), Value::Number(got)) => same_number(want, got),
-        (Value::Number(want), Value::String(got)) | (Value::String(got), Value::Number(want)) => {
-            number_text(got).is_some_and(|g| number_eq(number_f64(want), g))
+        (Value::Number(number), Value::String(text))
+        | (Value::String(text), Value::Number(number)) => {
+            Decimal::plain(text).is_some_and(|d| Some(d) == Decimal::of(number))
         }
         (Value::Bool(want), Value::Bool(got)) => want == got,
         (Value::Null, Value::Null) => true,
@@ -37,38 +41,86 @@ fn same_words(a: &str, b: &str) -> bool {
     split(&lowercase(a)) == split(&lowercase(b))
 }
 
-fn both_numbers(a: &str, b: &str) -> bool {
-    matches!((number_text(a), number_text(b)), (Some(x), Some(y)) if number_eq(x, y))
-}
-
-/// The number a string spells, when its whole text (trimmed) is a JSON-style number.
-fn number_text(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let looks_numeric = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'))
-        && text.chars().any(|c| c.is_ascii_digit());
-    looks_numeric
-        .then(|| text.parse::<f64>().ok())
-        .flatten()
-        .filter(|n| n.is_finite())
-}
-
 fn same_number(a: &serde_json::Number, b: &serde_json::Number) -> bool {
     match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
         (Some(x), Some(y), _, _) => x == y,
         (_, _, Some(x), Some(y)) => x == y,
-        _ => number_eq(number_f64(a), number_f64(b)),
+        _ => Decimal::of(a).is_some_and(|x| Some(x) == Decimal::of(b)),
     }
 }
 
-fn number_f64(n: &serde_json::Number) -> f64 {
-    n.as_f64().unwrap_or(f64::NAN)
+/// The exact value of a decimal numeral: `digits` × 10^`exponent`, with no leading or
+/// trailing zeros in `digits` (so each value has one form; zero is no digits, not negative).
+#[derive(Debug, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    digits: String,
+    exponent: i64,
 }
 
-fn number_eq(a: f64, b: f64) -> bool {
-    a == b
+impl Decimal {
+    /// A number's value, from the shortest text that reads back as it (serde_json writes
+    /// integers exactly and floats by the shortest round trip: `0.1`, `1e300`).
+    fn of(number: &serde_json::Number) -> Option<Self> {
+        Self::parse(&number.to_string(), true)
+    }
+
+    /// A string's value when its whole text is a number in plain decimal notation, as
+    /// JSON writes one without an exponent: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`.
+    fn plain(text: &str) -> Option<Self> {
+        Self::parse(text, false)
+    }
+
+    /// JSON's number grammar; the exponent part only when `exponent` is allowed.
+    fn parse(text: &str, exponent: bool) -> Option<Self> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, power) = match rest.find(['e', 'E']) {
+            Some(at) if exponent => {
+                let power = &rest[at + 1..];
+                let digits = power.strip_prefix(['+', '-']).unwrap_or(power);
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                (&rest[..at], power.parse::<i32>().ok()?)
+            }
+            Some(_) => return None,
+            None => (rest, 0),
+        };
+        let (whole, fraction) = match mantissa.split_once('.') {
+            Some((whole, fraction)) if !fraction.is_empty() => (whole, fraction),
+            Some(_) => return None,
+            None => (mantissa, ""),
+        };
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || (whole.len() > 1 && whole.starts_with('0'))
+            || !all_digits(whole)
+            || !all_digits(fraction)
+        {
+            return None;
+        }
+        let digits = format!("{whole}{fraction}");
+        let significant = digits.trim_start_matches('0');
+        let trimmed = significant.trim_end_matches('0');
+        let exponent =
+            i64::from(power) - fraction.len() as i64 + (significant.len() - trimmed.len()) as i64;
+        Some(if trimmed.is_empty() {
+            Self {
+                negative: false,
+                digits: String::new(),
+                exponent: 0,
+            }
+        } else {
+            Self {
+                negative,
+                digits: trimmed.to_owned(),
+                exponent,
+            }
+        })
+    }
 }
 
 /// `ReserveRestaurant(party_size=4, time="11:30")`: a call as people read it, arguments in
@@ -138,5 +190,55 @@ pub(crate) fn spoken(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn value(text: &str, exponent: bool) -> Option<(bool, String, i64)> {
+        Decimal::parse(text, exponent).map(|d| (d.negative, d.digits, d.exponent))
+    }
+
+    #[test]
+    fn decimals_have_one_form_per_value() {
+        assert_eq!(value("12.50", false), Some((false, "125".into(), -1)));
+        assert_eq!(value("12.5", false), value("12.50", false));
+        assert_eq!(value("1200", false), Some((false, "12".into(), 2)));
+        assert_eq!(value("1.2e3", true), value("1200", false));
+        assert_eq!(value("-0.0", true), value("0", false));
+        assert_eq!(value("0.001", false), Some((false, "1".into(), -3)));
+        assert_eq!(value("-7", false), Some((true, "7".into(), 0)));
+    }
+
+    #[test]
+    fn only_json_numerals_are_numbers() {
+        for text in [
+            "", "-", "02134", "00", "+5", " 5", "5 ", "1.", ".5", "1e3", "0x10", "1_000", "١٢",
+            "NaN", "inf", "1.2.3", "--1",
+        ] {
+            assert_eq!(value(text, false), None, "{text:?}");
+        }
+        for text in ["1e", "1e+", "1ee3", "1e3.5", "1e99999999999"] {
+            assert_eq!(value(text, true), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numbers_compare_exactly() {
+        assert!(matches(&json!(0.1), &json!("0.1")));
+        assert!(matches(&json!(1e300), &json!(1e300)));
+        assert!(matches(&json!(-0.0), &json!(0)));
+        assert!(matches(&json!(3), &json!(3.0)));
+        assert!(matches(&json!(u64::MAX), &json!(u64::MAX.to_string())));
+        assert!(matches(&json!(i64::MIN), &json!(i64::MIN.to_string())));
+        assert!(!matches(
+            &json!(9_007_199_254_740_993_u64),
+            &json!(9_007_199_254_740_992.0)
+        ));
+        assert!(!matches(&json!(u64::MAX), &json!(1.8446744073709552e19)));
+        assert!(!matches(&json!("02134"), &json!("2134")));
     }
 }

@@ -56,6 +56,10 @@ pub struct StepResult {
     /// Expected calls that a call matched, for the metrics.
     #[serde(skip)]
     pub(crate) tool_calls_matched: u32,
+    /// A silent or keypad step the agent answered with nothing: an empty reply, which every
+    /// check of the step (mentions, the judge) still judges.
+    #[serde(skip)]
+    pub(crate) quiet: bool,
     /// The LLM judge's verdict on the step (a `judge` step, feature `llm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub judge: Option<JudgeVerdict>,
@@ -286,7 +290,12 @@ fn check_tools(
     if !forbidden.is_empty() {
         reasons.push(message::forbidden_tool_calls(&forbidden));
     }
-    if let Some(reply) = &step.agent_response {
+    // A quiet step's reply is the empty string: what it should have said is still missing.
+    let reply = match &step.agent_response {
+        Some(reply) => Some(reply.as_str()),
+        None => step.quiet.then_some(""),
+    };
+    if let Some(reply) = reply {
         let lower = lowercase(reply);
         let words = Words::new(&lower, numbers);
         for mention in &turn.expected_mentions {
@@ -402,6 +411,7 @@ fn answered(
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        quiet: false,
         judge: None,
     }
 }
@@ -421,6 +431,7 @@ fn quiet(turn: &Turn, user_match: bool, user_text: &str) -> StepResult {
         step.passed = true;
         step.details = None;
     }
+    step.quiet = true;
     step
 }
 
@@ -455,12 +466,52 @@ fn unanswered(
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        quiet: false,
         judge: None,
     }
 }
 
 fn join_reasons(reasons: impl Iterator<Item = String>) -> String {
     reasons.collect::<Vec<_>>().join("; ")
+}
+
+/// The greeting check (docs/case-format.md, "The agent's greeting"), when the case has
+/// `greeting`: the agent spoke before the caller's first line (the step-0 agent rows), and
+/// every keyword appears in what it said. `None` when the case expects no greeting.
+pub(crate) fn validate_greeting(case: &Case, transcript: &[Row]) -> Option<StepResult> {
+    let keywords = case.greeting.as_ref()?;
+    let rows: Vec<&Row> = transcript
+        .iter()
+        .take_while(|r| r.step_order == 0)
+        .filter(|r| r.speaker == Speaker::Agent)
+        .collect();
+    let said = (!rows.is_empty()).then(|| {
+        rows.iter()
+            .map(|r| r.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let lower = lowercase(said.as_deref().unwrap_or_default());
+    let words = Words::new(&lower, case.spoken_numbers);
+    let missing: Vec<String> = keywords
+        .iter()
+        .filter(|k| !k.met_by(&words))
+        .map(ToString::to_string)
+        .collect();
+    let mut reasons = Vec::new();
+    if said.is_none() {
+        reasons.push(message::NO_GREETING.to_owned());
+    }
+    if !missing.is_empty() {
+        reasons.push(message::missing_keywords(&missing));
+    }
+    let mut check = unanswered_check(0, message::GREETING.to_owned());
+    check.passed = reasons.is_empty();
+    check.details = (!reasons.is_empty()).then(|| join_reasons(reasons.into_iter()));
+    check.latency_ms = rows.first().and_then(|r| r.latency_ms);
+    check.agent_response = said;
+    check.missing_keywords = missing;
+    Some(check)
 }
 
 /// The tone check (docs/case-format.md, "Validation"): fails when any tone marker appears in any agent line.
@@ -509,6 +560,7 @@ pub(crate) fn validate_outcome(
     tool_problems: &[(u32, String)],
     run: &crate::call::RulesRun,
     cut: Option<usize>,
+    not_started: Option<&str>,
 ) -> Vec<StepResult> {
     let rules = case.rules.as_ref().expect("a rule-following case");
     let checks = &rules.outcome;
@@ -516,6 +568,7 @@ pub(crate) fn validate_outcome(
     let mut out: Vec<StepResult> = Vec::new();
 
     let ended = match (fault, cut, run.ended_by) {
+        _ if not_started.is_some() => not_started.map(message::never_started),
         (Some(fault), _, _) => Some(format!(
             "the agent failed at caller line {}: {}",
             fault.step_order, fault.message
@@ -702,6 +755,7 @@ fn unanswered_check(order: u32, label: String) -> StepResult {
         missing_tool_calls: None,
         forbidden_tool_calls_found: None,
         tool_calls_matched: 0,
+        quiet: false,
         judge: None,
     }
 }

@@ -290,3 +290,90 @@ fn an_agent_using_tokio_networking_is_told_to_use_real_time() {
     );
     assert_eq!(outcome.status, voice_harness::Status::Pass);
 }
+
+#[test]
+fn a_call_that_never_started_is_never_as_expected() {
+    // A negative test expecting step 1 to fail must not pass because the agent is down.
+    let mut value = common::script(SCRIPT);
+    value["expect"] = serde_json::json!({"status": "fail", "failure_steps": [1, 2, 3]});
+    let case = common::case(value);
+    let out = run_case(&case, &mut FailsToStart, &RunOptions::default());
+    assert_eq!(out.metrics.failure_steps, [1, 2, 3]);
+    assert_eq!(
+        out.error.as_deref(),
+        Some("the call never started: agent error: no licence")
+    );
+    assert!(!out.as_expected);
+}
+
+/// Sleeps on a tokio timer past the turn timeout: a slow agent, not a blocked one.
+struct SleepsPastTheTimeout;
+
+impl Agent for SleepsPastTheTimeout {
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        Ok(Reply::Say("ok".into()))
+    }
+}
+
+#[test]
+fn a_timeout_on_the_virtual_clock_says_only_what_is_known() {
+    // Before: "the agent was not waiting on a tokio timer" (it was), with a real-time figure
+    // that changed the snapshot on every run.
+    let first = details(SleepsPastTheTimeout, &RunOptions::default());
+    let message = first[0].as_deref().unwrap();
+    assert!(
+        !message.contains("not waiting on a tokio timer"),
+        "{message}"
+    );
+    assert!(!message.contains("of real time"), "{message}");
+    assert!(message.contains("on a tokio timer"), "{message}");
+    assert!(
+        message.contains("fn wall_clock(&self) -> bool { true }"),
+        "{message}"
+    );
+    // The same words, run after run, whichever way the agent waited.
+    assert_eq!(first, details(SleepsPastTheTimeout, &RunOptions::default()));
+    assert_eq!(first, details(Hangs, &RunOptions::default()));
+}
+
+/// Tries one tool call more than the cap allows, ignores the refusal, then answers well.
+struct OneCallTooMany;
+
+impl Agent for OneCallTooMany {
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        for _ in 0..=voice_harness::agent::MAX_TOOL_CALLS_PER_TURN {
+            let _ = line.tools.call("spin", serde_json::json!({})).await;
+        }
+        Ok(Reply::Say("ok".into()))
+    }
+}
+
+#[test]
+fn the_tool_cap_stops_the_turn_for_scripted_and_rule_following_callers_alike() {
+    // Before: a scripted case without tools kept the reply and dropped the cap (a pass),
+    // while a rule-following call ended there: two call loops, two verdicts.
+    let cap = format!(
+        "the agent made more than {} tool calls in step 1 (the per-turn cap); it was stopped there",
+        voice_harness::agent::MAX_TOOL_CALLS_PER_TURN
+    );
+    let got = details(OneCallTooMany, &RunOptions::default());
+    assert_eq!(
+        got,
+        vec![
+            Some(cap.clone()),
+            Some("not reached".to_owned()),
+            Some("not reached".to_owned())
+        ]
+    );
+    let rules = common::case(serde_json::json!({
+        "test_id": "t", "persona": "P",
+        "caller": {"opening": "Hi", "rules": [{"when": ["ok"], "say": "Bye", "then": "hang_up"}]},
+        "outcome": {"ended_by": "caller"}
+    }));
+    let out = run_case(&rules, &mut OneCallTooMany, &RunOptions::default());
+    assert_eq!(
+        out.steps[0].details,
+        Some(format!("the agent failed at caller line 1: {cap}"))
+    );
+}

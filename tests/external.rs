@@ -130,6 +130,43 @@ fn pid_is_gone(pid: u32) -> bool {
     }
 }
 
+/// A program that timed out without writing a byte: most often a reply left in its output
+/// buffer, which Python keeps when stdout is a pipe (#25).
+fn nothing_on_stdout(within: &str, program: &str) -> String {
+    format!(
+        "no reply within {within} (the per-turn timeout); agent program `{program}` \
+         wrote nothing on its stdout in this call: if it printed a reply, the reply is still in \
+         its output buffer. Flush after each line (Python: `print(..., flush=True)`)"
+    )
+}
+
+#[test]
+fn a_program_that_forgets_to_flush_is_told_so() {
+    let source = "import sys, json\nfor line in sys.stdin:\n    e = json.loads(line)\n    if e['event'] == 'user':\n        print(json.dumps({'text': 'hello'}))\n";
+    // Python buffers a pipe unless PYTHONUNBUFFERED is set (as it may be on a CI machine).
+    let argv = ["env", "-u", "PYTHONUNBUFFERED", "python3", "-c", source];
+    let mut agent = CommandAgent::new(argv);
+    let outcome = run_case(
+        &case(),
+        &mut agent,
+        &RunOptions::default().with_turn_timeout(Duration::from_millis(300)),
+    );
+    assert_eq!(
+        outcome.steps[0].details,
+        Some(nothing_on_stdout("300 ms", &argv.join(" ")))
+    );
+}
+
+/// A program that has answered before and then hangs gets no hint about flushing.
+#[test]
+fn a_program_that_answered_before_gets_no_flush_hint() {
+    let got = step2(python(
+        &after_one_good_reply("import time; time.sleep(3600)"),
+        Duration::from_secs(2),
+    ));
+    assert_eq!(got, "no reply within 2 s (the per-turn timeout)");
+}
+
 #[test]
 fn a_hanging_program_times_out_and_is_killed() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,10 +176,12 @@ fn a_hanging_program_times_out_and_is_killed() {
         pid_file.to_str().unwrap()
     );
     let started = std::time::Instant::now();
-    let details = python(&source, Duration::from_millis(300));
+    // Long enough for python3 to start and write its pid on a loaded machine (it took
+    // 0.35-0.45 s on 2 busy cores, and the test then found no pid file).
+    let details = python(&source, Duration::from_secs(2));
     assert_eq!(
-        details[0].as_deref(),
-        Some("no reply within 300 ms (the per-turn timeout)")
+        details[0],
+        Some(nothing_on_stdout("2 s", &format!("python3 -c {source}")))
     );
     assert_eq!(details[1].as_deref(), Some("not reached"));
     // Not a timing target: the run ends by the timeout, not by the program's hour of sleep.
@@ -153,9 +192,14 @@ fn a_hanging_program_times_out_and_is_killed() {
 
 // ---- HTTP ---------------------------------------------------------------------------------
 
-/// A one-purpose HTTP server on an ephemeral loopback port: answers every request with
-/// `status` and `body` (or never answers, when `status` is 0).
+/// A one-purpose HTTP server on an ephemeral loopback port: answers every `user` event with
+/// `status` and `body` (or never answers, when `status` is 0), other events with 204.
 fn server(status: u16, body: &'static str) -> String {
+    serve(status, body, false)
+}
+
+/// Like [`server`]; with `every_event`, `start` and `end` get `status` and `body` too.
+fn serve(status: u16, body: &'static str, every_event: bool) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/agent", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -176,7 +220,8 @@ fn server(status: u16, body: &'static str) -> String {
                 std::thread::sleep(Duration::from_secs(5));
                 return;
             }
-            let is_user = String::from_utf8_lossy(&request).contains(r#""event":"user""#);
+            let is_user =
+                every_event || String::from_utf8_lossy(&request).contains(r#""event":"user""#);
             let (status, body) = if is_user { (status, body) } else { (204, "") };
             let _ = write!(
                 stream,
@@ -266,12 +311,17 @@ fn http_timeout() {
 
 // ---- the example agents, through the runner ----------------------------------------------
 
+/// The suite the example agents are tested against: a copy of the sample `cases/` as the
+/// agents' `script.py` knows it, so that a case added to `cases/` (which the example agents
+/// have no script for) adds a test and breaks none (#25).
+const EXAMPLE_SUITE: &str = "tests/example_agents/cases";
+
 #[test]
 fn the_example_program_agent_passes_the_sample_suite() {
     let out = Command::new(BIN)
         .args([
             "run",
-            "cases",
+            EXAMPLE_SUITE,
             "--agent-command",
             "python3 examples/agents/scripted_agent.py",
             // A latency budget case measures the program's first reply, start included:
@@ -307,7 +357,7 @@ fn the_example_http_agent_passes_the_sample_suite() {
     let agent = Path::new(ROOT).join("examples/agents/http_agent.py");
     let server = common::PythonServer::run(&agent, &[Path::new("0")], "/");
     let out = Command::new(BIN)
-        .args(["run", "cases", "--agent-url", &server.url])
+        .args(["run", EXAMPLE_SUITE, "--agent-url", &server.url])
         .current_dir(ROOT)
         .output()
         .unwrap();
@@ -453,5 +503,239 @@ fn a_hanging_http_agent_costs_one_timeout_not_two() {
         *log.lock().unwrap(),
         ["start", "user"],
         "no `end` after a stall"
+    );
+}
+
+// ---- a call that never started (issue #23, fault 1) ------------------------------------------
+
+/// A rule-following case (its checks would all be skipped) and a scripted one, in a folder.
+fn never_started_suite() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    let rules = r#"{"test_id": "rules", "persona": "P",
+      "caller": {"opening": "Hi", "rules": [{"when": ["bye"], "say": "Bye", "then": "hang_up"}]},
+      "outcome": {"mentions": ["bye"]}}"#;
+    let script = r#"{"test_id": "script", "persona": "P",
+      "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"]}]}"#;
+    std::fs::write(dir.path().join("cases/rules.json"), rules).unwrap();
+    std::fs::write(dir.path().join("cases/script.json"), script).unwrap();
+    dir
+}
+
+#[test]
+fn a_call_that_never_started_is_an_error_in_run_and_sweep() {
+    let closed = {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("http://127.0.0.1:{port}/")
+    };
+    let failing = serve(500, "database down", true);
+    let dir = never_started_suite();
+    for url in [&closed, &failing] {
+        for mode in [&["run"][..], &["sweep", "--seeds", "3"][..]] {
+            let out = Command::new(BIN)
+                .args(mode)
+                .args(["cases", "--agent-url", url, "--json", "-"])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            let said = format!("{mode:?} {url}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.status.code(), Some(1), "{said}");
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(report["summary"]["errors"], 2, "{said}");
+            assert_eq!(report["summary"]["as_expected"], 0, "{said}");
+            for case in report["cases"].as_array().unwrap() {
+                assert_eq!(case["status"], "error", "{said}");
+                let error = case["error"].as_str().unwrap();
+                assert!(error.starts_with("the call never started: "), "{error}");
+            }
+        }
+    }
+}
+
+// ---- wall-clock figures stay out of snapshots (issue #23, fault 13) -------------------------
+
+static SLOW_SNAPSHOTS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn record_slow(name: &str, contents: &str) {
+    SLOW_SNAPSHOTS
+        .lock()
+        .unwrap()
+        .push((name.to_owned(), contents.to_owned()));
+}
+
+#[test]
+fn a_latency_over_budget_is_redacted_in_snapshots_and_kept_in_the_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    let case = r#"{"test_id": "slow", "persona": "P",
+      "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["hello"],
+                 "max_latency_ms": 50}]}"#;
+    std::fs::write(dir.path().join("cases/slow.json"), case).unwrap();
+    let source = "import sys, json, time\nfor line in sys.stdin:\n    if json.loads(line)['event'] == 'user':\n        time.sleep(0.2); print(json.dumps({'text': 'hello'}), flush=True)\n";
+    let config = common::harness_config(dir.path());
+    let err = voice_harness::__private::check_case_file(
+        &config,
+        &dir.path().join("cases/slow.json"),
+        |_: &voice_harness::Case| CommandAgent::new(["python3", "-c", source]),
+        RunOptions::default,
+        record_slow,
+    )
+    .unwrap_err()
+    .to_string();
+    // The failure message is for people now: it keeps the measured figure.
+    assert!(
+        err.contains(" ms over budget 50 ms") && !err.contains("[measured]"),
+        "{err}"
+    );
+    let snapshots = SLOW_SNAPSHOTS.lock().unwrap();
+    let (_, transcript) = snapshots
+        .iter()
+        .find(|(name, _)| name == "transcript")
+        .unwrap();
+    assert!(
+        transcript.contains("step 1: FAIL: latency [measured] ms over budget 50 ms\n"),
+        "{transcript}"
+    );
+}
+
+// ---- greetings and lines nobody asked for (issue #23, fault 7) ------------------------------
+
+/// A program that answers `hello`/`bye`; `greets` writes a line for `start`, `twice` writes
+/// a second line for the first `user` event.
+fn chatty(greets: bool, twice: bool) -> String {
+    format!(
+        "import sys, json\n\
+         for line in sys.stdin:\n    \
+             e = json.loads(line)\n    \
+             if e['event'] == 'start' and {greets}:\n        \
+                 print(json.dumps({{'text': 'Welcome to the shop'}}), flush=True)\n    \
+             if e['event'] == 'user':\n        \
+                 print(json.dumps({{'text': 'hello' if e['step_order'] == 1 else 'bye'}}), flush=True)\n        \
+                 if e['step_order'] == 1 and {twice}:\n            \
+                     print(json.dumps({{'text': 'anything else?'}}), flush=True)\n",
+        greets = if greets { "True" } else { "False" },
+        twice = if twice { "True" } else { "False" },
+    )
+}
+
+fn greeting_case(greeting: bool) -> voice_harness::Case {
+    let mut value = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    if greeting {
+        value["greeting"] = serde_json::json!(["welcome"]);
+    }
+    common::case(value)
+}
+
+#[test]
+fn a_program_s_greeting_is_its_own_row_when_the_case_expects_one() {
+    let mut agent = CommandAgent::new(["python3", "-c", &chatty(true, false)]);
+    let out = run_case(&greeting_case(true), &mut agent, &RunOptions::default());
+    assert_eq!(out.status, voice_harness::Status::Pass, "{:?}", out.steps);
+    assert_eq!(out.transcript[0].text, "Welcome to the shop");
+    assert_eq!(out.transcript[0].step_order, 0);
+    assert_eq!(out.transcript[2].text, "hello");
+}
+
+#[test]
+fn a_line_nobody_asked_for_is_a_fault_naming_the_event_not_a_shift() {
+    // Before: the greeting was read as step 1's reply, step 1's as step 2's: no fault.
+    for (source, what) in [
+        (chatty(true, false), "greeting"),
+        (chatty(false, true), "second line"),
+    ] {
+        let mut agent = CommandAgent::new(["python3", "-c", &source]);
+        let out = run_case(&greeting_case(false), &mut agent, &RunOptions::default());
+        assert_eq!(out.status, voice_harness::Status::Fail, "{what}");
+        let said: Vec<String> = out.steps.iter().filter_map(|s| s.details.clone()).collect();
+        let said = said.join(" | ");
+        assert!(
+            said.contains("wrote a line nobody asked for")
+                && said.contains("after its answer to the `user` event of step 2"),
+            "{what}: {said}"
+        );
+    }
+}
+
+#[test]
+fn an_http_agent_greets_in_its_answer_to_start() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/agent", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut line) = (0, String::new());
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut request = vec![0; length];
+            let _ = reader.read_exact(&mut request);
+            let request = String::from_utf8_lossy(&request).into_owned();
+            let body = if request.contains(r#""event":"start""#) {
+                r#"{"text": "Welcome to the shop"}"#
+            } else if request.contains(r#""step_order":1"#) {
+                r#"{"text": "hello"}"#
+            } else if request.contains(r#""event":"user""#) {
+                r#"{"text": "bye"}"#
+            } else {
+                ""
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let mut agent = HttpAgent::new(&url);
+    let out = run_case(&greeting_case(true), &mut agent, &RunOptions::default());
+    assert_eq!(out.status, voice_harness::Status::Pass, "{:?}", out.steps);
+    assert_eq!(out.transcript[0].text, "Welcome to the shop");
+}
+
+#[test]
+fn the_runner_records_a_greeting_and_faults_a_line_nobody_asked_for() {
+    // The runner wraps the agents of a run: it must pass the greeting and the fault on.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cases")).unwrap();
+    std::fs::write(dir.path().join("agent.py"), chatty(true, false)).unwrap();
+    let mut with = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    with["test_id"] = serde_json::json!("with");
+    with["greeting"] = serde_json::json!(["welcome"]);
+    let mut without = common::script(&[("Hi", &["hello"]), ("Bye", &["bye"])]);
+    without["test_id"] = serde_json::json!("without");
+    std::fs::write(dir.path().join("cases/with.json"), with.to_string()).unwrap();
+    std::fs::write(dir.path().join("cases/without.json"), without.to_string()).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "cases",
+            "--agent-command",
+            "python3 agent.py",
+            "--json",
+            "-",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases[0]["test_id"], "with");
+    assert_eq!(cases[0]["status"], "pass", "{}", cases[0]);
+    assert_eq!(cases[0]["transcript"][0]["text"], "Welcome to the shop");
+    assert_eq!(cases[1]["status"], "fail");
+    let failures = cases[1]["failures"].to_string();
+    assert!(
+        failures.contains(
+            "Step 2 Failed: agent program `python3 agent.py` wrote a line nobody asked for"
+        ),
+        "{failures}"
     );
 }

@@ -191,3 +191,89 @@ fn a_missing_or_empty_cases_folder_is_said_plainly() {
     std::fs::write(dir.path().join("cases/a.json"), "{}").unwrap();
     assert_eq!(voice_harness::__private::check_root(&config(root)), Ok(()));
 }
+
+/// An agent whose `start` fails.
+struct NoLicence;
+
+impl Agent for NoLicence {
+    async fn start(&mut self, _: &voice_harness::CallStart<'_>) -> Result<(), AgentError> {
+        Err("no licence".into())
+    }
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        unreachable!("a call that failed to start gets no lines")
+    }
+}
+
+#[test]
+fn a_call_that_never_started_fails_its_test_for_every_kind_of_case() {
+    let rules = r#"{"test_id": "rules", "persona": "P",
+      "caller": {"opening": "Hi", "rules": [{"when": ["bye"], "say": "Bye", "then": "hang_up"}]},
+      "outcome": {"mentions": ["bye"]}}"#;
+    let negative = r#"{"test_id": "negative", "persona": "P", "expect": {"status": "fail"},
+      "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": ["x"]}]}"#;
+    let (_dir, root) = project(&[("rules.json", rules), ("negative.json", negative)]);
+    for file in ["rules.json", "negative.json"] {
+        let path = Path::new(root).join("cases").join(file);
+        let err = check_case_file(
+            &config(root),
+            &path,
+            |_: &Case| NoLicence,
+            RunOptions::default,
+            snapshots_match,
+        )
+        .expect_err(file)
+        .to_string();
+        assert!(
+            err.starts_with("the call never started: agent error: no licence"),
+            "{file}: {err}"
+        );
+    }
+}
+
+static GREETING_SNAPSHOTS: std::sync::Mutex<Vec<(String, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn record_greeting(name: &str, contents: &str) {
+    if name == "transcript" {
+        GREETING_SNAPSHOTS
+            .lock()
+            .unwrap()
+            .push((name.to_owned(), contents.to_owned()));
+    }
+}
+
+#[test]
+fn a_greeting_reads_well_in_the_transcript_snapshot() {
+    // The ideal agent greets with the keywords; the replay agent does not greet at all.
+    let greeted = r#"{"test_id": "greeted", "persona": "P", "greeting": ["welcome", ["how can i help", "what can i do"]],
+      "turns": [{"step_order": 1, "user_input": "Hi, a table for two", "expected_agent_response_keywords": ["booked"]}]}"#;
+    let silent = r#"{"test_id": "silent", "persona": "P", "greeting": ["welcome"],
+      "agent": {"replay": ["Booked."]},
+      "turns": [{"step_order": 1, "user_input": "Hi, a table for two", "expected_agent_response_keywords": ["booked"]}]}"#;
+    let (_dir, root) = project(&[("greeted.json", greeted), ("silent.json", silent)]);
+    let mut messages = Vec::new();
+    for file in ["greeted.json", "silent.json"] {
+        let path = Path::new(root).join("cases").join(file);
+        let result = check_case_file(
+            &config(root),
+            &path,
+            BuiltinAgent::for_case,
+            RunOptions::default,
+            record_greeting,
+        );
+        messages.push(match result {
+            Ok(()) => "ok".to_owned(),
+            Err(err) => err.to_string().replace(root, "[ROOT]"),
+        });
+    }
+    let transcripts = GREETING_SNAPSHOTS.lock().unwrap();
+    let text: Vec<&str> = transcripts.iter().map(|(_, t)| t.as_str()).collect();
+    insta::assert_snapshot!(
+        "greeting_transcripts",
+        format!(
+            "{}\n---\n{}",
+            text.join("\n---\n"),
+            messages.join("\n---\n")
+        )
+    );
+}

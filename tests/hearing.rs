@@ -236,6 +236,41 @@ fn spoken_and_written_numbers_match_both_ways(#[case] written: &str, #[case] spo
     );
 }
 
+/// Whether `text`, with spoken numbers, reads exactly as `words` (a regular expression
+/// anchored at both ends sees the words the matcher sees).
+fn reads(text: &str, words: &str) -> bool {
+    let pattern = format!("^{}$", regex::escape(words));
+    common::run_builtin(json!({
+        "test_id": "t", "persona": "P", "matching": {"numbers": "spoken"},
+        "agent": {"replay": [text]},
+        "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [{"regex": pattern}]}]
+    }))
+    .status
+        == Status::Pass
+}
+
+/// SPEC §12: "oh" is zero only between digit words, and a digit run followed by a scale
+/// word multiplies (issue 23, fault 4).
+#[rstest]
+#[case::o_clock_keeps_the_hour("booked for seven o'clock", "booked for 7 o clock")]
+#[case::oh_before_a_number_is_a_word("Oh, five works", "oh 5 works")]
+#[case::oh_after_a_number_before_a_word("I said five oh no", "i said 5 oh no")]
+#[case::oh_oh_after_a_digit("room one oh oh", "room 100")]
+#[case::oh_at_the_end_after_a_digit("code one two oh", "code 120")]
+#[case::oh_between_digits("four oh eight", "408")]
+#[case::time_with_oh("at eleven oh five", "at 1105")]
+#[case::year_with_oh("in twenty oh five", "in 2005")]
+#[case::digits_then_million("5 million", "5000000")]
+#[case::digits_then_hundred("12 hundred", "1200")]
+#[case::digits_between_scales("5 million 300 thousand 12", "5300012")]
+#[case::thousand_million("one thousand million", "1000000000")]
+#[case::triple_oh("press triple oh", "press 000")]
+#[case::oh_alone("oh", "oh")]
+#[case::o_alone_between_words("the letter o is round", "the letter o is round")]
+fn spoken_numbers_read_as_people_mean_them(#[case] text: &str, #[case] words: &str) {
+    assert!(reads(text, words), "{text:?} should read as {words:?}");
+}
+
 #[rstest]
 #[case::different_numbers("5512", "order five five one three")]
 #[case::literal_mode_is_the_default("5512", "five five one two")]
@@ -311,4 +346,44 @@ fn a_pathological_regex_cannot_hang_the_run() {
     let reply = format!("{} b", "a ".repeat(5000));
     let details = keyword_details(json!([{"regex": "^(a+ ?)+c$"}]), json!([]), &reply);
     assert_eq!(details, Some("missing keywords: /^(a+ ?)+c$/".into()));
+}
+/// A regular expression that no reply's words can ever match (they are lowercase letters
+/// and digits joined by single spaces) is refused when the case loads, with its path
+/// (issue 23, fault 20), in expected and forbidden keywords alike.
+#[test]
+fn a_regex_that_can_never_match_is_refused_at_load() {
+    let value = json!({
+        "test_id": "t", "persona": "P",
+        "turns": [
+            {"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [{"regex": "Hello"}]},
+            {"step_order": 2, "user_input": "Time?", "expected_agent_response_keywords": [{"regex": "\\d+:\\d+"}],
+             "forbidden_keywords": [[ "no" ], {"regex": "sorry\\tnot"}]},
+            {"step_order": 3, "user_input": "Ok", "expected_agent_response_keywords": [{"regex": "two  spaces"}]}
+        ]
+    });
+    let err = voice_harness::parse_case("t.json", &serde_json::to_vec(&value).unwrap())
+        .expect_err("a regex that can never match must not load");
+    insta::assert_snapshot!("regex_that_can_never_match", err.to_string());
+}
+
+/// Patterns that can match normalized words keep loading: lowercase, digits, single
+/// spaces, classes with a lowercase member, case-insensitive flags, anchors.
+#[rstest]
+#[case::lowercase("hello")]
+#[case::insensitive("(?i)Hello")]
+#[case::class_with_a_lowercase_member("[Hh]ello")]
+#[case::digits("\\d{4}")]
+#[case::word_boundary("\\bsorry\\b")]
+#[case::optional_punctuation("11:?30")]
+#[case::alternative_that_can("Hello|hello")]
+#[case::whitespace_class("a\\s+b")]
+#[case::anchors("^yes$")]
+#[case::non_latin("привет")]
+fn a_regex_that_can_match_loads(#[case] pattern: &str) {
+    let value = json!({
+        "test_id": "t", "persona": "P",
+        "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [{"regex": pattern}]}]
+    });
+    let loaded = voice_harness::parse_case("t.json", &serde_json::to_vec(&value).unwrap());
+    assert!(loaded.is_ok(), "{pattern:?}: {}", loaded.unwrap_err());
 }

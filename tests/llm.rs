@@ -291,3 +291,84 @@ fn the_runner_records_and_replays_too() {
             .contains("no recorded LLM answer for this request")
     );
 }
+
+#[test]
+fn a_silent_step_the_agent_does_not_answer_is_still_judged() {
+    // Before: the judge was asked only about steps with a reply, so "said nothing" passed.
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let case = r#"{
+      "test_id": "booking", "persona": "Busy Parent",
+      "agent": {"replay": ["Sure, which day?", ""]},
+      "turns": [
+        {"step_order": 1, "user_input": "I'd like to book a table.", "expected_agent_response_keywords": ["which day"]},
+        {"step_order": 2, "silence_ms": 6000, "judge": "The agent confirms the day of the booking"}
+      ]
+    }"#;
+    let (result, _) = check(
+        dir.path(),
+        case,
+        config(dir.path(), Some(&server.url), LockMode::Record),
+    );
+    assert_eq!(requests(dir.path()), 1, "the judge was asked");
+    let err = result.unwrap_err();
+    assert!(
+        err.contains("step 2 failed: judge: fail: The agent does not name the day."),
+        "{err}"
+    );
+}
+
+/// Issue 23, fault 15: a case named by an absolute path or through `..` has its lock file
+/// under `llm/` like any other. Before, `llm/` joined with such a name was the case file
+/// itself, which was then "a corrupt lock file" to delete, and `..` wrote outside `llm/`.
+#[test]
+fn a_case_outside_the_current_folder_keeps_its_lock_file_under_llm() {
+    let bin = env!("CARGO_BIN_EXE_voice-harness");
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::create_dir_all(dir.path().join("shared")).unwrap();
+    let case_file = dir.path().join("shared/booking.json");
+    std::fs::write(&case_file, CASE).unwrap();
+    let server = server(dir.path());
+    let absolute = case_file.to_string_lossy().into_owned();
+    let absolute_lock = format!("llm/_root/{}", absolute.trim_start_matches('/'));
+    for (name, lock) in [
+        ("../shared/booking.json", "llm/_parent/shared/booking.json"),
+        (absolute.as_str(), absolute_lock.as_str()),
+    ] {
+        let out = Command::new(bin)
+            .args([
+                "run",
+                name,
+                "--llm-model",
+                "tiny-test-model",
+                "--llm-url",
+                &server.url,
+            ])
+            .current_dir(&project)
+            .env_remove("CI")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&case_file).unwrap(), CASE, "{name}");
+        assert!(project.join(lock).is_file(), "{name}: no {lock}");
+    }
+    // Nothing was written beside the case.
+    let beside: Vec<_> = std::fs::read_dir(dir.path().join("shared"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["booking.json"]);
+    let project_files: Vec<_> = std::fs::read_dir(&project)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(project_files, ["llm"], "only llm/ in the current folder");
+}

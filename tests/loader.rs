@@ -402,4 +402,28 @@ fn a_case_that_needs_an_llm_names_the_feature() {
     )
     .unwrap_err();
     insta::assert_snapshot!("needs_llm", err.to_string());
+    // A runner user has no Cargo.toml to edit: the help says how to get a runner with the
+    // feature too (#25).
+    let help = err.problems()[0].help.as_deref().unwrap();
+    assert!(help.contains("Cargo.toml"), "{help}");
+    assert!(
+        help.contains("cargo install --path . --features llm"),
+        "{help}"
+    );
+}
+
+/// A case without `turns` is told that a caller following rules needs none (#25).
+#[test]
+fn a_case_without_turns_is_told_a_rules_case_needs_none() {
+    let err = parse_case("cases/t.json", br#"{"test_id": "t", "persona": "P"}"#).unwrap_err();
+    let problem = &err.problems()[0];
+    assert_eq!(
+        problem.message,
+        "missing required field `turns` (the scripted steps of the call)"
+    );
+    let help = problem.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains("`caller.rules`") && help.contains("docs/rules.md"),
+        "{help:?}"
+    );
 }

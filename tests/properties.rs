@@ -455,3 +455,328 @@ proptest! {
         prop_assert_eq!(rules.caller_turns, rules.rules_fired + rules.otherwise_lines + 1);
     }
 }
+
+// ---- Matching rules: spoken numbers and tool arguments (issue 30; SPEC §10, §12) ----------
+
+const UNITS: [&str; 10] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
+const TEENS: [&str; 10] = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+];
+const TENS: [&str; 10] = [
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+];
+const SCALES: [&str; 4] = ["hundred", "thousand", "million", "billion"];
+
+/// Whether a word is a number word of SPEC §12 (what spoken matching reads as digits).
+fn is_number_word(word: &str) -> bool {
+    UNITS.contains(&word)
+        || TEENS.contains(&word)
+        || (TENS.contains(&word) && !word.is_empty())
+        || SCALES.contains(&word)
+        || word.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// 1–99 in words: `seven`, `twelve`, `forty`, `forty two`.
+fn below_hundred(n: u64) -> String {
+    let n = n as usize;
+    match n {
+        0..=9 => UNITS[n].to_owned(),
+        10..=19 => TEENS[n - 10].to_owned(),
+        _ if n % 10 == 0 => TENS[n / 10].to_owned(),
+        _ => format!("{} {}", TENS[n / 10], UNITS[n % 10]),
+    }
+}
+
+/// A number as people write it out: `two thousand and five`, `nine hundred ninety nine
+/// million …`, `one billion`; `and` before the last part below a hundred when asked.
+fn cardinal(n: u64, and: bool) -> String {
+    if n == 0 {
+        return "zero".to_owned();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut rest = n;
+    for (scale, name) in [
+        (1_000_000_000, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+    ] {
+        if rest >= scale {
+            parts.push(format!("{} {name}", cardinal(rest / scale, false)));
+            rest %= scale;
+        }
+    }
+    if rest >= 100 {
+        parts.push(format!("{} hundred", below_hundred(rest / 100)));
+        rest %= 100;
+    }
+    if rest > 0 {
+        if and && !parts.is_empty() {
+            parts.push("and".to_owned());
+        }
+        parts.push(below_hundred(rest));
+    }
+    parts.join(" ")
+}
+
+/// Digit by digit, zero as `oh` (or `zero`): `one oh oh`, `four oh eight`.
+fn digit_by_digit(n: u64, oh: bool) -> String {
+    if n == 0 {
+        return "zero".to_owned();
+    }
+    n.to_string()
+        .bytes()
+        .map(|b| match b - b'0' {
+            0 if oh => "oh",
+            d => UNITS[usize::from(d)],
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// In pairs of digits, as years and times are said: `twenty twenty four`, `twenty oh
+/// five`, `fifty five twelve`, `one oh oh oh` (a leading single digit when the count is odd).
+fn pairs(n: u64) -> String {
+    let digits = n.to_string();
+    if digits.len() == 1 {
+        return UNITS[usize::from(digits.as_bytes()[0] - b'0')].to_owned();
+    }
+    let first = digits.len() % 2;
+    let mut words = Vec::new();
+    if first == 1 {
+        words.push(UNITS[usize::from(digits.as_bytes()[0] - b'0')].to_owned());
+    }
+    for pair in digits.as_bytes()[first..].chunks(2) {
+        let (tens, units) = (pair[0] - b'0', pair[1] - b'0');
+        match (tens, units) {
+            (0, 0) => words.push("oh oh".to_owned()),
+            (0, u) => words.push(format!("oh {}", UNITS[usize::from(u)])),
+            _ => words.push(below_hundred(u64::from(tens * 10 + units))),
+        }
+    }
+    words.join(" ")
+}
+
+/// Digits and scale words: `5 million 300 thousand 12`, `12 hundred 34`.
+fn with_scales(n: u64, hundreds: bool) -> String {
+    if hundreds && (100..10_000).contains(&n) {
+        return match n % 100 {
+            0 => format!("{} hundred", n / 100),
+            rest => format!("{} hundred {rest}", n / 100),
+        };
+    }
+    if n == 0 {
+        return "0".to_owned();
+    }
+    let mut parts = Vec::new();
+    let mut rest = n;
+    for (scale, name) in [
+        (1_000_000_000, "billion"),
+        (1_000_000, "million"),
+        (1_000, "thousand"),
+    ] {
+        if rest >= scale {
+            parts.push(format!("{} {name}", rest / scale));
+            rest %= scale;
+        }
+    }
+    if rest > 0 {
+        parts.push(rest.to_string());
+    }
+    parts.join(" ")
+}
+
+/// Whether `text`, with spoken numbers, reads as exactly `words`: a regular expression
+/// anchored at both ends sees the words every match sees.
+fn spoken_reads_as(text: &str, words: &str) -> Result<(), String> {
+    spoken_matches(text, &format!("^{}$", regex::escape(words)))
+}
+
+/// Whether the reply `text`, with spoken numbers, meets the regular expression `pattern`.
+fn spoken_matches(text: &str, pattern: &str) -> Result<(), String> {
+    let value = json!({
+        "test_id": "n", "persona": "P", "matching": {"numbers": "spoken"},
+        "agent": {"replay": [text]},
+        "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": [{"regex": pattern}]}]
+    });
+    let case = parse(&value);
+    let outcome = run_case(
+        &case,
+        &mut voice_harness::BuiltinAgent::for_case(&case),
+        &RunOptions::default(),
+    );
+    match outcome.status {
+        Status::Pass => Ok(()),
+        _ => Err(format!(
+            "{text:?} does not meet /{pattern}/: {:?}",
+            outcome.steps[0].details
+        )),
+    }
+}
+
+/// Integers across 0 … 10⁹, with the small and round ones people say most often.
+fn integer() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        0u64..100,
+        0u64..10_000,
+        (1u64..10_000).prop_map(|n| n * 100),
+        (1u64..1_000).prop_map(|n| n * 1_000_000),
+        0u64..=1_000_000_000,
+        Just(1_000_000_000),
+    ]
+}
+
+/// A word with no number in it (and not `oh`, `o`, `double`, `triple`: words that change
+/// meaning next to a number).
+fn plain_word() -> impl Strategy<Value = String> {
+    "[a-z]{1,8}".prop_filter("not a number word", |w| {
+        !is_number_word(w) && !matches!(w.as_str(), "oh" | "o" | "double" | "triple")
+    })
+}
+
+/// A number said in any of the styles, or written in digits.
+fn number_words() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0usize..10).prop_map(|u| UNITS[u].to_owned()),
+        (10u64..100).prop_map(below_hundred),
+        (0u64..10_000).prop_map(|n| n.to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Every integer from 0 to 10⁹, in words in any style people use, after and before
+    /// plain words, reads back as its digits.
+    #[test]
+    fn spoken_integers_read_back_as_themselves(n in integer(), style in 0usize..6) {
+        let said = match style {
+            0 => cardinal(n, false),
+            1 => cardinal(n, true),
+            2 => digit_by_digit(n, true),
+            3 => pairs(n),
+            4 => with_scales(n, false),
+            _ => with_scales(n, true),
+        };
+        prop_assert_eq!(spoken_reads_as(&format!("it is {said}"), &format!("it is {n}")), Ok(()));
+        // A trailing `oh` is zero only at the end of the text (or before another number):
+        // before a word it is a word (`seven o'clock`).
+        if !said.ends_with("oh") {
+            prop_assert_eq!(spoken_reads_as(&format!("{said} now, thanks"), &format!("{n} now thanks")), Ok(()));
+        }
+    }
+
+    /// Text with no number words reads as its words, unchanged, with spoken numbers on.
+    #[test]
+    fn text_without_number_words_is_unchanged(
+        words in prop::collection::vec(prop_oneof![
+            4 => "[a-zA-Z]{1,8}".prop_filter("not a number word", |w| !is_number_word(&w.to_lowercase())),
+            1 => prop::sample::select(vec!["oh", "Oh", "o", "and", "double", "triple", "a", "clock"]).prop_map(String::from),
+        ], 1..12),
+        separators in prop::collection::vec(prop::sample::select(vec![" ", ", ", ". ", "'", "-", "! "]), 12),
+    ) {
+        let text: String = words.iter().zip(&separators).map(|(w, s)| format!("{w}{s}")).collect();
+        let words = tokens(&text);
+        // `double oh` and `triple oh` are numbers (00, 000).
+        prop_assume!(!words.windows(2).any(|w| matches!(w[0].as_str(), "double" | "triple") && matches!(w[1].as_str(), "oh" | "o")));
+        prop_assert_eq!(spoken_reads_as(&text, &words.join(" ")), Ok(()));
+    }
+
+    /// `oh` (or `o`) with a word that is not a number on either side stays a word, and
+    /// stays next to that word, whatever is on its other side; at the start of a text too.
+    #[test]
+    fn oh_next_to_a_non_digit_word_stays_a_word(
+        oh in prop::sample::select(vec!["oh", "o"]),
+        plain in plain_word(),
+        other in prop_oneof![plain_word(), number_words()],
+        side in 0usize..3,
+    ) {
+        let (text, pattern) = match side {
+            0 => (format!("{other} {oh} {plain}"), format!("(^| ){oh} {plain}( |$)")),
+            1 => (format!("{plain} {oh} {other}"), format!("(^| ){plain} {oh}( |$)")),
+            _ => (format!("{oh}, {other}"), format!("^{oh}( |$)")),
+        };
+        prop_assert_eq!(spoken_matches(&text, &pattern), Ok(()));
+    }
+}
+
+/// Whether a call with `actual` as its argument meets an expected call with `expected`.
+fn argument_matches(expected: &Value, actual: &Value) -> bool {
+    let value = json!({
+        "test_id": "a", "persona": "P",
+        "agent": {"replay": [{"text": "done", "tool_calls": [{"name": "Book", "arguments": {"v": actual}}]}]},
+        "turns": [{"step_order": 1, "user_input": "Book it",
+                   "expected_tool_calls": [{"name": "Book", "arguments": {"v": expected}}]}]
+    });
+    let case = parse(&value);
+    run_case(
+        &case,
+        &mut voice_harness::BuiltinAgent::for_case(&case),
+        &RunOptions::default(),
+    )
+    .status
+        == Status::Pass
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// A digit string matches itself, never a different digit string (leading zeros
+    /// included), and a number only when it is that number written exactly.
+    #[test]
+    fn a_digit_string_matches_itself_and_no_other(
+        digits in "[0-9]{1,24}",
+        other in "[0-9]{1,24}",
+        zeros in 1usize..3,
+    ) {
+        let padded = format!("{}{digits}", "0".repeat(zeros));
+        prop_assert!(argument_matches(&json!(digits), &json!(digits)));
+        prop_assert!(!argument_matches(&json!(digits), &json!(padded)));
+        prop_assert!(!argument_matches(&json!(padded), &json!(digits)));
+        if other != digits {
+            prop_assert!(!argument_matches(&json!(digits), &json!(other)));
+        }
+        if let Ok(n) = digits.parse::<u64>() {
+            let exact = n.to_string() == digits;
+            prop_assert_eq!(argument_matches(&json!(n), &json!(digits)), exact);
+            prop_assert_eq!(argument_matches(&json!(digits), &json!(n)), exact);
+            prop_assert!(!argument_matches(&json!(n), &json!(padded)));
+            if other.parse::<u64>().is_ok_and(|m| m != n) {
+                prop_assert!(!argument_matches(&json!(n), &json!(other)));
+            }
+        }
+    }
+
+    /// Any string argument, Unicode and punctuation included, matches itself.
+    #[test]
+    fn a_string_argument_matches_itself(text in any::<String>()) {
+        prop_assert!(argument_matches(&json!(text), &json!(text)));
+    }
+
+    /// Past 2⁵³ an `f64` cannot tell neighbours apart; the matcher always does.
+    #[test]
+    fn numbers_past_two_to_the_53_are_told_apart(n in (1u64 << 53)..u64::MAX) {
+        let next = n + 1;
+        prop_assert!(argument_matches(&json!(n), &json!(n.to_string())));
+        prop_assert!(!argument_matches(&json!(n), &json!(next)));
+        prop_assert!(!argument_matches(&json!(n.to_string()), &json!(next)));
+        prop_assert!(!argument_matches(&json!(next.to_string()), &json!(n)));
+        // The float nearest to n is the decimal it is written as (the shortest that reads
+        // back as it): n only when that decimal is n's.
+        #[allow(clippy::cast_precision_loss)]
+        let float = n as f64;
+        let written = format!("{float}");
+        prop_assert_eq!(argument_matches(&json!(n), &json!(float)), written == n.to_string(), "{} as {}", n, written);
+        prop_assert!(!argument_matches(&json!(n.to_string()), &json!(float)) || written == n.to_string());
+    }
+}

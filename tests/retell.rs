@@ -259,10 +259,16 @@ fn a_call_with_a_greeting_tools_stale_ids_and_a_hang_up() {
     let outcome = run_case(&case, &mut agent, &options());
     let details: Vec<_> = outcome.steps.iter().map(|s| s.details.clone()).collect();
     assert_eq!(details, [None, None, None], "{:?}", outcome.failures());
-    // The begin message is the greeting, not step 1's reply; the stale words are dropped.
+    // The begin message is the greeting, a row before step 1, not step 1's reply; the stale
+    // words are dropped.
     assert_eq!(
         greeting(&mut agent, &outcome).as_deref(),
         Some("Thanks for calling Luigi's.")
+    );
+    let first = &outcome.transcript[0];
+    assert_eq!(
+        (first.step_order, first.text.as_str()),
+        (0, "Thanks for calling Luigi's.")
     );
     assert_eq!(
         outcome.steps[0].agent_response.as_deref(),
@@ -453,7 +459,7 @@ fn the_runner_names_the_agent_in_the_report() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         report["run"]["agent"],
-        json!({"kind": "retell", "url": server.url})
+        json!(format!("retell: {}", server.url))
     );
     assert_eq!(report["cases"][0]["status"], "pass");
     // A URL that is not ws:// is a usage error, said before any call.

@@ -311,3 +311,38 @@ for line in sys.stdin:
     let out = run_case(&case, &mut agent, &RunOptions::default());
     assert_eq!(out.status, Status::Pass, "{:?}", out.steps);
 }
+
+/// A Rust agent whose `start` fails: the call never starts.
+struct NoLicence;
+
+impl Agent for NoLicence {
+    async fn start(&mut self, _: &CallStart<'_>) -> Result<(), AgentError> {
+        Err("no licence".into())
+    }
+    async fn reply(&mut self, _: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        unreachable!("a call that failed to start gets no lines")
+    }
+}
+
+#[test]
+fn a_call_that_never_started_is_an_error_not_a_pass() {
+    // Before: the outcome checks were skipped, so no check failed and the case passed.
+    let case = common::case(booking_case());
+    let out = run_case(&case, &mut NoLicence, &RunOptions::default());
+    let why = "the call never started: agent error: no licence";
+    assert_eq!(out.error.as_deref(), Some(why));
+    assert_eq!(out.status, Status::Fail);
+    assert!(!out.as_expected);
+    assert_eq!(out.steps[0].expected_user_input, "the call ended");
+    assert_eq!(out.steps[0].details.as_deref(), Some(why));
+    assert!(out.transcript.is_empty());
+    let metrics = out.metrics.rules.unwrap();
+    assert_eq!(metrics.caller_turns, 0);
+
+    // A negative test cannot be "as expected" by an agent that never answered either.
+    let mut value = booking_case();
+    value["expect"] = json!({"status": "fail"});
+    let out = run_case(&common::case(value), &mut NoLicence, &RunOptions::default());
+    assert_eq!(out.status, Status::Fail);
+    assert!(!out.as_expected);
+}

@@ -226,3 +226,124 @@ fn bad_shards_and_bad_merges_are_usage_errors() {
         );
     }
 }
+
+/// Issue 23, fault 3: two files that share a `test_id` are both errors however the suite is
+/// sharded, as in a single run and under `VOICE_HARNESS_SHARD`: the ids are indexed over the
+/// whole suite, then the shard is taken.
+#[test]
+fn a_test_id_shared_across_shards_is_an_error_in_each_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).unwrap();
+    let shard_of = |name: &str| (1..=2).find(|&k| Shard { k, n: 2 }.holds(name)).unwrap();
+    // Two names that hash to different shards of 2.
+    let other = (0..)
+        .map(|i| format!("dup_{i}.json"))
+        .find(|name| shard_of(name) != shard_of("dup.json"))
+        .unwrap();
+    for name in ["dup.json", other.as_str()] {
+        let case = r#"{"test_id": "same", "persona": "P",
+            "turns": [{"step_order": 1, "user_input": "Hi", "expected_agent_response_keywords": []}]}"#;
+        std::fs::write(cases.join(name), case).unwrap();
+    }
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let whole = run(
+        dir.path(),
+        &["run", "cases", "--json", &p("all.json"), "-q"],
+    );
+    assert_eq!(whole.status.code(), Some(1));
+    for k in 1..=2 {
+        let shard = format!("{k}/2");
+        let out = run(
+            dir.path(),
+            &[
+                "run",
+                "cases",
+                "--shard",
+                &shard,
+                "--json",
+                &p(&format!("s{k}.json")),
+                "-q",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1), "shard {shard}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("1 case: 0 passed, 0 failed, 1 error"),
+            "shard {shard}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let merged = run(
+        dir.path(),
+        &[
+            "merge",
+            &p("s1.json"),
+            &p("s2.json"),
+            "--json",
+            &p("merged.json"),
+        ],
+    );
+    assert_eq!(merged.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&merged.stderr).contains("2 cases: 0 passed, 0 failed, 2 errors"),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let read = |n: &str| std::fs::read(dir.path().join(n)).unwrap();
+    assert_eq!(read("all.json"), read("merged.json"));
+}
+
+/// Issue 23, fault 18: shards of different commands are not one run. The report's `run`
+/// block records the mode, seed, selection and agent, and `merge` refuses a mix, naming
+/// both files and the field that differs.
+#[test]
+fn merge_refuses_shards_of_different_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let shard = |k: u64, name: &str, extra: &[&str]| {
+        let (mode, rest) = extra.split_first().unwrap();
+        let mut args = vec![*mode, "cases", "--shard"];
+        let k = format!("{k}/2");
+        let json = p(name);
+        args.extend([k.as_str(), "--json", json.as_str(), "-q"]);
+        args.extend(rest);
+        let out = run(root, &args);
+        assert!(
+            dir.path().join(name).is_file(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    shard(1, "run1.json", &["run"]);
+    shard(2, "run2.json", &["run"]);
+    shard(2, "sweep2.json", &["sweep", "--seeds", "2"]);
+    shard(2, "seed2.json", &["run", "--seed", "7"]);
+    shard(2, "filter2.json", &["run", "--filter", "v1"]);
+    shard(2, "tag2.json", &["run", "--tag", "smoke"]);
+    let ok = run(root, &["merge", &p("run1.json"), &p("run2.json")]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    for (other, field) in [
+        ("sweep2.json", "mode"),
+        ("seed2.json", "seed"),
+        ("filter2.json", "filter"),
+        ("tag2.json", "tags"),
+    ] {
+        let out = run(root, &["merge", &p("run1.json"), &p(other)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{other}: {stderr}");
+        assert!(
+            stderr.contains(&p("run1.json")) && stderr.contains(&p(other)),
+            "{other}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("run.{field}")),
+            "{other}: {stderr}"
+        );
+    }
+}

@@ -164,3 +164,41 @@ fn a_program_gets_the_events_of_the_protocol() {
         ]
     );
 }
+
+#[test]
+fn a_quiet_agent_does_not_pass_a_step_that_expects_a_mention() {
+    // Before: a keypad or silent step the agent answered with nothing skipped its
+    // `expected_mentions`, so "no tool called, nothing said" passed.
+    let case = |reply: serde_json::Value| {
+        json!({
+            "test_id": "t", "persona": "P",
+            "tools": {"lookup_balance": [{"result": {"balance": "42"}}]},
+            "agent": {"replay": [reply]},
+            "turns": [{"step_order": 1, "dtmf": "1234#",
+                       "expected_mentions": [{"tool": "lookup_balance", "path": "balance"}]}]
+        })
+    };
+    let quiet = common::run_builtin(case(json!("")));
+    assert!(!quiet.steps[0].passed, "{:?}", quiet.steps[0]);
+    assert_eq!(
+        quiet.steps[0].details.as_deref(),
+        Some(
+            "missing mention: lookup_balance result balance: lookup_balance was not called in this step"
+        )
+    );
+    // Called, then said nothing: the value was not said.
+    let called = common::run_builtin(case(
+        json!({"text": "", "tool_calls": [{"name": "lookup_balance", "arguments": {}}]}),
+    ));
+    assert!(!called.steps[0].passed, "{:?}", called.steps[0]);
+    assert!(
+        called.steps[0].details.as_deref().unwrap().contains("42"),
+        "{:?}",
+        called.steps[0].details
+    );
+    // Saying the value passes, as for a spoken step.
+    let said = common::run_builtin(case(
+        json!({"text": "Your balance is 42.", "tool_calls": [{"name": "lookup_balance", "arguments": {}}]}),
+    ));
+    assert!(said.steps[0].passed, "{:?}", said.steps[0]);
+}

@@ -185,3 +185,103 @@ fn recorded_rows_are_numbered_like_the_zipper_pairs_them() {
         ]
     );
 }
+
+// ---- the agent's greeting (issue #23, fault 7) ---------------------------------------------
+
+/// Greets as the call starts, then answers each line with its keywords.
+struct Greeter(Option<&'static str>);
+
+impl voice_harness::Agent for Greeter {
+    async fn reply(
+        &mut self,
+        line: &voice_harness::CallerLine<'_>,
+    ) -> Result<voice_harness::Reply, voice_harness::AgentError> {
+        Ok(voice_harness::Reply::Say(
+            if line.step_order == 1 { "hi" } else { "help" }.into(),
+        ))
+    }
+    fn greeting(&mut self) -> Option<String> {
+        self.0.map(str::to_owned)
+    }
+}
+
+fn greeted(greeting: Option<serde_json::Value>, agent: Greeter) -> voice_harness::Outcome {
+    let mut value = common::script(TWO);
+    if let Some(greeting) = greeting {
+        value["greeting"] = greeting;
+    }
+    let case = common::case(value);
+    voice_harness::run_case(&case, &mut { agent }, &voice_harness::RunOptions::default())
+}
+
+#[test]
+fn a_greeting_is_its_own_row_before_step_1_and_shifts_nothing() {
+    let out = greeted(None, Greeter(Some("Welcome to Bella's!")));
+    let first = &out.transcript[0];
+    assert_eq!(
+        (first.speaker, first.text.as_str(), first.step_order),
+        (Speaker::Agent, "Welcome to Bella's!", 0)
+    );
+    assert_eq!(out.status, Status::Pass, "{:?}", out.steps);
+    assert_eq!(out.transcript[2].text, "hi");
+    // No `greeting` in the case: nothing checked, nothing said about it.
+    assert!(out.greeting.is_none());
+}
+
+#[rstest]
+#[case::met(json!(["welcome", ["how can i help", "bella s"]]), Greeter(Some("Welcome to Bella's!")), None)]
+#[case::missing_keyword(json!(["welcome", "how can i help"]), Greeter(Some("Welcome to Bella's!")), Some("missing keywords: how can i help"))]
+#[case::no_greeting(json!(["welcome"]), Greeter(None), Some("the agent did not greet (the case's `greeting` expects it to speak first); missing keywords: welcome"))]
+#[case::any_greeting(json!([]), Greeter(Some("Hello?")), None)]
+#[case::any_greeting_missing(json!([]), Greeter(None), Some("the agent did not greet (the case's `greeting` expects it to speak first)"))]
+fn the_greeting_is_checked_when_the_case_has_one(
+    #[case] greeting: serde_json::Value,
+    #[case] agent: Greeter,
+    #[case] failed: Option<&str>,
+) {
+    let out = greeted(Some(greeting), agent);
+    let check = out.greeting.as_ref().unwrap();
+    assert_eq!(check.details.as_deref(), failed);
+    assert_eq!(check.passed, failed.is_none());
+    let want = if failed.is_none() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    assert_eq!(out.status, want);
+    // The steps themselves are not shifted by the greeting.
+    assert!(out.steps.iter().all(|s| s.passed), "{:?}", out.steps);
+    if let Some(failed) = failed {
+        assert_eq!(out.failures(), [format!("Greeting Failed: {failed}")]);
+    }
+}
+
+#[test]
+fn a_recorded_greeting_is_checked_too() {
+    let mut value = common::script(TWO);
+    value["greeting"] = json!(["welcome"]);
+    value["transcript"] = json!([
+        {"speaker": "agent", "text": "Hello?"},
+        {"speaker": "user", "text": "Hello"}, {"speaker": "agent", "text": "hi"},
+        {"speaker": "user", "text": "Need help"}, {"speaker": "agent", "text": "help"}
+    ]);
+    let out = common::run(&common::case(value));
+    assert_eq!(
+        out.greeting.unwrap().details.as_deref(),
+        Some("missing keywords: welcome")
+    );
+    assert_eq!(out.status, Status::Fail);
+}
+
+#[rstest]
+#[case::not_a_list(json!("welcome"), "greeting: expected")]
+#[case::blank_keyword(json!(["welcome", " "]), "greeting[1]:")]
+fn a_bad_greeting_is_a_loader_error(#[case] greeting: serde_json::Value, #[case] at: &str) {
+    let mut value = common::script(TWO);
+    value["greeting"] = greeting;
+    let bytes = serde_json::to_vec(&value).unwrap();
+    let err = voice_harness::parse_case("g.json", &bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(at), "{err}");
+}

@@ -1,12 +1,22 @@
 """Scripted replies for the sample suite: a stand-in for a real agent.
 
 Teams often stub their voice agent like this before the real one exists: a table of what
-to say in each scripted call. Replace `answer` with a call into your own agent.
-Standard library only.
+to say in each scripted call. Replace `Call.answer` with a call into your own agent.
+`handle` is the one handler both example agents serve (`scripted_agent.py` as a program,
+`http_agent.py` over HTTP), through the `voice_harness` package (standard library only).
 """
 
+import os
 import re
+import sys
 import time
+
+try:
+    import voice_harness
+except ImportError:  # not installed: run from a clone, with the package from ./python
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, os.path.join(here, "..", "..", "python"))
+    import voice_harness
 
 # test_id -> one reply per caller line, in order. A reply is a string, or a dict with
 # "text" and optionally "end_call" (hang up after it), "delay_s" (think first) and "tools"
@@ -61,16 +71,24 @@ SCRIPT = {
     "agent_hangs_up_early": [{"text": "Hello! How can I help you today?", "end_call": True}],
     # Tool calls (cases/tools/): the harness answers them from the case's mocks.
     "tools_restaurant_booking": [
-        {"text": "Sorry, seven is full. I can do seven thirty or eight.",
-         "tools": [["CheckAvailability", {"time": "19:00", "party_size": 4}]]},
-        {"text": "You're booked for four at seven thirty. Your confirmation number is "
-                 "{ReserveRestaurant.confirmation}.",
-         "tools": [["CheckAvailability", {"time": "19:30", "party_size": 4}],
-                   ["ReserveRestaurant", {"time": "19:30", "party_size": 4, "name": "Dana"}]]},
+        {
+            "text": "Sorry, seven is full. I can do seven thirty or eight.",
+            "tools": [["CheckAvailability", {"time": "19:00", "party_size": 4}]],
+        },
+        {
+            "text": "You're booked for four at seven thirty. Your confirmation number is "
+            "{ReserveRestaurant.confirmation}.",
+            "tools": [
+                ["CheckAvailability", {"time": "19:30", "party_size": 4}],
+                ["ReserveRestaurant", {"time": "19:30", "party_size": 4, "name": "Dana"}],
+            ],
+        },
     ],
     "tools_no_transfer_for_a_refund": [
-        {"text": "Your refund is on its way, reference {IssueRefund.refund_id}.",
-         "tools": [["IssueRefund", {"amount": 12.5}]]},
+        {
+            "text": "Your refund is on its way, reference {IssueRefund.refund_id}.",
+            "tools": [["IssueRefund", {"amount": 12.5}]],
+        },
     ],
     # Voice events (cases/voice/): silence and keypad tones are answered like lines; an
     # empty text after them says nothing.
@@ -79,8 +97,16 @@ SCRIPT = {
         "Are you still there? Which day works for you?",
         "Friday at nine it is. See you then.",
     ],
-    "voice_never_reprompts": ["Sure. Which day would you like the appointment?", "", "Friday at nine it is."],
-    "voice_pin_by_keypad": ["Please enter your four-digit PIN, then the hash key.", "Thank you, you're verified.", ""],
+    "voice_never_reprompts": [
+        "Sure. Which day would you like the appointment?",
+        "",
+        "Friday at nine it is.",
+    ],
+    "voice_pin_by_keypad": [
+        "Please enter your four-digit PIN, then the hash key.",
+        "Thank you, you're verified.",
+        "",
+    ],
     "voice_interrupts_disclaimer": [
         "This call is recorded for quality. Our terms of service apply to every order, and you "
         "can ask for a copy at any time.",
@@ -107,9 +133,11 @@ SCRIPT = {
     "rules_booking_in_any_order": [
         "Happy to help. What time would you like?",
         "And how many people will there be?",
-        {"text": "You're booked for four at seven, confirmation {ReserveRestaurant.confirmation}. "
-                 "Anything else?",
-         "tools": [["ReserveRestaurant", {"party_size": 4, "time": "19:00"}]]},
+        {
+            "text": "You're booked for four at seven, confirmation "
+            "{ReserveRestaurant.confirmation}. Anything else?",
+            "tools": [["ReserveRestaurant", {"party_size": 4, "time": "19:00"}]],
+        },
     ],
     "rules_hangs_up_after_confusion": [
         "Please read me your account number.",
@@ -124,45 +152,52 @@ SCRIPT = {
 
 
 class Call:
-    """One call: remembers which test it is for, how far it got, and the tool calls of the
-    turn in progress."""
+    """One call: remembers which test it is for and how far it got."""
 
     def __init__(self, test_id):
         self.replies = SCRIPT.get(test_id, [])
         self.step = 0
-        self.pending = []
-        self.results = {}
-        self.reply = None
-        self.calls = 0
 
-    def answer(self, text):
-        """The first message (a dict) answering the caller's `text`: a tool call, or the
-        reply."""
+    def answer(self, tool):
+        """The reply to the caller's next line. `tool(name, arguments)` runs one of the
+        case's tool mocks and returns its result (voice_harness's `event.tool`)."""
         if self.step >= len(self.replies):
-            return {"text": "Sorry, I did not catch that. Could you repeat it?"}
+            return "Sorry, I did not catch that. Could you repeat it?"
         reply = self.replies[self.step]
         self.step += 1
         if isinstance(reply, str):
-            return {"text": reply}
+            return reply
         time.sleep(reply.get("delay_s", 0))
-        self.reply, self.pending, self.results = reply, list(reply.get("tools", [])), {}
-        return self.next_message()
+        results = {}
+        for name, arguments in reply.get("tools", []):
+            results[name] = tool(name, arguments)
 
-    def tool_result(self, event):
-        """The next message after a {"event": "tool_result", ...}."""
-        self.results[event["name"]] = event["result"]
-        return self.next_message()
+        def value(match):
+            result = results.get(match.group(1)) or {}
+            return str(result.get(match.group(2), "?"))
 
-    def next_message(self):
-        if self.pending:
-            name, arguments = self.pending.pop(0)
-            self.calls += 1
-            return {"tool_call": {"id": f"c{self.calls}", "name": name, "arguments": arguments}}
-        message = {"text": re.sub(r"\{(\w+)\.(\w+)\}", self.value, self.reply["text"])}
-        if self.reply.get("end_call"):
+        message = {"text": re.sub(r"\{(\w+)\.(\w+)\}", value, reply["text"])}
+        if reply.get("end_call"):
             message["end_call"] = True
         return message
 
-    def value(self, match):
-        result = self.results.get(match.group(1)) or {}
-        return str(result.get(match.group(2), "?"))
+
+CALLS = {}
+
+
+def handle(event):
+    """The handler for `voice_harness.serve` and `serve_http`: one `Call` per call_id.
+
+    Silence and keypad tones are answered like lines, in order; a line after a barge-in has
+    "interrupted": {"heard": ...}, which this script does not need.
+    """
+    kind, call_id = event["event"], event["call_id"]
+    if kind == "start":
+        CALLS[call_id] = Call(event["test_id"])
+        print(f"call {call_id} started", file=sys.stderr)
+    elif kind == "end":
+        CALLS.pop(call_id, None)
+    elif kind in ("user", "silence", "dtmf"):
+        if call_id not in CALLS:
+            raise voice_harness.AgentError(f"no start event for call {call_id!r}")
+        return CALLS[call_id].answer(event.tool)

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::agent::processes;
 use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message::{self, quote};
@@ -291,6 +292,16 @@ async fn next_step(line: &CallerLine<'_>, call_id: &str, answer: &str) -> Result
     }
 }
 
+/// How a fault names the event of `line`: ``the `user` event of step 2``.
+fn event_name(line: &CallerLine<'_>) -> String {
+    let kind = match line.event {
+        CallerEvent::Silence { .. } => "silence",
+        CallerEvent::Dtmf(_) => "dtmf",
+        _ => "user",
+    };
+    format!("the `{kind}` event of step {}", line.step_order)
+}
+
 fn to_json(event: &Event<'_>) -> String {
     serde_json::to_string(event).expect("events are plain data")
 }
@@ -303,7 +314,14 @@ const STDERR_TAIL: usize = 2000;
 /// Its stderr is captured and the end of it is shown with any failure. The program starts
 /// in a process group of its own, and the whole group is killed when the call ends, on a
 /// fault, and when the agent is dropped, so neither the program nor anything it started
-/// (`sh -c 'python3 agent.py'`, a helper it spawned) outlives its call. A reply line is
+/// (`sh -c 'python3 agent.py'`, a helper it spawned) outlives its call. On Linux that
+/// includes a process that left the group (`setsid helper &`): the program runs with
+/// `VOICE_HARNESS_AGENT_CALL` set to a value of its call in its environment, which what it
+/// starts inherits, and every process that carries it is ended with the call.
+///
+/// If the process that runs the call dies without ending it (a test binary killed by a
+/// signal), the program's stdin closes: a well-behaved agent exits when its stdin ends
+/// (docs/agent-protocol.md). A reply line is
 /// read up to 512 KiB; past that the step fails and nothing more is buffered.
 ///
 /// ```no_run
@@ -314,6 +332,10 @@ const STDERR_TAIL: usize = 2000;
 pub struct CommandAgent {
     argv: Vec<String>,
     call: Option<Running>,
+    /// The line it wrote for `start`, when the case expects a greeting.
+    greeting: Option<String>,
+    /// A line nobody asked for, found when the call ended.
+    late: Option<AgentError>,
 }
 
 #[derive(Debug)]
@@ -327,28 +349,26 @@ struct Running {
     stderr_task: Option<tokio::task::JoinHandle<()>>,
     /// A reply was cut short (timeout): the protocol is out of step, so end by killing.
     broken: bool,
+    /// The program has written something on its stdout in this call (else a timeout gets
+    /// a hint about flushing).
+    wrote: bool,
     /// The program's process group (its pid: it leads a group of its own). Kept apart from
     /// `child`, which forgets the pid once the program has been waited for, while what it
     /// started may still run.
     group: Option<u32>,
+    /// The last event sent, as a line nobody asked for names it (`the \`user\` event of
+    /// step 2`).
+    last_event: String,
+    /// The call's mark in the environment of the program and all it starts (see
+    /// `processes`); `None` once the tree has been ended.
+    mark: Option<String>,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         // `kill_on_drop` ends the program; this ends what it started too.
-        kill_group(self.group);
+        self.end_tree();
     }
-}
-
-/// Kills a process group the program led (it was started as the leader of its own).
-fn kill_group(group: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = group.and_then(|id| rustix::process::Pid::from_raw(id as i32)) {
-        // The group may already be gone: nothing to do then.
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-    }
-    #[cfg(not(unix))]
-    let _ = group;
 }
 
 impl CommandAgent {
@@ -361,6 +381,8 @@ impl CommandAgent {
         Self {
             argv: argv.into_iter().map(Into::into).collect(),
             call: None,
+            greeting: None,
+            late: None,
         }
     }
 
@@ -420,8 +442,12 @@ impl Running {
     /// line cannot grow the harness.
     async fn answer(&mut self, program: &str) -> Result<String, AgentError> {
         let mut answer = Vec::new();
+        // Bytes already buffered (a line begun when a timeout cut the last read) count.
+        self.wrote |= !self.stdout.buffer().is_empty();
         let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
-        match bounded.read_until(b'\n', &mut answer).await {
+        let read = bounded.read_until(b'\n', &mut answer).await;
+        self.wrote |= matches!(read, Ok(n) if n > 0);
+        match read {
             Ok(0) => return Err(self.gone(program, "before replying").await),
             Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
                 return Err(AgentError::fault(format!(
@@ -446,10 +472,47 @@ impl Running {
         })
     }
 
+    /// The first line the program wrote after its last answer, read once it has exited (so
+    /// what it wrote is all there): a fault naming the event it followed.
+    async fn leftover(&mut self, program: &str) -> Option<AgentError> {
+        let mut rest = Vec::new();
+        let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
+        loop {
+            rest.clear();
+            let read = bounded.read_until(b'\n', &mut rest);
+            match tokio::time::timeout(Duration::from_secs(1), read).await {
+                Ok(Ok(n)) if n > 0 => {
+                    let line = String::from_utf8_lossy(&rest);
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    return Some(AgentError::fault(format!(
+                        "{}{}",
+                        message::line_nobody_asked_for(
+                            program,
+                            &self.last_event,
+                            &quote(line.trim_end())
+                        ),
+                        self.stderr_tail()
+                    )));
+                }
+                _ => return None,
+            }
+        }
+    }
+
     async fn kill(&mut self) {
-        kill_group(self.group);
+        self.end_tree();
         // `kill` also waits, so no zombie is left behind.
         let _ = self.child.kill().await;
+        processes::waited(self.group);
+    }
+
+    /// Ends everything the program started, in its group or out of it (once).
+    fn end_tree(&mut self) {
+        if let Some(mark) = self.mark.take() {
+            processes::end_tree(self.group, &mark);
+        }
     }
 }
 
@@ -459,7 +522,16 @@ impl Agent for CommandAgent {
         let Some((name, args)) = self.argv.split_first() else {
             return Err(AgentError::fault("agent program: the command is empty"));
         };
+        if processes::stopped() {
+            return Err(AgentError::fault(format!(
+                "agent program `{program}` was not started: the run was interrupted"
+            )));
+        }
+        let mark = processes::new_mark();
         let mut command = Command::new(name);
+        // Inherited by all the program starts, in its group or not: how the call's whole
+        // tree is found when it ends.
+        command.env(processes::MARK, &mark);
         // A group of its own, so that ending the call ends whatever the program started.
         #[cfg(unix)]
         command.process_group(0);
@@ -473,6 +545,9 @@ impl Agent for CommandAgent {
             .map_err(|e| {
                 AgentError::fault(format!("cannot start agent program `{program}`: {e}"))
             })?;
+        if let Some(pid) = child.id() {
+            processes::started(&mark, pid);
+        }
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut stderr_task = None;
         if let Some(mut pipe) = child.stderr.take() {
@@ -491,6 +566,7 @@ impl Agent for CommandAgent {
             }));
         }
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            processes::end_tree(child.id(), &mark);
             return Err(AgentError::fault(
                 "agent program: its pipes could not be opened",
             ));
@@ -504,15 +580,64 @@ impl Agent for CommandAgent {
             stderr,
             stderr_task,
             broken: false,
+            wrote: false,
+            last_event: "`start`".to_owned(),
+            mark: Some(mark),
         };
         let start = to_json(&Event::Start {
             call_id: call.call_id,
             test_id: call.test_id,
             persona: call.persona,
         });
-        let sent = running.send(&program, start).await;
+        self.greeting = None;
+        self.late = None;
+        running.send(&program, start).await?;
+        if call.expects_greeting {
+            // The case says the agent speaks first: its one line for `start` is the greeting.
+            running.broken = true;
+            let answer = running.answer(&program).await?;
+            self.greeting = match parse_answer(&answer) {
+                Ok(Answer::Reply(Reply::Say(text) | Reply::SayAndHangUp(text), _)) => Some(text),
+                Ok(Answer::Reply(Reply::HangUp, _)) => None,
+                Ok(Answer::ToolCall { .. }) => {
+                    return Err(AgentError::fault(format!(
+                        "agent program `{program}` answered `start` with a tool_call; its \
+                         greeting is {{\"text\": \"...\"}}{}",
+                        running.stderr_tail()
+                    )));
+                }
+                Err(err) => return Err(err),
+            };
+            running.broken = false;
+        }
         self.call = Some(running);
-        sent
+        Ok(())
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.take()
+    }
+
+    fn fault_at_end(&mut self) -> Option<AgentError> {
+        self.late.take()
+    }
+
+    fn __runner_flags(&self) -> Option<String> {
+        let command: Vec<String> = self
+            .argv
+            .iter()
+            .map(|arg| message::shell_arg(arg))
+            .collect();
+        Some(format!(
+            " --agent-command {}",
+            message::shell_word(&command.join(" "))
+        ))
+    }
+
+    fn __timeout_hint(&self) -> Option<String> {
+        let call = self.call.as_ref()?;
+        (!call.wrote && call.stdout.buffer().is_empty())
+            .then(|| message::nothing_on_stdout(&self.program()))
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -521,6 +646,7 @@ impl Agent for CommandAgent {
             return Err(AgentError::fault("agent program: the call was not started"));
         };
         let event = to_json(&caller_event(&call.call_id, line));
+        call.last_event = event_name(line);
         call.broken = true;
         call.send(&program, event).await?;
         let mut answer = call.answer(&program).await?;
@@ -564,12 +690,17 @@ impl Agent for CommandAgent {
             exited = tokio::time::timeout(Duration::from_secs(2), call.child.wait())
                 .await
                 .is_ok();
+            // Every event was answered: a line still there is one nobody asked for.
+            if exited {
+                self.late = call.leftover(&program).await;
+            }
         }
         if !exited {
             call.kill().await;
         } else {
             // The program exited; what it started may not have.
-            kill_group(call.group);
+            call.end_tree();
+            processes::waited(call.group);
         }
         // The program is gone, so its stderr pipe is at its end: let the reader finish, so
         // the call leaves no descriptor behind.
@@ -604,6 +735,8 @@ pub struct HttpAgent {
     /// A request was cut short by the turn timeout: the agent is not answering, so the
     /// `end` event is not sent (it would only wait a second time).
     stalled: bool,
+    /// The text of its answer to `start`, if it greeted.
+    greeting: Option<String>,
 }
 
 pub(super) type HttpClient = hyper_util::client::legacy::Client<
@@ -650,6 +783,7 @@ impl HttpAgent {
             call_id: String::new(),
             pool: None,
             stalled: false,
+            greeting: None,
         }
     }
 
@@ -787,13 +921,25 @@ impl Agent for HttpAgent {
             test_id: call.test_id,
             persona: call.persona,
         });
-        match self.post_once(body.clone()).await {
-            Ok(_) => Ok(()),
+        self.greeting = None;
+        let answer = match self.post_once(body.clone()).await {
+            Ok(answer) => answer,
             // A server with a short listen backlog resets connections under load; the
             // call has not started, so trying once more changes nothing else.
-            Err((_, true)) => self.post(body).await.map(drop),
-            Err((err, false)) => Err(err),
+            Err((_, true)) => self.post(body).await?,
+            Err((err, false)) => return Err(err),
+        };
+        // Any 2xx starts the call; a `{"text": "..."}` answer is the agent's greeting.
+        if let Ok(Answer::Reply(Reply::Say(text) | Reply::SayAndHangUp(text), _)) =
+            parse_answer(&answer)
+        {
+            self.greeting = Some(text);
         }
+        Ok(())
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.take()
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -819,6 +965,10 @@ impl Agent for HttpAgent {
 
     fn wall_clock(&self) -> bool {
         true
+    }
+
+    fn __runner_flags(&self) -> Option<String> {
+        Some(format!(" --agent-url {}", message::shell_word(&self.url)))
     }
 }
 

@@ -11,6 +11,8 @@ use crate::tool_match::{at_path, spoken};
 
 mod external;
 mod openai;
+#[doc(hidden)]
+pub mod processes;
 #[cfg(feature = "retell")]
 mod retell;
 mod sse;
@@ -75,6 +77,9 @@ pub struct CallStart<'a> {
     pub persona: &'a str,
     /// The call's tools: clone this handle into the agent's tool layer (see [`Tools`]).
     pub tools: &'a Tools,
+    /// The case expects the agent to speak first (it has `greeting`): an agent in another
+    /// process answers `start` with its greeting (docs/agent-protocol.md).
+    pub expects_greeting: bool,
 }
 
 /// What the caller did, for the agent to answer.
@@ -197,7 +202,8 @@ impl From<&str> for AgentError {
 /// the thread, takes 0 ms. When the agent waits on anything the paused clock cannot see (a
 /// thread, a blocking client), the runtime is idle, so the clock jumps straight to the turn
 /// timeout: the step fails with "no reply within 10 s" after a few real milliseconds, and
-/// the message says that the clock jumped. Tokio networking is not enabled on the virtual
+/// the message names the fix below (it cannot tell such a wait from a tokio timer longer than
+/// the timeout, so it names both). Tokio networking is not enabled on the virtual
 /// clock (it panics "IO is disabled", and the step's message names the fix). An agent that
 /// does real work must run on real time: override [`wall_clock`](Agent::wall_clock) to
 /// return `true`. Its latencies are then wall time (snapshots show `[ms]`), and the turn
@@ -225,9 +231,26 @@ pub trait Agent {
     /// Answers one caller line.
     fn reply(&mut self, line: &CallerLine<'_>) -> impl Future<Output = Result<Reply, AgentError>>;
 
+    /// The agent's greeting: what it says as the call starts, before the caller's first line
+    /// (voice agents speak first). Asked once, right after a successful
+    /// [`start`](Agent::start); its latency is the start's. It is recorded as an agent row of
+    /// step 0, and checked when the case has `greeting`. The default is `None`: the agent
+    /// waits for the caller. An agent that wraps another forwards this and
+    /// [`fault_at_end`](Agent::fault_at_end), as it forwards [`start`](Agent::start).
+    fn greeting(&mut self) -> Option<String> {
+        None
+    }
+
     /// The call is over (also after an error or a hang-up).
     fn end(&mut self) -> impl Future<Output = ()> {
         async {}
+    }
+
+    /// Asked once after [`end`](Agent::end): a fault that only the end of the call could
+    /// show, such as a program agent that wrote a line no event asked for (its replies were
+    /// then out of step). It fails the last step reached. The default is `None`.
+    fn fault_at_end(&mut self) -> Option<AgentError> {
+        None
     }
 
     /// `true` for agents that do real I/O (another process, the network). They run on a
@@ -252,6 +275,21 @@ pub trait Agent {
     fn __latency_ms(&mut self) -> Option<u64> {
         None
     }
+
+    /// Not part of the public API: what the agent can add to a turn timeout's message (a
+    /// program that wrote nothing at all: its reply may sit in its output buffer).
+    #[doc(hidden)]
+    fn __timeout_hint(&self) -> Option<String> {
+        None
+    }
+
+    /// Not part of the public API: the runner's flags that make it call this agent
+    /// (` --agent-command "python3 agent.py"`): empty for the built-in agents (the runner's
+    /// own), `None` when the runner cannot call it (an agent written in Rust).
+    #[doc(hidden)]
+    fn __runner_flags(&self) -> Option<String> {
+        (!self.__timed()).then(String::new)
+    }
 }
 
 /// Replies to each step with exactly what the script expects: the expected phrase for exact
@@ -261,6 +299,7 @@ pub trait Agent {
 #[derive(Debug, Clone)]
 pub struct IdealAgent {
     turns: Vec<IdealTurn>,
+    greeting: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -294,13 +333,29 @@ impl IdealAgent {
                 },
             })
             .collect();
-        Self { turns }
+        // A case that expects a greeting gets one with its keywords (any words for `[]`).
+        let greeting = case.greeting.as_ref().map(|keywords| {
+            let words: Vec<&str> = keywords
+                .iter()
+                .filter_map(crate::case::Keyword::first_phrase)
+                .collect();
+            if words.is_empty() {
+                "Hello.".to_owned()
+            } else {
+                words.join(" ")
+            }
+        });
+        Self { turns, greeting }
     }
 }
 
 impl Agent for IdealAgent {
     fn __timed(&self) -> bool {
         false
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.clone()
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -402,6 +457,13 @@ impl BuiltinAgent {
 impl Agent for BuiltinAgent {
     fn __timed(&self) -> bool {
         false
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        match self {
+            Self::Ideal(agent) => agent.greeting(),
+            Self::Replay(_) => None,
+        }
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {

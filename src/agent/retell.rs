@@ -20,7 +20,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 ///
 /// - it opens `WS_URL/<call id>` (the case's `test_id`) and waits for the begin message
 ///   (a `response` with `response_id` 0): the agent's greeting, before the caller's first
-///   line ([`RetellAgent::take_greeting`]). A server whose agent waits for the caller sends
+///   line, a row of step 0 ([`Agent::greeting`]). A server whose agent waits for the caller sends
 ///   it empty, as Retell expects;
 /// - each caller line is a `response_required` with a fresh `response_id` and the transcript
 ///   so far; the streamed `content` of that id is assembled up to `content_complete`, and
@@ -94,7 +94,8 @@ impl RetellAgent {
     }
 
     /// The begin message of the current call, once: what the agent said before the caller's
-    /// first line (`None` when it was empty).
+    /// first line (`None` when it was empty). The harness takes it through
+    /// [`Agent::greeting`] and records it as the greeting row, before step 1.
     pub fn take_greeting(&mut self) -> Option<String> {
         self.greeting.take()
     }
@@ -442,6 +443,10 @@ impl Agent for RetellAgent {
             // close is not waited for long.
             let _ = tokio::time::timeout(Duration::from_secs(1), socket.close(None)).await;
         }
+    }
+
+    fn greeting(&mut self) -> Option<String> {
+        self.greeting.take()
     }
 
     fn wall_clock(&self) -> bool {

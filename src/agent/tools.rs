@@ -168,7 +168,7 @@ impl Tools {
                     MAX_TOOL_CALLS_PER_TURN,
                 )));
             }
-            let (answer, latency) = state.answer(name, &arguments);
+            let (answer, latency, mock) = state.answer(name, &arguments);
             let result = match &answer {
                 Ok(value) => value.clone(),
                 Err(err) => err.to_result(),
@@ -177,6 +177,7 @@ impl Tools {
                 name: name.to_owned(),
                 arguments,
                 result,
+                mock,
             });
             (answer, latency)
         };
@@ -198,6 +199,7 @@ impl Tools {
             name: name.to_owned(),
             arguments,
             result: result.unwrap_or(Value::Null),
+            mock: None,
         });
     }
 
@@ -215,24 +217,30 @@ impl Tools {
 }
 
 impl State {
-    fn answer(&mut self, name: &str, arguments: &Value) -> (Result<Value, ToolError>, u64) {
+    /// The answer to a call, its latency, and which mock of the tool gave it (its index in
+    /// `tools.<name>`, for the report's coverage).
+    fn answer(
+        &mut self,
+        name: &str,
+        arguments: &Value,
+    ) -> (Result<Value, ToolError>, u64, Option<usize>) {
         let Some(mocks) = &self.mocks else {
-            return (Err(ToolError(message::no_mock_for(name))), 0);
+            return (Err(ToolError(message::no_mock_for(name))), 0, None);
         };
         let found = mocks.get(name).and_then(|entries| {
-            entries.iter().find(|m| {
+            entries.iter().enumerate().find(|(_, m)| {
                 m.matcher
                     .as_ref()
                     .is_none_or(|want| matches(want, arguments))
             })
         });
         match found {
-            Some(mock) => {
+            Some((index, mock)) => {
                 let answer = match &mock.answer {
                     MockAnswer::Result(value) => Ok(value.clone()),
                     MockAnswer::Error(error) => Err(ToolError(error.clone())),
                 };
-                (answer, mock.latency_ms)
+                (answer, mock.latency_ms, Some(index))
             }
             None => {
                 let matchers = mocks
@@ -240,7 +248,7 @@ impl State {
                     .map(|m| m.iter().map(|m| m.matcher.as_ref()).collect());
                 let problem = message::unmatched_mock(name, arguments, matchers);
                 self.problems.push(problem.clone());
-                (Err(ToolError(problem)), 0)
+                (Err(ToolError(problem)), 0, None)
             }
         }
     }

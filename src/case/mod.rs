@@ -61,6 +61,9 @@ pub struct Case {
     /// How fast the agent speaks, in words per minute (`speech_wpm`, default 150): what a
     /// caller who barges in has heard.
     pub(crate) speech_wpm: u32,
+    /// `greeting`: the agent speaks first, and its greeting must contain these keywords
+    /// (none: any greeting).
+    pub(crate) greeting: Option<Vec<Keyword>>,
 }
 
 impl Case {
@@ -102,6 +105,12 @@ impl Case {
     /// Phrases whose presence in any agent line fails the tone check.
     pub fn tone_markers(&self) -> &[String] {
         &self.tone_markers
+    }
+
+    /// `greeting`: the keywords the agent's greeting (what it says before the caller's first
+    /// line) must contain; `None` when the case does not expect the agent to speak first.
+    pub fn greeting(&self) -> Option<&[Keyword]> {
+        self.greeting.as_deref()
     }
 
     /// The expected outcome, for negative tests.
@@ -156,12 +165,17 @@ impl Case {
         self.speech_wpm
     }
 
-    /// Whether the case has voice events: silence, keypad tones or a caller who barges in.
-    /// Only such cases show the voice metrics, so older snapshots never change.
+    /// Whether the case has voice events: silence, keypad tones or a caller who barges in
+    /// (in the script, or a recorded reply marked `interrupted`). Only such cases show the
+    /// voice metrics, so older snapshots never change.
     pub fn uses_voice_events(&self) -> bool {
         self.turns
             .iter()
             .any(|t| !matches!(t.act, CallerAct::Say) || t.barge_in_after_ms.is_some())
+            || self
+                .transcript
+                .as_ref()
+                .is_some_and(|rows| rows.iter().any(|r| r.interrupted))
     }
 
     /// Whether the case says anything about tool calls (mocks, expected or forbidden calls,
@@ -386,6 +400,10 @@ pub struct RecordedRow {
     pub(crate) latency_ms: Option<u64>,
     /// A tool row's call.
     pub(crate) call: Option<ToolCall>,
+    /// Agent rows: the caller cut this reply off (`"interrupted": true`).
+    pub(crate) interrupted: bool,
+    /// Caller rows: what the agent's speech recognition heard (`heard`), when recorded.
+    pub(crate) heard: Option<String>,
 }
 
 impl RecordedRow {
@@ -407,6 +425,16 @@ impl RecordedRow {
     /// A tool row's call (name, arguments, result).
     pub fn call(&self) -> Option<&ToolCall> {
         self.call.as_ref()
+    }
+
+    /// Agent rows: whether the caller cut this reply off (`"interrupted": true`).
+    pub fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Caller rows: what the agent heard of the line (`heard`), when the recording says.
+    pub fn heard(&self) -> Option<&str> {
+        self.heard.as_deref()
     }
 }
 
@@ -482,6 +510,11 @@ pub struct ToolCall {
     pub arguments: Value,
     /// What it returned; a failure is `{"error": "..."}`.
     pub result: Value,
+    /// Which of the case's mocks of this tool answered it (`tools.<name>[i]`); `None` when
+    /// none did (no mock matched, the case has no `tools`, or the call was recorded). Not in
+    /// the report's rows: it feeds the report's coverage (docs/report.md).
+    #[serde(skip)]
+    pub(crate) mock: Option<usize>,
 }
 
 /// One mock of a tool (`tools.<name>[i]`).

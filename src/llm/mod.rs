@@ -97,23 +97,52 @@ struct LockFile {
     entries: BTreeMap<String, Entry>,
 }
 
+/// The lock file of the case file shown as `shown`, relative to the lock root: always under
+/// `llm/`. A name within the current folder is kept (`cases/a.json` → `llm/cases/a.json`);
+/// a `..` becomes `_parent` and an absolute name goes under `_root`, so a case named as
+/// `../shared/a.json` or `/srv/cases/a.json` neither reads itself as its lock file nor
+/// writes outside `llm/` (issue 23, fault 15).
+fn lock_file_within(shown: &str) -> PathBuf {
+    use std::path::Component;
+    let mut path = PathBuf::from("llm");
+    for component in Path::new(shown).components() {
+        match component {
+            Component::Normal(part) => path.push(part),
+            Component::ParentDir => path.push("_parent"),
+            Component::RootDir => path.push("_root"),
+            // A Windows drive (`C:`): its letter, as a folder.
+            Component::Prefix(prefix) => path.push(
+                prefix
+                    .as_os_str()
+                    .to_string_lossy()
+                    .replace(|c: char| !c.is_alphanumeric(), ""),
+            ),
+            Component::CurDir => {}
+        }
+    }
+    path
+}
+
 /// The exchanges of one case: what its lock file holds, what this run used or added.
 pub(crate) struct Session<'a> {
     config: std::borrow::Cow<'a, LlmConfig>,
     path: PathBuf,
-    shown: String,
+    /// The lock file's name in messages (`llm/cases/a.json`).
+    lock_name: String,
     lock: LockFile,
     used: Vec<String>,
     changed: bool,
 }
 
 impl<'a> Session<'a> {
-    /// The session of the case file shown as `shown` (its lock file `llm/<shown>`).
+    /// The session of the case file shown as `shown` (its lock file `llm/<shown>`, see
+    /// [`lock_file_within`]).
     pub(crate) fn open(
         config: std::borrow::Cow<'a, LlmConfig>,
         shown: &str,
     ) -> Result<Self, String> {
-        let path = config.lock_root.join("llm").join(shown);
+        let within = lock_file_within(shown);
+        let path = config.lock_root.join(&within);
         let lock = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 format!(
@@ -126,7 +155,7 @@ impl<'a> Session<'a> {
         Ok(Self {
             config,
             path,
-            shown: shown.to_owned(),
+            lock_name: crate::case::discover::display_path(&within),
             lock,
             used: Vec::new(),
             changed: false,
@@ -135,21 +164,15 @@ impl<'a> Session<'a> {
 
     /// The answer to a request: the recorded one, or (when recording) a new one.
     fn ask(&mut self, kind: &str, messages: Value, tool: Value) -> Result<Value, String> {
-        let key = format!(
-            "{:016x}",
-            crate::rng::seed_for_test_id(
-                &json!({"model": self.config.model, "messages": messages, "tool": tool, "temperature": 0})
-                    .to_string()
-            )
-        );
+        let key = request_key(&self.config.model, &messages, &tool);
         self.used.push(key.clone());
         if let Some(entry) = self.lock.entries.get(&key) {
             return Ok(entry.answer.clone());
         }
         if self.config.mode == LockMode::Offline {
             return Err(format!(
-                "no recorded LLM answer for this request ({kind}, entry {key} of llm/{}); run locally to record it",
-                self.shown
+                "no recorded LLM answer for this request ({kind}, entry {key} of {}); run locally to record it",
+                self.lock_name
             ));
         }
         let Some(url) = &self.config.url else {
@@ -163,8 +186,9 @@ impl<'a> Session<'a> {
             Entry {
                 kind: kind.to_owned(),
                 model: self.config.model.clone(),
-                messages,
-                answer: answer.clone(),
+                // Sorted, so the lock file's bytes do not depend on `preserve_order` either.
+                messages: sorted(messages),
+                answer: sorted(answer.clone()),
             },
         );
         self.changed = true;
@@ -189,8 +213,8 @@ impl<'a> Session<'a> {
                 self.changed = true;
             } else {
                 note = Some(format!(
-                    "llm/{}: {} stale entr{} (no request of this run used them); prune with VOICE_HARNESS_LLM_PRUNE=1",
-                    self.shown,
+                    "{}: {} stale entr{} (no request of this run used them); prune with VOICE_HARNESS_LLM_PRUNE=1",
+                    self.lock_name,
                     stale.len(),
                     if stale.len() == 1 { "y" } else { "ies" }
                 ));
@@ -207,6 +231,77 @@ impl<'a> Session<'a> {
                 .map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
         }
         Ok(note)
+    }
+}
+
+/// The lock-file key of a request: a hash of its model, messages, tool and temperature, in
+/// the canonical form of [`canonical`].
+fn request_key(model: &str, messages: &Value, tool: &Value) -> String {
+    let request = json!({"model": model, "messages": messages, "tool": tool, "temperature": 0});
+    let mut text = String::new();
+    canonical(&request, &mut text);
+    format!("{:016x}", crate::rng::seed_for_test_id(&text))
+}
+
+/// `value` with every object's keys in sorted order, whichever map serde_json uses (with
+/// `preserve_order` a map keeps the order keys were inserted in, so they are inserted
+/// sorted).
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        other => other,
+    }
+}
+
+/// `value` as compact JSON with every object's keys sorted (by their UTF-8 bytes) and
+/// numbers written one fixed way, whatever serde_json's features: with `preserve_order`
+/// (which any crate in a user's graph can turn on) `Value::to_string` keeps insertion
+/// order, so `cargo test` and the runner computed different keys (issue 23, fault 14).
+/// Without the feature this is byte for byte what `to_string` wrote, so keys recorded
+/// before stay valid.
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Null | Value::Bool(_) | Value::String(_) => out.push_str(&value.to_string()),
+        Value::Number(n) => {
+            // Integers in decimal; any other number as serde_json writes an f64 (ryu's
+            // shortest form), never the text it was parsed from (`arbitrary_precision`).
+            let text = match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => u.to_string(),
+                (None, Some(i), _) => i.to_string(),
+                (None, None, Some(f)) => Value::from(f).to_string(),
+                (None, None, None) => n.to_string(),
+            };
+            out.push_str(&text);
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                canonical(item, out);
+            }
+            out.push('}');
+        }
     }
 }
 
@@ -287,12 +382,18 @@ pub(crate) fn judge(
         let Some(criterion) = &turn.judge else {
             continue;
         };
-        if step.agent_response.is_none() {
+        // A silent or keypad step the agent let pass is judged too: it said nothing.
+        if step.agent_response.is_none() && !step.quiet {
             continue;
         }
+        let quiet = if step.quiet {
+            "agent: (says nothing)\n"
+        } else {
+            ""
+        };
         let messages = json!([
             {"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": format!("Conversation:\n{so_far}\nCriterion: {criterion}")}
+            {"role": "user", "content": format!("Conversation:\n{so_far}{quiet}\nCriterion: {criterion}")}
         ]);
         let answer = session.ask("judge", messages, verdict_tool())?;
         let verdict = answer.get("verdict").and_then(Value::as_str);
@@ -317,4 +418,62 @@ pub(crate) fn judge(
     }
     outcome.rejudge(case);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_values_are_written_with_sorted_keys() {
+        let value: Value =
+            serde_json::from_str(r#"[{"z": 1, "a": {"y": 2.5, "b": [null, {"d": 1, "c": 2}]}}]"#)
+                .unwrap();
+        let mut text = String::new();
+        canonical(&value, &mut text);
+        assert_eq!(sorted(value).to_string(), text);
+        assert_eq!(text, r#"[{"a":{"b":[null,{"c":2,"d":1}],"y":2.5},"z":1}]"#);
+    }
+
+    #[test]
+    fn every_lock_file_is_under_llm() {
+        for (shown, lock) in [
+            ("cases/a.json", "llm/cases/a.json"),
+            ("../shared/a.json", "llm/_parent/shared/a.json"),
+            ("../../a.json", "llm/_parent/_parent/a.json"),
+            ("/srv/cases/a.json", "llm/_root/srv/cases/a.json"),
+            ("cases/../a.json", "llm/cases/_parent/a.json"),
+        ] {
+            let within = lock_file_within(shown);
+            assert_eq!(
+                crate::case::discover::display_path(&within),
+                lock,
+                "{shown}"
+            );
+        }
+    }
+
+    /// Issue 23, fault 14: keys are the same whatever order serde_json keeps an object's
+    /// keys in (its `preserve_order` feature, which any crate in the graph can turn on).
+    /// Pinned: lock files recorded before keep their keys. Run it with
+    /// `--features serde_json/preserve_order` too.
+    #[test]
+    fn keys_do_not_depend_on_the_order_of_object_keys() {
+        let messages = json!([
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": "Conversation:\nagent: Booked for Friday.\n\nCriterion: x"}
+        ]);
+        assert_eq!(
+            request_key("tiny-test-model", &messages, &verdict_tool()),
+            "2a07d0dd56273a12"
+        );
+        assert_eq!(
+            request_key(
+                "m",
+                &json!([{"z": 1, "a": {"y": 2.5, "b": [null, true]}}]),
+                &say_tool()
+            ),
+            "01d0f792d0e91ee4"
+        );
+    }
 }

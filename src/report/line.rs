@@ -116,8 +116,10 @@ fn write_row(out: &mut Vec<u8>, row: &Row) -> io::Result<()> {
     if let Some(cut) = &row.cut {
         out.extend_from_slice(b",\"interrupted\":true,\"heard\":");
         string(out, &cut.heard);
-        out.extend_from_slice(b",\"cut_at_ms\":");
-        number(out, cut.at_ms);
+        if let Some(at_ms) = cut.at_ms {
+            out.extend_from_slice(b",\"cut_at_ms\":");
+            number(out, at_ms);
+        }
     }
     out.push(b'}');
     Ok(())
@@ -340,7 +342,7 @@ mod tests {
             if row.speaker == crate::case::Speaker::Agent {
                 row.cut = Some(Cut {
                     heard: t(),
-                    at_ms: 7,
+                    at_ms: Some(7),
                 });
             }
         }
@@ -357,6 +359,7 @@ mod tests {
                 name: t(),
                 arguments: serde_json::json!({ "q": text }),
                 result: serde_json::json!([text, 1.5, null]),
+                mock: None,
             }]);
             step.missing_tool_calls = Some(vec![t()]);
             step.forbidden_tool_calls_found = Some(vec![]);
@@ -378,6 +381,13 @@ mod tests {
                 "text with \"quotes\", \\ and \n\t\u{1}\u{7f} é ✓",
             ));
         }
+        // A recorded cut has no time: both writers leave `cut_at_ms` out.
+        let mut untimed = filled(&samples()[0], "x");
+        for cut in untimed.transcript.iter_mut().filter_map(|r| r.cut.as_mut()) {
+            cut.at_ms = None;
+        }
+        assert!(untimed.transcript.iter().any(|r| r.cut.is_some()));
+        assert_same(&untimed);
         let mut bare = samples()[0].clone();
         (bare.test_id, bare.seed, bare.metrics, bare.tone_passed) = (None, None, None, None);
         assert_same(&bare);

@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::Deserialize;
 
 use super::junit::JunitCase;
-use super::{JsonReportWriter, JunitReport, ReportMeta, ReportStatus, Summary};
+use super::{Coverage, JsonReportWriter, JunitReport, ReportMeta, ReportStatus, Summary};
 use crate::prepare::Shard;
 
 /// Why reports cannot be merged.
@@ -32,6 +32,8 @@ pub struct Merged {
     pub summary: Summary,
     /// The run: the whole suite, no shard.
     pub meta: ReportMeta,
+    /// The shards' coverage added up, when they were written with `--coverage`.
+    pub coverage: Option<Coverage>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +42,8 @@ struct ReportFile {
     #[allow(dead_code)]
     summary: serde_json::Value,
     run: ReportMeta,
+    #[serde(default)]
+    coverage: Option<Coverage>,
 }
 
 #[derive(Deserialize)]
@@ -68,6 +72,8 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
     let mut first: Option<(&str, ReportMeta)> = None;
     let mut shards: Vec<(u64, &str)> = Vec::new();
     let mut of: Option<u64> = None;
+    // The coverage so far, and the first report with (or without) it.
+    let mut coverage: Option<(Option<Coverage>, &str)> = None;
     for (name, bytes) in reports {
         let parsed: ReportFile = serde_json::from_slice(bytes).map_err(|e| {
             MergeError(format!(
@@ -80,6 +86,12 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
         if raw.len() != parsed.cases.len() {
             return fail(format!(
                 "{name} is not laid out as voice-harness writes a report (one case per line); merge the reports it wrote, unchanged"
+            ));
+        }
+        if parsed.run.interrupted {
+            return fail(format!(
+                "{name} is the report of an interrupted run: it lacks the cases that had not \
+                 finished. Run that shard again, then merge"
             ));
         }
         match &first {
@@ -95,6 +107,11 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
                     return fail(format!(
                         "{first_name} and {name} are reports of different suites ({} and {} case files in all): merge the shards of one run",
                         meta.files, parsed.run.files
+                    ));
+                }
+                if let Some((field, a, b)) = differing_run(meta, &parsed.run) {
+                    return fail(format!(
+                        "{first_name} and {name} are shards of different runs: their run.{field} differ ({a} and {b}); merge the shards of one command"
                     ));
                 }
             }
@@ -121,6 +138,22 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
             ));
         }
         shards.push((shard.k, name));
+        match (&mut coverage, parsed.coverage) {
+            (None, shard) => coverage = Some((shard, name)),
+            (Some((Some(sum), _)), Some(shard)) => sum.absorb(shard),
+            (Some((None, _)), None) => {}
+            (Some((sum, first)), shard) => {
+                let (with, without) = if sum.is_some() {
+                    (*first, name.as_str())
+                } else {
+                    (name.as_str(), *first)
+                };
+                drop(shard);
+                return fail(format!(
+                    "{with} has a coverage block and {without} has none: write every shard with --coverage, or none"
+                ));
+            }
+        }
         for (case, line) in parsed.cases.into_iter().zip(raw) {
             lines.push((case.file.clone(), line.to_owned()));
             cases.push(JunitCase {
@@ -172,7 +205,26 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
         cases,
         summary,
         meta,
+        coverage: coverage.and_then(|(sum, _)| sum),
     })
+}
+
+/// The first field of the `run` blocks by which two shards are not of one command (mode,
+/// seed, selection, agent, sweep settings), with both values as JSON.
+fn differing_run(a: &ReportMeta, b: &ReportMeta) -> Option<(&'static str, String, String)> {
+    fn json<T: serde::Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
+    [
+        ("mode", json(&a.mode), json(&b.mode)),
+        ("seed", json(&a.seed), json(&b.seed)),
+        ("filter", json(&a.filter), json(&b.filter)),
+        ("tags", json(&a.tags), json(&b.tags)),
+        ("agent", json(&a.agent), json(&b.agent)),
+        ("sweep", json(&a.sweep), json(&b.sweep)),
+    ]
+    .into_iter()
+    .find(|(_, a, b)| a != b)
 }
 
 /// The lines of a report's `cases` array, one case each.
@@ -197,7 +249,9 @@ impl Merged {
         for (_, line) in &self.lines {
             writer.raw_case(line.as_bytes())?;
         }
-        writer.finish(&self.summary, &self.meta).map(drop)
+        writer
+            .finish_with(&self.summary, &self.meta, self.coverage.as_ref())
+            .map(drop)
     }
 
     /// Writes the merged JUnit report.

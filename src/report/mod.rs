@@ -16,11 +16,15 @@ use crate::message;
 use crate::prepare::{self, CaseFile, FindError, Ids, Namer};
 use crate::run::{Metrics, Outcome, Row, RunOptions, StepResult};
 
+mod coverage;
+mod html;
 mod junit;
 mod line;
 mod merge;
 
 pub use crate::prepare::Shard;
+pub use coverage::{CaseRef, Coverage, FeatureCoverage, MockCoverage, RuleCoverage, ToolCoverage};
+pub use html::{HtmlReport, PageInfo};
 pub use junit::JunitReport;
 pub use merge::{MergeError, Merged, merge};
 
@@ -36,6 +40,12 @@ pub struct SuiteOptions {
     pub run: RunOptions,
     /// Calls run at a time. The default is the number of cores.
     pub jobs: Option<std::num::NonZeroUsize>,
+    /// Keep in each report what the HTML page and the coverage need (tags, what each step
+    /// expects, which mocks and rules the call used). The default is `false`.
+    pub facts: bool,
+    /// Render each case's part of the HTML page on the thread that ran it (with `facts`),
+    /// so the page is built on all the cores. The default is `false`.
+    pub page: bool,
 }
 
 /// A case's verdict in the report.
@@ -78,8 +88,9 @@ pub struct CaseReport {
     pub metrics: Option<Metrics>,
     /// The tone check passed.
     pub tone_passed: Option<bool>,
-    /// A sweep's findings (only from `voice-harness sweep`); the rest of the entry is the
-    /// first failing run's, or the first run's when none failed.
+    /// A sweep's findings: from `voice-harness sweep`, where the rest of the entry is the
+    /// first failing run's (or the first run's when none failed); and from `run` for a case
+    /// with a `sweep` block, where the rest is the case's own call.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<crate::sweep::SweepResult>,
     /// Where the minimal failing case was written (`sweep --shrink`).
@@ -88,11 +99,19 @@ pub struct CaseReport {
     /// Why the case is not as expected, on one line (the runner's line, JUnit's message);
     /// `null` when it is.
     reason: Option<String>,
+    /// What the HTML page and the coverage need of the case ([`SuiteOptions::facts`]).
+    #[serde(skip)]
+    pub(crate) facts: Option<Box<coverage::CaseFacts>>,
+    /// Its part of the HTML page, rendered ahead ([`SuiteOptions::page`]).
+    #[serde(skip)]
+    pub(crate) page: Option<Box<html::CasePage>>,
 }
 
 impl CaseReport {
-    fn from_outcome(file: String, case: &Case, outcome: Outcome) -> Self {
+    fn from_outcome(file: String, case: &Case, outcome: Outcome, facts: bool) -> Self {
         Self {
+            page: None,
+            facts: facts.then(|| Box::new(coverage::CaseFacts::of(case, &outcome))),
             reason: prepare::reason(case, &outcome),
             failures: outcome.failures(),
             test_id: Some(outcome.test_id),
@@ -131,6 +150,8 @@ impl CaseReport {
             tone_passed: None,
             sweep: None,
             shrunk: None,
+            facts: None,
+            page: None,
         }
     }
 
@@ -208,13 +229,13 @@ impl std::error::Error for PathError {}
 /// sorted by name and each once however it was named. Files are named relative to the
 /// current directory.
 #[derive(Debug, Clone)]
-pub struct CaseFiles(Vec<CaseFile>);
+pub struct CaseFiles(Vec<CaseFile>, std::sync::OnceLock<std::sync::Arc<Ids>>);
 
 impl CaseFiles {
     /// Finds the case files under `paths`.
     pub fn find(paths: &[PathBuf]) -> Result<Self, PathError> {
         prepare::find(paths, &Namer::current_dir())
-            .map(Self)
+            .map(|files| Self(files, std::sync::OnceLock::new()))
             .map_err(PathError)
     }
 
@@ -228,10 +249,47 @@ impl CaseFiles {
         self.0.is_empty()
     }
 
-    /// Only the files of `shard` (see [`Shard::holds`]).
-    pub fn shard(mut self, shard: Shard) -> Self {
-        self.0.retain(|f| shard.holds(&f.within));
-        self
+    /// The case file (its name as shown) that `path` names, if any: the same file however
+    /// either is spelt (`./`, `..`, an absolute path, a link to it). A report written there
+    /// would replace the case, so the runner refuses it.
+    pub fn named(&self, path: &std::path::Path) -> Option<&str> {
+        // A file that does not exist yet is no case file: nothing to compare.
+        let target = std::fs::metadata(path).ok()?;
+        if !target.is_file() {
+            return None;
+        }
+        let same = |case: &std::path::Path| -> bool {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                std::fs::metadata(case)
+                    .is_ok_and(|m| m.dev() == target.dev() && m.ino() == target.ino())
+            }
+            #[cfg(not(unix))]
+            {
+                let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+                canonical(case).is_some() && canonical(case) == canonical(path)
+            }
+        };
+        self.0
+            .iter()
+            .find(|f| same(&f.path))
+            .map(|f| f.shown.as_str())
+    }
+
+    /// Only the files of `shard` (see [`Shard::holds`]). Their `test_id`s are still checked
+    /// against every file found: two files that share one are errors whichever shards they
+    /// fall in.
+    pub fn shard(self, shard: Shard) -> Self {
+        let suite = prepare::Suite::new(self.0, Some(shard));
+        Self(suite.files, std::sync::OnceLock::from(suite.ids))
+    }
+
+    /// The `test_id` index of the whole suite these files were taken from (unsharded: of
+    /// these files, as [`prepare::Suite::new`] makes it).
+    fn ids(&self) -> &Ids {
+        self.1
+            .get_or_init(|| std::sync::Arc::new(Ids::scan(&self.0)))
     }
 
     /// What the report says of the run: the crate's version, the shard, and the whole
@@ -243,7 +301,13 @@ impl CaseFiles {
             shard: shard.map(|s| s.to_string()),
             files: self.0.len(),
             suite: format!("{:016x}", crate::rng::seed_for_test_id(&names.join("\n"))),
+            mode: "run".to_owned(),
+            seed: None,
+            filter: None,
+            tags: Vec::new(),
             agent: None,
+            sweep: None,
+            interrupted: false,
         }
     }
 }
@@ -260,35 +324,38 @@ pub struct ReportMeta {
     pub files: usize,
     /// A hash of the whole suite's file names: shards of one suite share it.
     pub suite: String,
-    /// The agent the run tested when it speaks a protocol of its own (`--agent-openai`,
-    /// `--agent-retell`): its kind and URL (and model). Absent otherwise; headers are never
-    /// written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<AgentMeta>,
+    /// `run` or `sweep`: the command that wrote it.
+    #[serde(default = "run_mode")]
+    pub mode: String,
+    /// The seed every case ran with (`--seed`), `null` for each case's own.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// The `--filter` text, if any.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// The `--tag`s, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The agent in another process (`command: <argv>` or `url: <URL>`), `null` for the
+    /// built-in agents.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// A sweep's settings as given on the command line (`sweep` only).
+    #[serde(default)]
+    pub sweep: Option<serde_json::Value>,
+    /// The run was interrupted (Ctrl-C, SIGTERM): the report holds only the cases that
+    /// finished. Written only when it is true, so a whole run's report is as before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
-/// The report's `run.agent`: which agent a run tested.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct AgentMeta {
-    /// `openai` or `retell`.
-    pub kind: String,
-    /// Its URL (the base URL for `openai`, the WebSocket URL for `retell`).
-    pub url: String,
-    /// The model named in requests (`openai` only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
+fn run_mode() -> String {
+    "run".to_owned()
 }
 
-impl AgentMeta {
-    /// An agent of `kind` at `url`.
-    pub fn new(kind: impl Into<String>, url: impl Into<String>, model: Option<String>) -> Self {
-        Self {
-            kind: kind.into(),
-            url: url.into(),
-            model,
-        }
-    }
+/// The run was interrupted (Ctrl-C, SIGTERM: see [`crate::agent::processes::stop_all`]).
+fn stopped() -> bool {
+    crate::agent::processes::stopped()
 }
 
 /// Files started ahead of the first one not yet handed on: reports are handed on in file
@@ -367,9 +434,9 @@ where
     F: Fn(&Case) -> A + Sync,
     T: Send,
 {
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        run_file(file, options, &ids, &make_agent).map(|mut report| {
+        run_file(file, options, ids, &make_agent).map(|mut report| {
             let rendered = render(&mut report);
             (report, rendered)
         })
@@ -393,6 +460,14 @@ fn in_parallel<T: Send>(
     let mut hand_on = |(report, rendered): (CaseReport, T)| {
         summary.add(&report);
         on_case(report, rendered);
+    };
+    // Once the run is interrupted, no file starts, and a call that ends counts for nothing
+    // (its agent was stopped); the calls that ended before are handed on as usual.
+    let job = &|file: &CaseFile| {
+        if stopped() {
+            return None;
+        }
+        job(file).filter(|_| !stopped())
     };
     let files = &files.0;
     match &pool {
@@ -544,6 +619,13 @@ impl InFlight {
 /// at once on one thread (their waits are I/O, not work), started at most `rate` a second.
 /// Reports come in file order as in [`run_suite`]; memory holds a window of
 /// 4 × concurrency cases.
+///
+/// A case that needs an LLM (a `judge`, a rephrasing caller) runs on a thread of its own,
+/// with a runtime of its own (`make_agent` is called there): the LLM's requests block
+/// their thread, and must not stop the calls in flight. Give its agent no [`HttpPool`] of
+/// this runtime's ([`Case::uses_llm`] tells it).
+///
+/// [`HttpPool`]: crate::agent::HttpPool
 pub fn run_suite_in_flight<A, F>(
     files: &CaseFiles,
     options: &SuiteOptions,
@@ -554,13 +636,13 @@ pub fn run_suite_in_flight<A, F>(
 ) -> Summary
 where
     A: Agent,
-    F: Fn(&Case) -> A,
+    F: Fn(&Case) -> A + Sync,
 {
     use std::future::Future;
     use std::pin::Pin;
     use std::task::Poll;
 
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let mut summary = Summary::default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -568,60 +650,98 @@ where
     {
         Ok(runtime) => runtime,
         Err(_) => {
-            return run_suite_serially(files, options, &ids, &make_agent, on_progress, on_case);
+            return run_suite_serially(files, options, ids, &make_agent, on_progress, on_case);
         }
     };
     let files = &files.0;
     let window = in_flight.concurrency.saturating_mul(4).max(1);
-    runtime.block_on(async {
-        type Job<'a> = Pin<Box<dyn Future<Output = (usize, Option<CaseReport>)> + 'a>>;
-        let mut running: Vec<Job<'_>> = Vec::new();
-        let mut finished: std::collections::BTreeMap<usize, Option<CaseReport>> =
-            std::collections::BTreeMap::new();
-        let mut ticker = in_flight
-            .rate
-            .filter(|r| *r > 0.0)
-            .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
-        let (mut next_start, mut next_out) = (0, 0);
-        loop {
-            while running.len() < in_flight.concurrency
-                && next_start < files.len()
-                && next_start < next_out + window
-            {
-                if let Some(ticker) = &mut ticker {
-                    ticker.tick().await;
+    let make_agent = &make_agent;
+    // The scope holds the threads of the cases that need an LLM (see above).
+    std::thread::scope(|scope| {
+        runtime.block_on(async {
+            type Job<'a> = Pin<Box<dyn Future<Output = (usize, Option<CaseReport>)> + 'a>>;
+            let mut running: Vec<Job<'_>> = Vec::new();
+            let mut finished: std::collections::BTreeMap<usize, Option<CaseReport>> =
+                std::collections::BTreeMap::new();
+            // Starts are spaced 1/rate apart, counted from the previous start as it happened:
+            // after a stall (every slot taken by slow calls) the next call waits its turn again
+            // instead of catching up in a burst (#23). Waiting is one more thing polled beside
+            // the calls in flight, never a wait that stops them.
+            let spacing = in_flight
+                .rate
+                .filter(|r| *r > 0.0 && r.is_finite())
+                .map(|r| Duration::from_secs_f64(1.0 / r));
+            let mut next_start_at: Option<tokio::time::Instant> = None;
+            let (mut next_start, mut next_out) = (0, 0);
+            loop {
+                let may_start = |running: &Vec<Job<'_>>, next_start: usize, next_out: usize| {
+                    running.len() < in_flight.concurrency
+                        && next_start < files.len()
+                        && next_start < next_out + window
+                };
+                while !stopped()
+                    && may_start(&running, next_start, next_out)
+                    && next_start_at.is_none_or(|at| tokio::time::Instant::now() >= at)
+                {
+                    let (i, file) = (next_start, &files[next_start]);
+                    let ids = &ids;
+                    running.push(Box::pin(async move {
+                        let report =
+                            run_file_in_flight(file, options, ids, make_agent, scope).await;
+                        // A call that ends once the run is interrupted counts for nothing: its
+                        // agent was stopped.
+                        (i, report.filter(|_| !stopped()))
+                    }));
+                    next_start += 1;
+                    next_start_at = spacing.map(|d| tokio::time::Instant::now() + d);
                 }
-                let (i, file) = (next_start, &files[next_start]);
-                let (ids, make_agent) = (&ids, &make_agent);
-                running.push(Box::pin(async move {
-                    (i, run_file_here(file, options, ids, make_agent).await)
-                }));
-                next_start += 1;
-            }
-            if running.is_empty() {
-                break;
-            }
-            // Polls every call in flight; takes the first that is done.
-            let (i, report) = std::future::poll_fn(|cx| {
-                for k in 0..running.len() {
-                    if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
-                        drop(running.swap_remove(k));
-                        return Poll::Ready(done);
+                if stopped() || (running.is_empty() && next_start >= files.len()) {
+                    break;
+                }
+                // The next start, when one waits only for its time to come.
+                let mut start_timer = next_start_at
+                    .filter(|_| may_start(&running, next_start, next_out))
+                    .map(|at| Box::pin(tokio::time::sleep_until(at)));
+                let mut interrupted = std::pin::pin!(crate::agent::processes::interrupted());
+                // Polls every call in flight, the next start's timer and the interruption; takes
+                // the first call that is done (`None`: time to start one, or to stop).
+                let done = std::future::poll_fn(|cx| {
+                    if interrupted.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(None);
+                    }
+                    for k in 0..running.len() {
+                        if let Poll::Ready(done) = running[k].as_mut().poll(cx) {
+                            drop(running.swap_remove(k));
+                            return Poll::Ready(Some(done));
+                        }
+                    }
+                    match start_timer.as_mut().map(|timer| timer.as_mut().poll(cx)) {
+                        Some(Poll::Ready(())) => Poll::Ready(None),
+                        _ => Poll::Pending,
+                    }
+                })
+                .await;
+                let Some((i, report)) = done else {
+                    continue;
+                };
+                on_progress();
+                finished.insert(i, report);
+                while let Some(report) = finished.remove(&next_out) {
+                    next_out += 1;
+                    if let Some(report) = report {
+                        summary.add(&report);
+                        on_case(report);
                     }
                 }
-                Poll::Pending
-            })
-            .await;
-            on_progress();
-            finished.insert(i, report);
-            while let Some(report) = finished.remove(&next_out) {
-                next_out += 1;
-                if let Some(report) = report {
-                    summary.add(&report);
-                    on_case(report);
-                }
             }
-        }
+            // Interrupted: the calls in flight end here (dropping an agent ends its program),
+            // and the calls that ended before are handed on, in file order.
+            drop(running);
+            for report in finished.into_values().flatten() {
+                summary.add(&report);
+                on_case(report);
+            }
+        })
     });
     summary
 }
@@ -637,6 +757,9 @@ fn run_suite_serially<A: Agent>(
 ) -> Summary {
     let mut summary = Summary::default();
     for file in &files.0 {
+        if stopped() {
+            break;
+        }
         on_progress();
         if let Some(report) = run_file(file, options, ids, make_agent) {
             summary.add(&report);
@@ -646,31 +769,82 @@ fn run_suite_serially<A: Agent>(
     summary
 }
 
-/// [`run_file`] on the current runtime.
-async fn run_file_here<A: Agent>(
-    file: &CaseFile,
-    options: &SuiteOptions,
-    ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
+/// [`run_file`] among the calls in flight: on the current runtime, or for a case that
+/// needs an LLM, on a thread of `scope` (whose requests block it), awaited here.
+async fn run_file_in_flight<'scope, 'env, A: Agent>(
+    file: &'env CaseFile,
+    options: &'env SuiteOptions,
+    ids: &'env Ids,
+    make_agent: &'env (impl Fn(&Case) -> A + Sync),
+    scope: &'scope std::thread::Scope<'scope, 'env>,
 ) -> Option<CaseReport> {
     let case = match ready(file, options, ids) {
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
+    if case.uses_llm() {
+        let (done, report) = tokio::sync::oneshot::channel();
+        scope.spawn(move || {
+            let report = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                call(file, &case, options, make_agent)
+            }));
+            let _ = done.send(report);
+        });
+        // A panic is a bug, not a case's error: it ends the run, as on the cores.
+        return match report.await {
+            Ok(Ok(report)) => Some(report),
+            Ok(Err(payload)) => std::panic::resume_unwind(payload),
+            Err(_) => unreachable!("the thread sends its report or its panic"),
+        };
+    }
     let here = std::path::Path::new("");
-    Some(ran(
+    let mut report = ran(
         file,
         &case,
         prepare::run_file_here(file, &case, make_agent, &options.run, here).await,
-    ))
+        options.facts,
+    );
+    if report.status != ReportStatus::Error {
+        let swept = crate::sweep::sweep_if_asked_here(&case, make_agent, &options.run, None).await;
+        with_sweep(&mut report, &file.shown, swept);
+    }
+    Some(rendered(report, options))
+}
+
+/// A case's own call, and its sweep when its `sweep` block asks for one (`run`, as
+/// `cargo test` does): the report gains the `sweep` object, and a sweep that fails makes
+/// the case not as expected, its reason saying so after the call's own.
+fn with_sweep(
+    report: &mut CaseReport,
+    shown: &str,
+    swept: Result<Option<crate::sweep::Swept>, String>,
+) {
+    match swept {
+        Ok(None) => {}
+        Ok(Some((result, ..))) => {
+            if !result.ok {
+                report.as_expected = false;
+                let sweep = format!("sweep: {result}");
+                report.reason = Some(match report.reason.take() {
+                    Some(own) => format!("{own}; {sweep}"),
+                    None => sweep,
+                });
+            }
+            report.sweep = Some(result);
+        }
+        Err(err) => {
+            *report = CaseReport::error(shown.to_owned(), report.test_id.clone(), err.clone(), err);
+        }
+    }
 }
 
 /// Where a sweep writes minimal failing cases (`--shrink DIR`).
 #[derive(Debug, Clone)]
 pub struct ShrinkTo(pub PathBuf);
 
-/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs `sweep.seeds`
-/// seeds (`sweep.repeat` times each), cases in parallel on `options.jobs` threads, reports
+/// Sweeps `files` (see [`crate::sweep`]): each selected simulated case runs its seeds
+/// (`sweep.seeds`, else its own `sweep` block's, else the default; `sweep.repeat` times
+/// each), cases in parallel on `options.jobs` threads, reports
 /// in file order with a `sweep` object each; a recorded transcript runs once. `on_call` is
 /// called after every call, from any thread (for a progress bar). With `shrink`, each case
 /// with a failing seed gets a minimal failing case file there.
@@ -687,9 +861,9 @@ where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
-    let ids = Ids::scan(&files.0);
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        sweep_file(file, options, sweep, shrink, &ids, &make_agent, on_call).map(|r| (r, ()))
+        sweep_file(file, options, sweep, shrink, ids, &make_agent, on_call).map(|r| (r, ()))
     };
     in_parallel(files, options.jobs, &job, || {}, |case, ()| on_case(case))
 }
@@ -700,7 +874,7 @@ fn sweep_file<A: Agent>(
     sweep: &crate::sweep::SweepOptions,
     shrink: Option<&ShrinkTo>,
     ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &(impl Fn(&Case) -> A + Sync),
     on_call: &(dyn Fn() + Sync),
 ) -> Option<CaseReport> {
     // Errors as in a run (each counts as one call on the progress bar).
@@ -737,10 +911,36 @@ fn sweep_file<A: Agent>(
             why,
         ));
     }
-    let (result, failing, first) =
-        crate::sweep::sweep_case(&case, make_agent, &options.run, sweep, on_call);
-    let outcome = failing.clone().or(first)?;
-    let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome);
+    let swept =
+        crate::sweep::sweep_if_asked_par(&case, make_agent, &options.run, Some(sweep), on_call);
+    let (result, failing, first) = match swept {
+        Ok(Some(swept)) => swept,
+        Ok(None) => return Some(call(file, &case, options, make_agent)),
+        // Settings that can never pass: said before any call.
+        Err(err) => {
+            on_call();
+            let test_id = Some(case.test_id.clone());
+            return Some(CaseReport::error(
+                file.shown.clone(),
+                test_id,
+                err.clone(),
+                err,
+            ));
+        }
+    };
+    let Some(outcome) = failing.clone().or(first) else {
+        // No run gave an outcome: every call failed to start. An error, not a lost case.
+        let why = result.first_failure.as_ref().map(|f| f.reason.clone());
+        let mut report = CaseReport::error(
+            file.shown.clone(),
+            Some(case.test_id.clone()),
+            why.unwrap_or_default(),
+            result.to_string(),
+        );
+        report.sweep = Some(result);
+        return Some(report);
+    };
+    let mut report = CaseReport::from_outcome(file.shown.clone(), &case, outcome, options.facts);
     report.as_expected = result.ok;
     if !result.ok {
         report.reason = Some(result.to_string());
@@ -749,7 +949,7 @@ fn sweep_file<A: Agent>(
         report.shrunk = shrink_one(dir, file, &case, failing, make_agent, &options.run);
     }
     report.sweep = Some(result);
-    Some(report)
+    Some(rendered(report, options))
 }
 
 /// Writes the minimal failing case of `failing` into `dir`; its path, or why not.
@@ -789,7 +989,12 @@ fn run_file<A: Agent>(
         Ok(case) => case,
         Err(report) => return report.map(|r| *r),
     };
-    Some(call(file, &case, options, make_agent))
+    let mut report = call(file, &case, options, make_agent);
+    if report.status != ReportStatus::Error {
+        let swept = crate::sweep::sweep_if_asked(&case, make_agent, &options.run, None, &|| {});
+        with_sweep(&mut report, &file.shown, swept);
+    }
+    Some(report)
 }
 
 /// The report of a ready case's call.
@@ -801,11 +1006,25 @@ fn call<A: Agent>(
 ) -> CaseReport {
     // LLM lock files go under the current folder: `llm/<file as shown>`.
     let here = std::path::Path::new("");
-    ran(
-        file,
-        case,
-        prepare::run_file(file, case, make_agent, &options.run, here),
+    rendered(
+        ran(
+            file,
+            case,
+            prepare::run_file(file, case, make_agent, &options.run, here),
+            options.facts,
+        ),
+        options,
     )
+}
+
+/// `report` with its part of the HTML page rendered, when [`SuiteOptions::page`] asks.
+fn rendered(mut report: CaseReport, options: &SuiteOptions) -> CaseReport {
+    if options.page {
+        // Serializing strings and numbers does not fail; if it did, the case would be
+        // rendered again when it is added to the page.
+        report.page = html::CasePage::of(&report).ok().map(Box::new);
+    }
+    report
 }
 
 /// The case of `file`, loaded, selected and unique; else its report (`None`: not
@@ -846,9 +1065,9 @@ fn ready(
 }
 
 /// The report of a call that ran (or whose agent could not be built).
-fn ran(file: &CaseFile, case: &Case, ran: Result<prepare::Ran, String>) -> CaseReport {
+fn ran(file: &CaseFile, case: &Case, ran: Result<prepare::Ran, String>, facts: bool) -> CaseReport {
     match ran {
-        Ok(ran) => CaseReport::from_outcome(file.shown.clone(), case, ran.outcome),
+        Ok(ran) => CaseReport::from_outcome(file.shown.clone(), case, ran.outcome, facts),
         Err(err) => CaseReport::error(
             file.shown.clone(),
             Some(case.test_id.clone()),
@@ -920,11 +1139,26 @@ impl<W: Write> JsonReportWriter<W> {
 
     /// Ends the report with its summary and what run it was, and flushes it; returns the
     /// writer.
-    pub fn finish(mut self, summary: &Summary, meta: &ReportMeta) -> io::Result<W> {
+    pub fn finish(self, summary: &Summary, meta: &ReportMeta) -> io::Result<W> {
+        self.finish_with(summary, meta, None)
+    }
+
+    /// Like [`JsonReportWriter::finish`], with the suite's `coverage` block after `run`
+    /// when there is one (`--coverage`; docs/report.md).
+    pub fn finish_with(
+        mut self,
+        summary: &Summary,
+        meta: &ReportMeta,
+        coverage: Option<&Coverage>,
+    ) -> io::Result<W> {
         self.out.write_all(b"\n],\n\"summary\": ")?;
         serde_json::to_writer(&mut self.out, summary).map_err(io::Error::other)?;
         self.out.write_all(b",\n\"run\": ")?;
         serde_json::to_writer(&mut self.out, meta).map_err(io::Error::other)?;
+        if let Some(coverage) = coverage {
+            self.out.write_all(b",\n\"coverage\": ")?;
+            serde_json::to_writer(&mut self.out, coverage).map_err(io::Error::other)?;
+        }
         self.out.write_all(b"}\n")?;
         self.out.flush()?;
         Ok(self.out)

@@ -13,16 +13,19 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::Shard;
-use voice_harness::agent::HttpPool;
+use voice_harness::agent::{HttpPool, processes};
 use voice_harness::report::{
     CaseFiles, CaseJson, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus,
     ShrinkTo, SuiteOptions, Summary, run_suite_in_flight, run_suite_with, sweep_suite,
 };
-use voice_harness::sweep::SweepOptions;
+use voice_harness::sweep::{self, SweepOptions};
 use voice_harness::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, OpenAiAgent,
     Reply, RetellAgent, RunOptions,
 };
+
+mod import;
+mod pages;
 
 /// The runner's allocator: see `mimalloc` in Cargo.toml for why.
 #[cfg(feature = "mimalloc")]
@@ -37,7 +40,7 @@ const DEFAULT_CONCURRENCY: usize = 32;
     name = "voice-harness",
     version,
     about = "Run voice-agent test cases (JSON) and report how they went",
-    after_help = "Exit status: 0 when every case is as expected, 1 when any is not, 2 on a usage error."
+    after_help = "Exit status: 0 when every case is as expected, 1 when any is not, 2 on a usage error, 130 when interrupted (Ctrl-C, SIGTERM: the reports hold the cases that finished)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +57,9 @@ enum Command {
     /// Join the JSON reports of a suite's shards (`--shard K/N`) into the report of the whole
     /// run, byte for byte; write JUnit too with --junit.
     Merge(MergeArgs),
+    /// Turn calls exported from Vapi, Retell, LiveKit or ElevenLabs into case files (see
+    /// docs/import.md).
+    Import(import::ImportArgs),
 }
 
 #[derive(Args)]
@@ -79,19 +85,26 @@ fn merge(args: &MergeArgs) -> Result<bool, Usage> {
         reports.push((path.display().to_string(), bytes));
     }
     let merged = voice_harness::report::merge(&reports).map_err(|e| Usage(e.to_string()))?;
+    // Written beside and renamed over, as a run's reports are.
     let open = |path: &PathBuf| {
-        File::create(path)
-            .map(BufWriter::new)
+        open_report(path)
+            .map(|(file, pending)| (BufWriter::new(file), pending))
             .map_err(|e| Usage(format!("cannot write {}: {e}", path.display())))
     };
+    let commit = |pending: Option<Pending>| pending.map_or(Ok(()), Pending::commit);
     match &args.json {
-        Some(path) => merged.write_json(open(path)?),
+        Some(path) => {
+            let (out, pending) = open(path)?;
+            merged.write_json(out).and_then(|()| commit(pending))
+        }
         None => merged.write_json(BufWriter::new(io::stdout())),
     }
     .map_err(|e| Usage(format!("cannot write the merged JSON report: {e}")))?;
     if let Some(path) = &args.junit {
+        let (out, pending) = open(path)?;
         merged
-            .write_junit(open(path)?)
+            .write_junit(out)
+            .and_then(|()| commit(pending))
             .map_err(|e| Usage(format!("cannot write the merged JUnit report: {e}")))?;
     }
     let s = &merged.summary;
@@ -104,16 +117,16 @@ struct SweepArgs {
     #[command(flatten)]
     run: RunArgs,
 
-    /// Seeds (callers) per case.
+    /// Seeds (callers) per case [default: the case's `sweep.seeds`, else 10].
     #[arg(long, value_name = "N", value_parser = parse_seeds)]
-    seeds: u64,
+    seeds: Option<u64>,
 
-    /// The first seed [default: each case's own seed].
+    /// The first seed (--seed S says the same) [default: each case's own seed].
     #[arg(long, value_name = "S", value_parser = parse_seed)]
     from: Option<u64>,
 
-    /// Exit 1 when a case's 95% lower bound of its pass rate is under R [default: when any
-    /// run is not as expected].
+    /// Exit 1 when a case's 95% lower bound of its pass rate is under R [default: the
+    /// case's `sweep.min_pass_rate`, else when any run is not as expected].
     #[arg(long, value_name = "R", value_parser = parse_rate)]
     min_pass_rate: Option<f64>,
 
@@ -136,9 +149,16 @@ fn parse_seeds(text: &str) -> Result<u64, String> {
     }
 }
 
+/// Runs per seed at most: 10,000 runs of one caller is past what a sweep needs (pass^k
+/// settles long before), and each run's verdict is kept until its seed is done.
+const MAX_REPEAT: u32 = 10_000;
+
 fn parse_repeat(text: &str) -> Result<u32, String> {
-    match text.trim().parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(n),
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=u64::from(MAX_REPEAT)).contains(&n) => Ok(n as u32),
+        Ok(n) if n > u64::from(MAX_REPEAT) => Err(format!(
+            "expected a whole number from 1 to {MAX_REPEAT} (runs per seed), found {text:?}"
+        )),
         _ => Err(format!(
             "expected a whole number of at least 1 (runs per seed), found {text:?}"
         )),
@@ -162,13 +182,42 @@ struct SweepPlan {
 
 impl SweepArgs {
     fn plan(&self) -> Result<SweepPlan, Usage> {
-        if let Some(from) = self.from {
-            if from.checked_add(self.seeds - 1).is_none() {
+        // `--seed` is the first seed of every case's sweep, as `--from` is (SweepOptions
+        // falls back to the run's seed): two different first seeds are a mistake.
+        let from = match (self.from, self.run.seed) {
+            (Some(from), Some(seed)) if from != seed => {
                 return Err(Usage(format!(
-                    "--from {from} --seeds {}: the seeds would pass {} (the largest seed)",
-                    self.seeds,
+                    "--seed {seed} and --from {from} both name the first seed of each sweep; give one"
+                )));
+            }
+            (from, seed) => from.or(seed),
+        };
+        if let (Some(from), Some(seeds)) = (from, self.seeds) {
+            if from.checked_add(seeds - 1).is_none() {
+                return Err(Usage(format!(
+                    "--from {from} --seeds {seeds}: the seeds would pass {} (the largest seed)",
                     u64::MAX
                 )));
+            }
+        }
+        // A bound the flags alone can never meet (issue 23, fault 16); one that only a
+        // case's own `sweep.seeds` cannot meet is that case's error.
+        if let Some(rate) = self.min_pass_rate {
+            let runs = self
+                .seeds
+                .map(|seeds| seeds.saturating_mul(u64::from(self.repeat)));
+            let why = match runs {
+                // Without --seeds, only a bound of 1 is beyond every case.
+                None if rate >= 1.0 => sweep::why_unreachable(1, rate, self.repeat),
+                None => None,
+                Some(runs) => sweep::why_unreachable(runs, rate, self.repeat),
+            };
+            if let Some(why) = why {
+                let seeds = self
+                    .seeds
+                    .map(|n| format!("--seeds {n} "))
+                    .unwrap_or_default();
+                return Err(Usage(format!("{seeds}--min-pass-rate {rate}: {why}")));
             }
         }
         if let Some(dir) = &self.shrink {
@@ -185,11 +234,13 @@ impl SweepArgs {
                     ))
                 })?;
         }
+        let mut options = SweepOptions::default()
+            .with_from(self.from)
+            .with_repeat(self.repeat)
+            .with_min_pass_rate(self.min_pass_rate);
+        options.seeds = self.seeds;
         Ok(SweepPlan {
-            options: SweepOptions::new(self.seeds)
-                .with_from(self.from)
-                .with_repeat(self.repeat)
-                .with_min_pass_rate(self.min_pass_rate),
+            options,
             shrink: self.shrink.clone().map(ShrinkTo),
         })
     }
@@ -208,6 +259,15 @@ struct RunArgs {
     /// Write a JUnit XML report to FILE; `-` for standard output.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+
+    /// Write the HTML report to FILE: one self-contained page (docs/report.md).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+
+    /// Print what the suite exercised (tools, mocks, caller rules, voice features), and add
+    /// it to the JSON report as `coverage`.
+    #[arg(long)]
+    coverage: bool,
 
     /// Run only cases whose test_id or file path contains TEXT.
     #[arg(long, value_name = "TEXT")]
@@ -377,6 +437,12 @@ impl Agent for ProtocolAgent {
             Self::Retell(a) => a.end().await,
         }
     }
+    fn greeting(&mut self) -> Option<String> {
+        match self {
+            Self::OpenAi(_) => None,
+            Self::Retell(a) => a.greeting(),
+        }
+    }
     fn wall_clock(&self) -> bool {
         true
     }
@@ -413,6 +479,24 @@ impl Agent for RunAgent {
             Self::Protocol(a) => a.end().await,
         }
     }
+    // Forwarded like the rest: without them a run loses the greeting, and a line nobody
+    // asked for shifts the replies silently (issue #23, fault 7).
+    fn greeting(&mut self) -> Option<String> {
+        match self {
+            Self::Builtin(a) => a.greeting(),
+            Self::Command(a) => a.greeting(),
+            Self::Http(a) => a.greeting(),
+            Self::Protocol(a) => a.greeting(),
+        }
+    }
+    fn fault_at_end(&mut self) -> Option<AgentError> {
+        match self {
+            Self::Builtin(a) => a.fault_at_end(),
+            Self::Command(a) => a.fault_at_end(),
+            Self::Http(a) => a.fault_at_end(),
+            Self::Protocol(_) => None,
+        }
+    }
     fn wall_clock(&self) -> bool {
         !matches!(self, Self::Builtin(_))
     }
@@ -438,25 +522,100 @@ impl Agent for RunAgent {
 /// A usage error: printed with `error:` and exit status 2.
 struct Usage(String);
 
+/// The exit status of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report
+/// an interrupted command).
+const INTERRUPTED: u8 = 130;
+
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    // What an agent program leaves behind outside its process group comes back to the
+    // runner (Linux), to be ended with the rest when the run is over (#23.12).
+    processes::become_subreaper();
+    let command = Cli::parse().command;
+    catch_interrupts();
+    let result = match command {
         Command::Run(args) => run(&args, None),
         Command::Sweep(args) => args.plan().and_then(|plan| run(&args.run, Some(&plan))),
         Command::Merge(args) => merge(&args),
+        Command::Import(args) => import::import(&args),
     };
-    match result {
+    processes::reap_orphans();
+    let code = match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(Usage(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+    };
+    if processes::stopped() {
+        return ExitCode::from(INTERRUPTED);
+    }
+    code
+}
+
+/// On Ctrl-C (SIGINT) or SIGTERM: stop every agent program (and all each started), start
+/// no more calls, and let the run write the reports of the cases that finished, marked
+/// interrupted; the runner then exits 130. A second signal exits at once (#23.10).
+fn catch_interrupts() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        // Registered here, before any call starts, so no signal is missed.
+        let signals = runtime.block_on(async {
+            Ok::<_, io::Error>((
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            ))
+        });
+        let Ok((mut int, mut term)) = signals else {
+            return;
+        };
+        /// The next SIGINT or SIGTERM.
+        async fn next(int: &mut Signal, term: &mut Signal) {
+            std::future::poll_fn(|cx| {
+                if int.poll_recv(cx).is_ready() || term.poll_recv(cx).is_ready() {
+                    std::task::Poll::Ready(())
+                } else {
+                    std::task::Poll::Pending
+                }
+            })
+            .await;
+        }
+        std::thread::spawn(move || {
+            runtime.block_on(async {
+                next(&mut int, &mut term).await;
+                eprintln!(
+                    "interrupted: stopping the agents and writing the reports of the cases \
+                     that finished (interrupt again to quit at once)"
+                );
+                processes::stop_all();
+                next(&mut int, &mut term).await;
+                processes::stop_all();
+                std::process::exit(INTERRUPTED.into());
+            });
+        });
+    }
+}
+
+/// `1 case`, `2 cases`.
+fn message_cases(n: usize) -> String {
+    if n == 1 {
+        "1 case".to_owned()
+    } else {
+        format!("{n} cases")
     }
 }
 
 /// Where a report goes.
 enum Sink {
     Stdout,
+    /// The file as named, and the file written (see [`open_report`]).
     File(PathBuf, File),
 }
 
@@ -470,12 +629,13 @@ impl Sink {
     }
 }
 
-fn open_sink(path: &Option<PathBuf>, what: &str) -> Result<Option<Sink>, Usage> {
+/// The sink for `path`, and the report file it replaces once complete.
+fn open_sink(path: &Option<PathBuf>, what: &str) -> Result<(Option<Sink>, Option<Pending>), Usage> {
     match path {
-        None => Ok(None),
-        Some(p) if p.as_os_str() == "-" => Ok(Some(Sink::Stdout)),
-        Some(p) => create_report(p)
-            .map(|f| Some(Sink::File(p.clone(), f)))
+        None => Ok((None, None)),
+        Some(p) if p.as_os_str() == "-" => Ok((Some(Sink::Stdout), None)),
+        Some(p) => open_report(p)
+            .map(|(file, pending)| (Some(Sink::File(p.clone(), file)), pending))
             .map_err(|e| {
                 Usage(format!(
                     "cannot write the {what} report to {}: {e}",
@@ -485,29 +645,87 @@ fn open_sink(path: &Option<PathBuf>, what: &str) -> Result<Option<Sink>, Usage> 
     }
 }
 
-/// Creates the report file. An existing writable regular file is removed first rather
-/// than truncated: ext4 flushes a file truncated to zero and written again when it is
-/// closed (its `auto_da_alloc` guard for replace-by-truncate), which for a 100 MB report
-/// made closing it take 13 ms, a twentieth of the whole run. Anything else (a link such as
-/// /dev/stdout, a pipe, a read-only file) is opened and truncated as before.
-fn create_report(path: &Path) -> io::Result<File> {
-    let replaceable = std::fs::symlink_metadata(path)
-        .is_ok_and(|m| m.file_type().is_file() && !m.permissions().readonly());
-    if replaceable {
-        // Freeing a 100 MB file's pages takes the kernel 9 ms, done by whoever closes it
-        // last. Held open while its name goes, it is freed by a thread of its own, beside
-        // the run instead of before it. (Unix only: Windows cannot create a file whose
-        // name is still held by one being deleted.)
+/// A report written to a temporary file beside its path, renamed over it once complete, so
+/// that a run that stops part way (Ctrl-C, a crash) never leaves an empty or half-written
+/// report in place of the old one. Dropped before [`Pending::commit`], the temporary file
+/// is removed.
+struct Pending {
+    /// The file the report replaces (a link's target: the link stays).
+    target: PathBuf,
+    temp: PathBuf,
+    /// The old report's permissions, which the new one keeps.
+    mode: Option<std::fs::Permissions>,
+    done: bool,
+}
+
+impl Pending {
+    /// Puts the complete report in place of the old one.
+    fn commit(mut self) -> io::Result<()> {
+        if let Some(mode) = self.mode.take() {
+            std::fs::set_permissions(&self.temp, mode)?;
+        }
+        // Freeing a 100 MB file's pages takes the kernel 9 ms, done by whoever lets go of
+        // it last. Held open while it is replaced, the old report is freed by a thread of
+        // its own, beside the run instead of in it.
         #[cfg(unix)]
-        let old = File::open(path).ok();
-        // If it cannot be removed, creating it says why.
-        let _ = std::fs::remove_file(path);
+        let old = File::open(&self.target).ok();
+        std::fs::rename(&self.temp, &self.target)?;
+        self.done = true;
         #[cfg(unix)]
         if let Some(old) = old {
             std::thread::spawn(move || drop(old));
         }
+        Ok(())
     }
-    File::create(path)
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Opens the file a report is written to: a temporary file beside `path` (see [`Pending`]),
+/// or, for a path that is not a regular file (a pipe, /dev/stdout), the path itself. A link
+/// is written through (its target is replaced, the link stays). A report that exists but
+/// cannot be written (read-only) is refused rather than replaced behind the user's back.
+fn open_report(path: &Path) -> io::Result<(File, Option<Pending>)> {
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let target = match is_link {
+        true => match std::fs::canonicalize(path) {
+            Ok(target) => target,
+            // A dangling link: written through in place, as it names no file yet.
+            Err(_) => return File::create(path).map(|f| (f, None)),
+        },
+        false => path.to_owned(),
+    };
+    let mode = match std::fs::metadata(&target) {
+        Ok(m) if !m.is_file() => return File::create(&target).map(|f| (f, None)),
+        Ok(m) => {
+            // Says why when it may not be written (opened, not truncated).
+            std::fs::OpenOptions::new().write(true).open(&target)?;
+            Some(m.permissions())
+        }
+        Err(_) => None,
+    };
+    let name = target
+        .file_name()
+        .ok_or_else(|| io::Error::other("not the name of a file"))?;
+    let temp = target.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let file = File::create(&temp)?;
+    let pending = Pending {
+        target,
+        temp,
+        mode,
+        done: false,
+    };
+    Ok((file, Some(pending)))
 }
 
 fn writer(sink: Sink) -> Box<dyn Write + Send> {
@@ -534,6 +752,19 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
             return Err(Usage(format!(
                 "--agent-url {url:?}: expected a URL starting with http://, e.g. \
                  http://127.0.0.1:8080/agent"
+            )));
+        }
+        // Parsed as each request will parse it: a URL that cannot be is one usage error,
+        // not the same failure in every case (#23.20).
+        let why = match url.parse::<hyper::Uri>() {
+            Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => None,
+            Ok(_) => Some("no host".to_owned()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = why {
+            return Err(Usage(format!(
+                "--agent-url {url:?}: not a URL ({why}); expected e.g. \
+                 http://127.0.0.1:8080/agent or http://[::1]:8080/agent"
             )));
         }
     }
@@ -593,16 +824,16 @@ fn check_protocol_agent(args: &RunArgs) -> Result<(), Usage> {
     Ok(())
 }
 
-/// The `run.agent` of the report: a protocol agent's kind and URL, never its headers.
-fn agent_meta(args: &RunArgs) -> Option<voice_harness::report::AgentMeta> {
-    use voice_harness::report::AgentMeta;
+/// The `run.agent` of the report for a protocol agent: its kind and URL (and model), never
+/// its headers.
+fn protocol_agent_meta(args: &RunArgs) -> Option<String> {
     if let Some(url) = &args.agent_openai {
         let model = args.agent_model.as_deref().unwrap_or("voice-harness");
-        return Some(AgentMeta::new("openai", url, Some(model.to_owned())));
+        return Some(format!("openai: {url} (model {model})"));
     }
     args.agent_retell
         .as_ref()
-        .map(|url| AgentMeta::new("retell", url, None))
+        .map(|url| format!("retell: {url}"))
 }
 
 /// Whether `program` names a file, or a file on `PATH` when it has no `/`.
@@ -660,8 +891,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         ));
     }
     let files = CaseFiles::find(&args.paths).map_err(|e| Usage(e.to_string()))?;
-    let mut meta = files.meta(args.shard);
-    meta.agent = agent_meta(args);
+    let mut meta = run_meta(files.meta(args.shard), args, sweep);
     if files.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Usage(format!(
@@ -669,13 +899,27 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             paths.join(", ")
         )));
     }
+    // A report written over one of the run's case files would replace that case.
+    for (flag, path) in [("--json", &args.json), ("--junit", &args.junit)] {
+        let Some(path) = path.as_ref().filter(|p| p.as_os_str() != "-") else {
+            continue;
+        };
+        if let Some(case) = files.named(path) {
+            return Err(Usage(format!(
+                "{flag} {} is the case file {case} of this run; writing the report there \
+                 would replace the case: give the report another path",
+                path.display()
+            )));
+        }
+    }
     let all = files.len();
     let files = match args.shard {
         Some(shard) => files.shard(shard),
         None => files,
     };
-    let json_sink = open_sink(&args.json, "JSON")?;
-    let junit_sink = open_sink(&args.junit, "JUnit")?;
+    let (json_sink, json_pending) = open_sink(&args.json, "JSON")?;
+    let (junit_sink, junit_pending) = open_sink(&args.junit, "JUnit")?;
+    let mut pages = pages::Pages::open(args)?;
     if matches!(
         (&json_sink, &junit_sink),
         (Some(Sink::Stdout), Some(Sink::Stdout))
@@ -704,9 +948,16 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     let style = Style {
         colour: to_terminal && !plain,
     };
-    let calls_per_case = sweep.map_or(1, |s| s.options.seeds * u64::from(s.options.repeat));
+    // An estimate when cases sweep their own number of seeds; saturating: `--seeds` may
+    // be as large as a u64 (the bar then never fills).
+    let calls_per_case = sweep.map_or(1, |s| {
+        s.options
+            .seeds
+            .unwrap_or(sweep::DEFAULT_SEEDS)
+            .saturating_mul(u64::from(s.options.repeat))
+    });
     let progress = Progress::new(
-        files.len() as u64 * calls_per_case,
+        (files.len() as u64).saturating_mul(calls_per_case),
         io::stderr().is_terminal() && !plain && !args.quiet,
         if sweep.is_some() { "calls" } else { "cases" },
     );
@@ -735,6 +986,17 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     options.tags = args.tags.clone();
     options.run = run_options;
     options.jobs = args.jobs;
+    options.facts = pages.wanted();
+    options.page = pages.html();
+    if sweep.is_some() {
+        // A sweep runs its calls on threads, one call each: --concurrency calls in flight
+        // are that many threads (issue 23, fault 17: it was silently ignored).
+        if let Some(concurrency) = args.concurrency {
+            options.jobs = Some(concurrency);
+        }
+    }
+    // A sweep's calls start at most --rate a second, spaced evenly across its threads.
+    let pacer = sweep.and(args.rate).map(Pacer::new);
     // Calls in flight share one pool of keep-alive connections (`run` only: a sweep runs
     // its calls on -j threads, each with its own). 32 by default for programs and HTTP
     // services alike (SPEC §14): an agent in another process mostly waits (on a model, a
@@ -747,37 +1009,49 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         .with_rate(args.rate)
     });
     let pool = in_flight.map(|_| HttpPool::new());
-    let make_agent = |case: &voice_harness::Case| match (&argv, &args.agent_url) {
-        (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
-        (None, Some(url)) => {
-            let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
-            RunAgent::Http(match &pool {
-                Some(pool) => agent.with_pool(pool.clone()),
-                None => agent,
-            })
+    let make_agent = |case: &voice_harness::Case| {
+        // An agent is made for each call just before the call starts.
+        if let Some(pacer) = &pacer {
+            pacer.wait();
         }
-        (None, None) => match (&args.agent_openai, &args.agent_retell) {
-            (Some(url), _) => {
-                let mut agent = OpenAiAgent::new(url.clone()).with_timeout(args.turn_timeout);
-                if let Some(model) = &args.agent_model {
-                    agent = agent.with_model(model.clone());
-                }
-                if let Some(prompt) = &args.agent_system_prompt {
-                    agent = agent.with_system_prompt(prompt.clone());
-                }
-                for (name, value) in args.agent_headers.iter().filter_map(|h| h.split_once(':')) {
-                    agent = agent.with_header(name.trim(), value.trim());
-                }
-                if let Some(pool) = &pool {
-                    agent = agent.with_pool(pool.clone());
-                }
-                RunAgent::Protocol(Box::new(ProtocolAgent::OpenAi(agent)))
+        match (&argv, &args.agent_url) {
+            (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
+            (None, Some(url)) => {
+                let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
+                RunAgent::Http(match &pool {
+                    // A case that needs an LLM runs on a runtime of its own (see
+                    // run_suite_in_flight): not with connections of the calls in flight.
+                    Some(pool) if !case.uses_llm() => agent.with_pool(pool.clone()),
+                    _ => agent,
+                })
             }
-            (None, Some(url)) => RunAgent::Protocol(Box::new(ProtocolAgent::Retell(
-                RetellAgent::new(url.clone()).with_timeout(args.turn_timeout),
-            ))),
-            (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
-        },
+            (None, None) => match (&args.agent_openai, &args.agent_retell) {
+                (Some(url), _) => {
+                    let mut agent = OpenAiAgent::new(url.clone()).with_timeout(args.turn_timeout);
+                    if let Some(model) = &args.agent_model {
+                        agent = agent.with_model(model.clone());
+                    }
+                    if let Some(prompt) = &args.agent_system_prompt {
+                        agent = agent.with_system_prompt(prompt.clone());
+                    }
+                    for (name, value) in args.agent_headers.iter().filter_map(|h| h.split_once(':'))
+                    {
+                        agent = agent.with_header(name.trim(), value.trim());
+                    }
+                    match &pool {
+                        // As for HTTP agents: a case that needs an LLM runs on a runtime of
+                        // its own, not with connections of the calls in flight.
+                        Some(pool) if !case.uses_llm() => agent = agent.with_pool(pool.clone()),
+                        _ => {}
+                    }
+                    RunAgent::Protocol(Box::new(ProtocolAgent::OpenAi(agent)))
+                }
+                (None, Some(url)) => RunAgent::Protocol(Box::new(ProtocolAgent::Retell(
+                    RetellAgent::new(url.clone()).with_timeout(args.turn_timeout),
+                ))),
+                (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+            },
+        }
     };
 
     let mut json = json_sink
@@ -802,6 +1076,9 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
         if let Some(junit) = &mut junit {
             junit.case(&case);
+        }
+        if let Err(e) = pages.case(&case) {
+            write_error.get_or_insert(e);
         }
     };
     // In file order, as soon as the files before are done: a line for each case that is
@@ -854,20 +1131,29 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         ),
     };
     progress.finish();
+    // Ctrl-C or SIGTERM stopped the run: the reports hold the cases that finished, and
+    // say so.
+    let interrupted = processes::stopped();
+    meta.interrupted = interrupted;
 
     if let Some(json) = json {
-        if let Err(e) = json.finish(&summary, &meta) {
+        let written = json
+            .finish_with(&summary, &meta, pages.json_block())
+            .map(drop);
+        if let Err(e) = written.and_then(|()| json_pending.map_or(Ok(()), Pending::commit)) {
             write_error.get_or_insert(format!("cannot write the JSON report: {e}"));
         }
     }
     if let (Some(junit), Some(sink)) = (junit, junit_sink) {
-        if let Err(e) = junit.write(writer(sink)) {
+        let written = junit.write(writer(sink));
+        if let Err(e) = written.and_then(|()| junit_pending.map_or(Ok(()), Pending::commit)) {
             write_error.get_or_insert(format!("cannot write the JUnit report: {e}"));
         }
     }
     if let Some(message) = write_error {
         return Err(Usage(message));
     }
+    let html_path = pages.finish(args, sweep, &summary, &meta, started.elapsed(), &mut out)?;
     if let (Some(shard), true) = (args.shard, files.is_empty()) {
         // Not an error: a small suite on a wide matrix leaves some shards empty.
         let _ = writeln!(
@@ -876,13 +1162,29 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         );
         return Ok(true);
     }
+    if interrupted {
+        // Not "all as expected": the cases that did not finish are not known to be.
+        let _ = writeln!(
+            out,
+            "{}; {} ({:.2} s)",
+            summary.counts(),
+            style.paint("interrupted", "31"),
+            started.elapsed().as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "interrupted: the reports hold only the {} that finished",
+            message_cases(summary.total)
+        );
+        return Ok(false);
+    }
     if summary.total == 0 {
         return Err(Usage(format!(
             "no case matched the selection (--filter / --tag) among {} case files",
             files.len()
         )));
     }
-    if sweep.is_some() {
+    if sweep.is_some() && !args.quiet {
         // Worst first: the lowest bound, then by file.
         swept.sort_by(|a, b| {
             let bound = |r: &CaseReport| r.sweep.as_ref().map_or(-1.0, |s| s.wilson_lower);
@@ -897,12 +1199,75 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         }
     }
     let _ = writeln!(out, "{}", style.summary(&summary, started.elapsed()));
-    for (what, path) in [("JSON report", json_path), ("JUnit report", junit_path)] {
+    for (what, path) in [
+        ("JSON report", json_path),
+        ("JUnit report", junit_path),
+        ("HTML report", html_path),
+    ] {
         if let (Some(path), false) = (path, args.quiet) {
             let _ = writeln!(out, "{what}: {}", path.display());
         }
     }
     Ok(summary.as_expected == summary.total)
+}
+
+/// Spaces the starts of a sweep's calls, from any thread, at least 1/rate seconds apart:
+/// a call waits for the slot after the last one given out, never for a slot in the past,
+/// so a stall is never followed by a burst.
+struct Pacer {
+    every: Duration,
+    next: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Self {
+        Self {
+            every: Duration::from_secs_f64(1.0 / rate),
+            next: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Waits for this call's start.
+    fn wait(&self) {
+        let start = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let now = Instant::now();
+            let start = next.map_or(now, |at| at.max(now));
+            *next = Some(start + self.every);
+            start
+        };
+        std::thread::sleep(start.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// The report's `run` block: what `merge` checks to tell the shards of one command.
+fn run_meta(
+    mut meta: voice_harness::report::ReportMeta,
+    args: &RunArgs,
+    sweep: Option<&SweepPlan>,
+) -> voice_harness::report::ReportMeta {
+    meta.mode = if sweep.is_some() { "sweep" } else { "run" }.to_owned();
+    meta.seed = args.seed;
+    meta.filter = args.filter.clone();
+    meta.tags = args.tags.clone();
+    meta.agent = match (&args.agent_command, &args.agent_url) {
+        (Some(command), _) => Some(format!("command: {command}")),
+        (None, Some(url)) => Some(format!("url: {url}")),
+        (None, None) => protocol_agent_meta(args),
+    };
+    meta.sweep = sweep.map(|plan| {
+        let o = &plan.options;
+        serde_json::json!({
+            "seeds": o.seeds,
+            "from": o.from,
+            "repeat": o.repeat,
+            "min_pass_rate": o.min_pass_rate,
+        })
+    });
+    meta
 }
 
 struct Style {

@@ -36,6 +36,7 @@ const CASE_FIELDS: &[&str] = &[
     "matching",
     "sweep",
     "outcome",
+    "greeting",
 ];
 const SWEEP_FIELDS: &[&str] = &["seeds", "min_pass_rate"];
 const CALLER_FIELDS: &[&str] = &[
@@ -62,6 +63,8 @@ const ROW_FIELDS: &[&str] = &[
     "name",
     "arguments",
     "result",
+    "interrupted",
+    "heard",
 ];
 const EXPECT_FIELDS: &[&str] = &["status", "failure_steps"];
 
@@ -98,6 +101,10 @@ impl Checker {
         let tone_markers = root
             .get("tone_markers")
             .map(|n| self.phrases(n, &root.at("tone_markers")));
+        // The agent speaks first: the keywords its greeting must contain (`[]`: any).
+        let greeting = root
+            .get("greeting")
+            .map(|n| self.keywords(n, &root.at("greeting")));
         let tools = root.get("tools").map(|n| self.tools(n, &root.at("tools")));
         let matching = root
             .get("matching")
@@ -133,9 +140,11 @@ impl Checker {
                 None
             }
             (None, true) => Some(Vec::new()),
-            _ => self
-                .required(&root, "turns", "the scripted steps of the call")
-                .and_then(|n| self.turns(n, &root.at("turns"))),
+            (None, false) => {
+                self.push(message::missing_turns(&root.path.to_string()));
+                None
+            }
+            (Some(node), false) => self.turns(node, &root.at("turns")),
         };
         if root.get("outcome").is_some() && !follows_rules {
             let (message, help) = rules::outcome_without_rules();
@@ -194,6 +203,17 @@ impl Checker {
             return None;
         }
         let rules = rules.zip(outcome).map(|(part, outcome)| part.with(outcome));
+        let judged = turns
+            .as_ref()
+            .is_some_and(|turns| turns.iter().any(|t| t.judge.is_some()));
+        if (rephrase || judged) && matches!(sweep, Some(Some(_))) {
+            self.rule(
+                &root.at("sweep"),
+                message::LLM_CASE_SWEEP,
+                Some("remove `sweep` (or the `judge` and `caller.rephrase`)"),
+            );
+            return None;
+        }
         Some(Case {
             asr_wer,
             spoken_numbers: matching.checked()?.unwrap_or(false),
@@ -215,6 +235,7 @@ impl Checker {
             turns: turns?,
             tools: tools.checked()?,
             speech_wpm: wpm.checked()?.unwrap_or(150),
+            greeting: greeting.checked()?,
         })
     }
 
@@ -344,9 +365,29 @@ impl Checker {
                 "the lowest acceptable pass rate: the test fails when the 95% lower bound is under it",
             )
         });
+        let (seeds, min_pass_rate) = (seeds?, rate.checked()?);
+        // A bound no number of passes can meet is refused here, before any call (issue 23,
+        // fault 16).
+        if let Some(rate) = min_pass_rate {
+            let at = fields.at("min_pass_rate");
+            match crate::sweep::seeds_needed(rate, 1) {
+                None => {
+                    let (problem, help) = message::case_sweep_never(rate);
+                    self.rule(&at, problem, Some(help));
+                    return None;
+                }
+                Some(needed) if needed > seeds => {
+                    let best = crate::sweep::wilson_lower(seeds, seeds);
+                    let (problem, help) = message::case_sweep_too_few(seeds, best, rate, needed);
+                    self.rule(&fields.at("seeds"), problem, Some(&help));
+                    return None;
+                }
+                Some(_) => {}
+            }
+        }
         Some(CaseSweep {
-            seeds: seeds?,
-            min_pass_rate: rate.checked()?,
+            seeds,
+            min_pass_rate,
         })
     }
 
@@ -434,17 +475,53 @@ impl Checker {
                 ];
                 self.choice(n, &fields.at("speaker"), &choices)
             });
+        // `interrupted` is said of a reply, `heard` of a caller line: on any other row they
+        // would mean nothing, so they are errors rather than ignored.
+        let belongs = [
+            (
+                "interrupted",
+                Speaker::Agent,
+                "agent rows: the caller cut this reply off",
+            ),
+            (
+                "heard",
+                Speaker::User,
+                "caller rows (\"speaker\": \"user\"): what the agent heard of the line",
+            ),
+        ];
+        let mut misplaced = false;
+        for (field, owner, meaning) in belongs {
+            if fields.get(field).is_some() && speaker.is_some_and(|s| s != owner) {
+                misplaced = true;
+                self.rule(
+                    &fields.at(field),
+                    format!("`{field}` belongs to {meaning}"),
+                    Some("remove it, or move it to the row it describes"),
+                );
+            }
+        }
+        let interrupted = fields
+            .get("interrupted")
+            .map(|n| self.bool(n, &fields.at("interrupted")));
+        let heard = fields
+            .get("heard")
+            .map(|n| self.not_blank(n, &fields.at("heard")));
         if speaker == Some(Speaker::Tool) {
             let call = self.tool_row(&fields);
             let step = fields
                 .get("step_order")
                 .map(|n| self.u64(n, &fields.at("step_order")));
             step.checked()?;
+            if misplaced {
+                return None;
+            }
             return Some(RecordedRow {
                 speaker: Speaker::Tool,
                 text: String::new(),
                 latency_ms: None,
                 call: Some(call?),
+                interrupted: false,
+                heard: None,
             });
         }
         for field in ["name", "arguments", "result"] {
@@ -467,11 +544,17 @@ impl Checker {
             .get("step_order")
             .map(|n| self.u64(n, &fields.at("step_order")));
         step.checked()?;
+        let (interrupted, heard) = (interrupted.checked()?, heard.checked()?);
+        if misplaced {
+            return None;
+        }
         Some(RecordedRow {
             speaker: speaker?,
             text: text?.to_owned(),
             latency_ms: latency.checked()?,
             call: None,
+            interrupted: interrupted.unwrap_or(false),
+            heard,
         })
     }
 

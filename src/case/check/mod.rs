@@ -11,6 +11,7 @@ use crate::message::{self, Problem};
 use crate::normalize::has_token;
 
 mod case;
+mod pattern;
 mod rules;
 mod tools;
 mod turn;
@@ -206,7 +207,7 @@ impl Checker {
         self.rule(
             at,
             format!("{what} needs an LLM, and this build of voice-harness has no `llm` feature"),
-            Some("in Cargo.toml: voice-harness = { version = \"…\", features = [\"llm\"] }; see the README's \"LLM mode\""),
+            Some(message::NEEDS_LLM_HELP),
         );
         None
     }
@@ -251,10 +252,26 @@ impl Checker {
                     .size_limit(1 << 20)
                     .build()
                 {
-                    Ok(regex) => Some(Keyword::Regex(KeywordRegex {
-                        pattern: pattern.to_owned(),
-                        regex,
-                    })),
+                    Ok(regex) => {
+                        // A pattern no reply's words can match could only fail (or, forbidden,
+                        // never fail): refused, as a misspelt field is.
+                        if let Some(why) = pattern::never_matches(pattern) {
+                            self.rule(
+                                &at,
+                                format!(
+                                    "the regular expression {} can never match: it needs {}, and a reply's words are lowercase letters and digits joined by single spaces",
+                                    message::quote(pattern),
+                                    why.needs()
+                                ),
+                                Some(why.help()),
+                            );
+                            return None;
+                        }
+                        Some(Keyword::Regex(KeywordRegex {
+                            pattern: pattern.to_owned(),
+                            regex,
+                        }))
+                    }
                     Err(err) => {
                         let why = err.to_string();
                         let why = why.lines().last().unwrap_or_default().trim();

@@ -217,6 +217,7 @@ impl Checker {
                 .checked()?
                 .unwrap_or_else(|| Value::Object(Default::default())),
             result: result.unwrap_or(Value::Null),
+            mock: None,
         })
     }
 

@@ -1,0 +1,128 @@
+//! `--html FILE` and `--coverage` (docs/report.md): the page and the coverage, fed each case
+//! as it is reported, written when the run is over.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use voice_harness::report::{CaseReport, Coverage, HtmlReport, PageInfo, ReportMeta, Summary};
+
+use crate::{Pending, RunArgs, Sink, SweepPlan, Usage, writer};
+
+/// The HTML page and the coverage of a run, when asked for.
+pub(crate) struct Pages {
+    html: Option<(HtmlReport, Sink, Option<Pending>)>,
+    coverage: Option<Coverage>,
+    /// `--coverage`: the JSON block and the summary lines.
+    shown: bool,
+}
+
+impl Pages {
+    /// Opens `--html`'s file (a usage error, before any call, when it cannot be written).
+    pub(crate) fn open(args: &RunArgs) -> Result<Self, Usage> {
+        let html = match &args.html {
+            Some(path) if path.as_os_str() == "-" => {
+                return Err(Usage(
+                    "--html needs a file: the page is a file to open in a browser".into(),
+                ));
+            }
+            // The same file however it is named (`r.json`, `./r.json`).
+            Some(path)
+                if crate::same_file(&args.html, &args.json)
+                    || crate::same_file(&args.html, &args.junit) =>
+            {
+                return Err(Usage(format!(
+                    "--html {} names the file of another report; give each report its own",
+                    path.display()
+                )));
+            }
+            html => crate::open_sink(html, "HTML")?,
+        };
+        let html = match html {
+            (Some(sink), pending) => Some((
+                HtmlReport::new()
+                    .map_err(|e| Usage(format!("cannot write the HTML report: {e}")))?,
+                sink,
+                pending,
+            )),
+            (None, _) => None,
+        };
+        Ok(Self {
+            coverage: (html.is_some() || args.coverage).then(Coverage::new),
+            html,
+            shown: args.coverage,
+        })
+    }
+
+    /// Cases need their facts (tags, expectations, what the call used).
+    pub(crate) fn wanted(&self) -> bool {
+        self.coverage.is_some()
+    }
+
+    /// The page is written: cases render their part of it where they run.
+    pub(crate) fn html(&self) -> bool {
+        self.html.is_some()
+    }
+
+    /// Adds a case, in file order.
+    pub(crate) fn case(&mut self, case: &CaseReport) -> Result<(), String> {
+        if let Some(coverage) = &mut self.coverage {
+            coverage.add(case);
+        }
+        if let Some((html, _, _)) = &mut self.html {
+            html.case(case)
+                .map_err(|e| format!("cannot write the HTML report: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The `coverage` block of the JSON report (`--coverage`).
+    pub(crate) fn json_block(&self) -> Option<&Coverage> {
+        self.coverage.as_ref().filter(|_| self.shown)
+    }
+
+    /// Writes the page and prints the coverage summary (`--coverage`); returns the page's
+    /// path.
+    pub(crate) fn finish(
+        self,
+        args: &RunArgs,
+        sweep: Option<&SweepPlan>,
+        summary: &Summary,
+        meta: &ReportMeta,
+        duration: Duration,
+        out: &mut dyn Write,
+    ) -> Result<Option<PathBuf>, Usage> {
+        let coverage = self.coverage.unwrap_or_default();
+        // Asked for by name: printed with -q too.
+        if self.shown {
+            let _ = writeln!(out, "{}", coverage.summary());
+        }
+        let Some((html, sink, pending)) = self.html else {
+            return Ok(None);
+        };
+        let path: Option<PathBuf> = sink.path();
+        let agent = match (&args.agent_command, &args.agent_url) {
+            (Some(command), _) => format!("program: {command}"),
+            (None, Some(url)) => format!("HTTP service: {url}"),
+            (None, None) => "built-in (replay, or the ideal agent)".to_owned(),
+        };
+        let swept = sweep.map(|plan| {
+            let o = &plan.options;
+            format!(
+                "{} seeds from {}, {} run(s) each",
+                o.seeds
+                    .map_or_else(|| "each case's own number of".to_owned(), |n| n.to_string()),
+                o.from
+                    .map_or_else(|| "each case's own".to_owned(), |s| s.to_string()),
+                o.repeat
+            )
+        });
+        let info = PageInfo::new(agent, duration)
+            .with_seed(args.seed)
+            .with_sweep(swept);
+        html.finish(writer(sink), summary, meta, &coverage, &info)
+            .and_then(|()| pending.map_or(Ok(()), Pending::commit))
+            .map_err(|e| Usage(format!("cannot write the HTML report: {e}")))?;
+        Ok(path)
+    }
+}

@@ -112,14 +112,11 @@ class Handler(socketserver.StreamRequestHandler):
                                               "timestamp": event.get("timestamp")})
                 if kind not in ("response_required", "reminder_required"):
                     continue
-                said = ""
-                if kind == "response_required" and event["transcript"]:
-                    said = event["transcript"][-1]["content"]
-                message = call.answer(said)
-                if "tool_call" in message:
-                    # This example's tools would run here, each reported to Retell with
-                    # tool_call_invocation and tool_call_result; it has none.
-                    message = {"text": "Sorry, I cannot do that here."}
+                # A Retell server runs its own tools, each reported to Retell with
+                # tool_call_invocation and tool_call_result; this example has none.
+                message = call.answer(lambda name, arguments: {})
+                if isinstance(message, str):
+                    message = {"text": message}
                 respond(self.wfile, event["response_id"], message)
         except (EOFError, ConnectionError):
             pass

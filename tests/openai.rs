@@ -388,6 +388,27 @@ fn streamed_fragments_and_several_tool_rounds_make_one_reply() {
 }
 
 #[test]
+fn a_sweeps_hint_names_the_runner_flags_but_no_header_value() {
+    use voice_harness::Agent;
+    let agent = OpenAiAgent::new("http://127.0.0.1:8000/v1")
+        .with_model("luigi-1")
+        .with_system_prompt("Be brief.")
+        .with_header("Authorization", "Bearer sk-secret");
+    assert_eq!(
+        agent.__runner_flags().as_deref(),
+        Some(
+            " --agent-openai http://127.0.0.1:8000/v1 --agent-model luigi-1 \
+             --agent-system-prompt 'Be brief.' --agent-header 'Authorization: <value>'"
+        )
+    );
+    let retell = voice_harness::RetellAgent::new("ws://127.0.0.1:8080/llm-websocket");
+    assert_eq!(
+        retell.__runner_flags().as_deref(),
+        Some(" --agent-retell ws://127.0.0.1:8080/llm-websocket")
+    );
+}
+
+#[test]
 fn a_plain_json_answer_is_accepted() {
     let server = FakeServer::start(restaurant);
     let case = common::case(common::script(&[("plain", &["plain hello"])]));

@@ -661,6 +661,29 @@ impl Agent for OpenAiAgent {
     fn __latency_ms(&mut self) -> Option<u64> {
         self.latency.take()
     }
+
+    /// The runner's flags for this agent; a header's value is a secret, so it is left for
+    /// the user to fill in (`<value>`).
+    fn __runner_flags(&self) -> Option<String> {
+        let base = self
+            .url
+            .strip_suffix("/chat/completions")
+            .unwrap_or(&self.url);
+        let mut flags = format!(
+            " --agent-openai {} --agent-model {}",
+            message::shell_word(base),
+            message::shell_word(&self.model)
+        );
+        if let Some(prompt) = &self.system_prompt {
+            flags.push_str(" --agent-system-prompt ");
+            flags.push_str(&message::shell_arg(prompt));
+        }
+        for (name, _) in &self.headers {
+            flags.push_str(" --agent-header ");
+            flags.push_str(&message::shell_arg(&format!("{name}: <value>")));
+        }
+        Some(flags)
+    }
 }
 
 /// The call's id, or one made up for a server that sends none.

@@ -456,6 +456,13 @@ impl Agent for RetellAgent {
     fn __latency_ms(&mut self) -> Option<u64> {
         self.latency.take()
     }
+
+    fn __runner_flags(&self) -> Option<String> {
+        Some(format!(
+            " --agent-retell {}",
+            message::shell_word(&self.url)
+        ))
+    }
 }
 
 #[cfg(test)]

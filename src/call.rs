@@ -767,13 +767,20 @@ async fn reply_timed<A: Agent>(
             guarded(reply, timeout, wall_clock).await
         }
     };
-    let elapsed = asked.elapsed().as_millis() as u64 + counted.get();
+    let mut latency = asked.elapsed().as_millis() as u64 + counted.get();
+    // A streaming agent measured its time to the first content token.
+    if let Ok(Ok(_)) = &answer {
+        let measured = std::panic::catch_unwind(AssertUnwindSafe(|| agent.__latency_ms()));
+        if let Ok(Some(ms)) = measured {
+            latency = ms;
+        }
+    }
     // A timeout, as the agent alone can explain it (a program that never wrote a byte).
     let answer = answer.map_err(|why| match agent.__timeout_hint() {
         Some(hint) if message::is_no_reply_within(&why) => format!("{why}; {hint}"),
         _ => why,
     });
-    (answer, elapsed)
+    (answer, latency)
 }
 
 /// Polls a built-in agent's reply with its waits counted into `counted` (see

@@ -33,9 +33,11 @@ mod validate;
 
 // The root holds what a test author writes against; the rest is in the modules above,
 // which follow the data flow: case → agent → run (call, validate, metrics) → report.
+#[cfg(feature = "retell")]
+pub use agent::RetellAgent;
 pub use agent::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, IdealAgent,
-    ReplayAgent, Reply,
+    OpenAiAgent, ReplayAgent, Reply,
 };
 pub use case::{Case, LoadError, Status, load_case, parse_case};
 pub use normalize::{appears_in, tokens};

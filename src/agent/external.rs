@@ -826,7 +826,7 @@ pub struct HttpAgent {
     greeting_hangs_up: bool,
 }
 
-type HttpClient = hyper_util::client::legacy::Client<
+pub(super) type HttpClient = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
     http_body_util::Full<hyper::body::Bytes>,
 >;
@@ -835,7 +835,7 @@ type HttpClient = hyper_util::client::legacy::Client<
 /// tokio runtime (a connection belongs to the runtime that opened it): the runner makes one
 /// for its calls in flight.
 #[derive(Clone)]
-pub struct HttpPool(HttpClient);
+pub struct HttpPool(pub(super) HttpClient);
 
 impl HttpPool {
     /// An empty pool.
@@ -988,7 +988,9 @@ async fn post_async(
 }
 
 /// The I/O error under a client error, if there is one.
-fn io_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e std::io::Error> {
+pub(super) fn io_error<'e>(
+    error: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e std::io::Error> {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = cause {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {

@@ -10,11 +10,18 @@ use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
 use crate::tool_match::{at_path, spoken};
 
 pub(crate) mod external;
+mod openai;
 #[doc(hidden)]
 pub mod processes;
+#[cfg(feature = "retell")]
+mod retell;
+mod sse;
 mod tools;
 
 pub use external::{CommandAgent, HttpAgent, HttpPool};
+pub use openai::{OpenAiAgent, TurnTiming};
+#[cfg(feature = "retell")]
+pub use retell::RetellAgent;
 pub use tools::{MAX_TOOL_CALLS_PER_TURN, ToolError, Tools};
 
 thread_local! {
@@ -283,6 +290,15 @@ pub trait Agent {
     #[doc(hidden)]
     fn __timed(&self) -> bool {
         true
+    }
+
+    /// Not part of the public API: the last reply's latency as the agent measured it, asked
+    /// right after a reply that succeeded; `None` (the default) times the whole reply. The
+    /// agents that stream ([`OpenAiAgent`], `RetellAgent`) measure the time to their first
+    /// content token: what a voice pipeline's speech synthesis waits for.
+    #[doc(hidden)]
+    fn __latency_ms(&mut self) -> Option<u64> {
+        None
     }
 
     /// Not part of the public API: what the agent can add to a turn timeout's message (a

@@ -203,6 +203,13 @@ impl Tools {
         });
     }
 
+    /// The names of the tools the case mocks, in order (none when it has no `tools`): what
+    /// an agent that declares its tools to a model (OpenAI's `tools`) declares.
+    pub(crate) fn mocked(&self) -> Vec<String> {
+        let state = self.inner.borrow();
+        state.mocks.iter().flat_map(|m| m.keys().cloned()).collect()
+    }
+
     /// Whether the per-turn cap has been reached in this step.
     pub fn capped(&self) -> bool {
         self.inner.borrow().capped

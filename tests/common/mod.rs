@@ -118,3 +118,28 @@ impl Drop for PythonServer {
         let _ = self.child.wait();
     }
 }
+
+/// The sample suite's case files (under `cases/`, relative to the crate), sorted, without
+/// those whose path contains any of `except`.
+pub fn sample_cases(except: &[&str]) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    walk(&root.join("cases"), &mut files);
+    let mut files: Vec<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .filter(|p| !except.iter().any(|e| p.contains(e)))
+        .collect();
+    files.sort();
+    files
+}

@@ -20,8 +20,8 @@ use voice_harness::report::{
 };
 use voice_harness::sweep::{self, SweepOptions};
 use voice_harness::{
-    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, Reply,
-    RunOptions,
+    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, OpenAiAgent,
+    Reply, RetellAgent, RunOptions,
 };
 
 mod import;
@@ -295,6 +295,34 @@ struct RunArgs {
     #[arg(long, value_name = "URL")]
     agent_url: Option<String>,
 
+    /// Test an agent behind an OpenAI-compatible chat-completions API at BASE_URL (as the
+    /// OpenAI SDKs take it, e.g. http://127.0.0.1:8000/v1; requests go to
+    /// BASE_URL/chat/completions). It answers every simulated case.
+    #[arg(long, value_name = "BASE_URL", conflicts_with_all = ["agent_command", "agent_url", "agent_retell"])]
+    agent_openai: Option<String>,
+
+    /// The model named in --agent-openai requests [default: voice-harness].
+    #[arg(long, value_name = "NAME", requires = "agent_openai")]
+    agent_model: Option<String>,
+
+    /// The system prompt that starts every --agent-openai conversation.
+    #[arg(long, value_name = "TEXT", requires = "agent_openai")]
+    agent_system_prompt: Option<String>,
+
+    /// A header for every --agent-openai request, "Name: value" (repeat for several), e.g.
+    /// "Authorization: Bearer $KEY". Never printed or written to reports.
+    #[arg(
+        long = "agent-header",
+        value_name = "NAME: VALUE",
+        requires = "agent_openai"
+    )]
+    agent_headers: Vec<String>,
+
+    /// Test an agent that speaks Retell's custom-LLM WebSocket at WS_URL (each call opens
+    /// WS_URL/<test_id>), e.g. ws://127.0.0.1:8080/llm-websocket.
+    #[arg(long, value_name = "WS_URL", conflicts_with_all = ["agent_command", "agent_url"])]
+    agent_retell: Option<String>,
+
     /// Calls in flight at once for an agent in another process, on one thread [default:
     /// 32]. Built-in agents use -j.
     #[arg(long, value_name = "N", value_parser = parse_jobs)]
@@ -381,6 +409,55 @@ enum RunAgent {
     Builtin(BuiltinAgent),
     Command(Box<CommandAgent>),
     Http(HttpAgent),
+    Protocol(Box<ProtocolAgent>),
+}
+
+/// An agent in a protocol of its own (`--agent-openai`, `--agent-retell`).
+enum ProtocolAgent {
+    OpenAi(OpenAiAgent),
+    Retell(RetellAgent),
+}
+
+impl Agent for ProtocolAgent {
+    async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
+        match self {
+            Self::OpenAi(a) => a.start(call).await,
+            Self::Retell(a) => a.start(call).await,
+        }
+    }
+    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
+        match self {
+            Self::OpenAi(a) => a.reply(line).await,
+            Self::Retell(a) => a.reply(line).await,
+        }
+    }
+    async fn end(&mut self) {
+        match self {
+            Self::OpenAi(a) => a.end().await,
+            Self::Retell(a) => a.end().await,
+        }
+    }
+    fn greeting(&mut self) -> Option<String> {
+        match self {
+            Self::OpenAi(_) => None,
+            Self::Retell(a) => a.greeting(),
+        }
+    }
+    fn greeting_hangs_up(&mut self) -> bool {
+        match self {
+            Self::OpenAi(_) => false,
+            Self::Retell(a) => a.greeting_hangs_up(),
+        }
+    }
+    fn wall_clock(&self) -> bool {
+        true
+    }
+    fn __latency_ms(&mut self) -> Option<u64> {
+        match self {
+            Self::OpenAi(a) => a.__latency_ms(),
+            Self::Retell(a) => a.__latency_ms(),
+        }
+    }
 }
 
 impl Agent for RunAgent {
@@ -389,6 +466,7 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.start(call).await,
             Self::Command(a) => a.start(call).await,
             Self::Http(a) => a.start(call).await,
+            Self::Protocol(a) => a.start(call).await,
         }
     }
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -396,6 +474,7 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.reply(line).await,
             Self::Command(a) => a.reply(line).await,
             Self::Http(a) => a.reply(line).await,
+            Self::Protocol(a) => a.reply(line).await,
         }
     }
     async fn end(&mut self) {
@@ -403,6 +482,7 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.end().await,
             Self::Command(a) => a.end().await,
             Self::Http(a) => a.end().await,
+            Self::Protocol(a) => a.end().await,
         }
     }
     // Forwarded like the rest: without them a run loses the greeting, and a line nobody
@@ -412,6 +492,7 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.greeting(),
             Self::Command(a) => a.greeting(),
             Self::Http(a) => a.greeting(),
+            Self::Protocol(a) => a.greeting(),
         }
     }
     fn greeting_hangs_up(&mut self) -> bool {
@@ -419,6 +500,7 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.greeting_hangs_up(),
             Self::Command(a) => a.greeting_hangs_up(),
             Self::Http(a) => a.greeting_hangs_up(),
+            Self::Protocol(a) => a.greeting_hangs_up(),
         }
     }
     fn fault_at_end(&mut self) -> Option<AgentError> {
@@ -426,6 +508,7 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.fault_at_end(),
             Self::Command(a) => a.fault_at_end(),
             Self::Http(a) => a.fault_at_end(),
+            Self::Protocol(_) => None,
         }
     }
     fn wall_clock(&self) -> bool {
@@ -438,6 +521,14 @@ impl Agent for RunAgent {
             Self::Builtin(a) => a.__timed(),
             Self::Command(a) => a.__timed(),
             Self::Http(a) => a.__timed(),
+            Self::Protocol(a) => a.__timed(),
+        }
+    }
+    // The streaming agents measure their time to the first content token.
+    fn __latency_ms(&mut self) -> Option<u64> {
+        match self {
+            Self::Protocol(a) => a.__latency_ms(),
+            _ => None,
         }
     }
 }
@@ -691,6 +782,7 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
             )));
         }
     }
+    check_protocol_agent(args)?;
     let Some(command) = &args.agent_command else {
         return Ok(None);
     };
@@ -709,6 +801,53 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
         )));
     }
     Ok(Some(argv))
+}
+
+/// `--agent-openai`, `--agent-retell` and `--agent-header`: said once, before any call. A
+/// header's value is never repeated back (it is usually a key).
+fn check_protocol_agent(args: &RunArgs) -> Result<(), Usage> {
+    if let Some(url) = &args.agent_openai {
+        if !url.starts_with("http://") {
+            return Err(Usage(format!(
+                "--agent-openai {url:?}: expected a base URL starting with http:// (no TLS: an \
+                 agent under test runs on this machine), e.g. http://127.0.0.1:8000/v1"
+            )));
+        }
+    }
+    if let Some(url) = &args.agent_retell {
+        if !url.starts_with("ws://") {
+            return Err(Usage(format!(
+                "--agent-retell {url:?}: expected a WebSocket URL starting with ws:// (no TLS: \
+                 an agent under test runs on this machine), e.g. ws://127.0.0.1:8080/llm-websocket"
+            )));
+        }
+    }
+    for (i, header) in args.agent_headers.iter().enumerate() {
+        let valid = header.split_once(':').is_some_and(|(name, value)| {
+            hyper::header::HeaderName::from_bytes(name.trim().as_bytes()).is_ok()
+                && hyper::header::HeaderValue::from_str(value.trim()).is_ok()
+        });
+        if !valid {
+            return Err(Usage(format!(
+                "--agent-header number {}: expected \"Name: value\" with a valid HTTP header \
+                 name and value (the value is not shown here)",
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `run.agent` of the report for a protocol agent: its kind and URL (and model), never
+/// its headers.
+fn protocol_agent_meta(args: &RunArgs) -> Option<String> {
+    if let Some(url) = &args.agent_openai {
+        let model = args.agent_model.as_deref().unwrap_or("voice-harness");
+        return Some(format!("openai: {url} (model {model})"));
+    }
+    args.agent_retell
+        .as_ref()
+        .map(|url| format!("retell: {url}"))
 }
 
 /// Whether `program` names a file, or a file on `PATH` when it has no `/`.
@@ -749,7 +888,10 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
         .with_turn_timeout(args.turn_timeout)
         .with_seed(args.seed);
     let argv = check_agent(args)?;
-    let external = argv.is_some() || args.agent_url.is_some();
+    let external = argv.is_some()
+        || args.agent_url.is_some()
+        || args.agent_openai.is_some()
+        || args.agent_retell.is_some();
     if !external && (args.concurrency.is_some() || args.rate.is_some()) {
         return Err(Usage(
             "--concurrency and --rate apply to an agent in another process (--agent-command, \
@@ -899,7 +1041,32 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
                     _ => agent,
                 })
             }
-            (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+            (None, None) => match (&args.agent_openai, &args.agent_retell) {
+                (Some(url), _) => {
+                    let mut agent = OpenAiAgent::new(url.clone()).with_timeout(args.turn_timeout);
+                    if let Some(model) = &args.agent_model {
+                        agent = agent.with_model(model.clone());
+                    }
+                    if let Some(prompt) = &args.agent_system_prompt {
+                        agent = agent.with_system_prompt(prompt.clone());
+                    }
+                    for (name, value) in args.agent_headers.iter().filter_map(|h| h.split_once(':'))
+                    {
+                        agent = agent.with_header(name.trim(), value.trim());
+                    }
+                    match &pool {
+                        // As for HTTP agents: a case that needs an LLM runs on a runtime of
+                        // its own, not with connections of the calls in flight.
+                        Some(pool) if !case.uses_llm() => agent = agent.with_pool(pool.clone()),
+                        _ => {}
+                    }
+                    RunAgent::Protocol(Box::new(ProtocolAgent::OpenAi(agent)))
+                }
+                (None, Some(url)) => RunAgent::Protocol(Box::new(ProtocolAgent::Retell(
+                    RetellAgent::new(url.clone()).with_timeout(args.turn_timeout),
+                ))),
+                (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+            },
         }
     };
 
@@ -1124,7 +1291,7 @@ fn run_meta(
     meta.agent = match (&args.agent_command, &args.agent_url) {
         (Some(command), _) => Some(format!("command: {command}")),
         (None, Some(url)) => Some(format!("url: {url}")),
-        (None, None) => None,
+        (None, None) => protocol_agent_meta(args),
     };
     meta.sweep = sweep.map(|plan| {
         let o = &plan.options;

@@ -300,9 +300,11 @@ def test_an_agent_that_crashes_fails_its_item_with_the_reason(
     result = pytester.runpytest("--voice-cases", "cases", "--voice-agent", agent_command, "-rA")
     result.assert_outcomes(passed=3, failed=2)
     text = result.stdout.str()
+    # A program that exits before its first answer never started the call: an error.
+    assert "crash.json (crash): the case could not be run:" in text
     assert (
-        f"crash.json (crash): step 1 failed: agent program `{agent_command}` exited "
-        "(exit status: 3)" in text
+        f"the call never started: agent program `{agent_command}` exited "
+        "(exit status: 3) before its first answer" in text
     )
     assert "Traceback" not in text
 

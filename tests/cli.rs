@@ -868,3 +868,38 @@ fn merge_refuses_the_report_of_an_interrupted_shard() {
         "error: 2.json is the report of an interrupted run: it lacks the cases that had not finished. Run that shard again, then merge"
     );
 }
+
+/// An agent URL nobody listens on is one usage error before any call (#25), not a
+/// `connection refused` in every case: one bounded connect probe per protocol.
+#[test]
+fn an_agent_url_nobody_listens_on_is_a_usage_error() {
+    let dir = mixed_suite();
+    // A port that was just free: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (flag, url) in [
+        ("--agent-url", format!("http://127.0.0.1:{port}/agent")),
+        ("--agent-openai", format!("http://127.0.0.1:{port}/v1")),
+        (
+            "--agent-retell",
+            format!("ws://127.0.0.1:{port}/llm-websocket"),
+        ),
+    ] {
+        let out = run(
+            dir.path(),
+            &["run", "suite/billing_inquiry_v1.json", flag, &url],
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "error: {flag} {url}: nothing listens on 127.0.0.1:{port}: start the agent \
+                 first, or check the port"
+            )
+        );
+        assert!(out.stdout.is_empty(), "no case ran");
+    }
+}

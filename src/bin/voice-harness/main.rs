@@ -838,6 +838,52 @@ fn check_protocol_agent(args: &RunArgs) -> Result<(), Usage> {
     Ok(())
 }
 
+/// One TCP connect to each agent URL's host and port, before any call (#25): an agent
+/// that is not running is one usage error, not `connection refused` in every case. Only a
+/// refused connection is said; a name that does not resolve, or a slow or filtered port,
+/// is left to the calls, which say it with their own bounds.
+fn probe_agents(args: &RunArgs) -> Result<(), Usage> {
+    let urls = [
+        ("--agent-url", &args.agent_url),
+        ("--agent-openai", &args.agent_openai),
+        ("--agent-retell", &args.agent_retell),
+    ];
+    for (flag, url) in urls {
+        let Some(url) = url else { continue };
+        let Some(target) = url
+            .parse::<hyper::Uri>()
+            .ok()
+            .and_then(|uri| Some(format!("{}:{}", uri.host()?, uri.port_u16().unwrap_or(80))))
+        else {
+            continue;
+        };
+        if nobody_listens(&target) {
+            return Err(Usage(format!(
+                "{flag} {url}: nothing listens on {target}: start the agent first, or check \
+                 the port"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every address `target` resolves to refuses a connection (each try bounded by 2 s).
+fn nobody_listens(target: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let Ok(addrs) = target.to_socket_addrs() else {
+        return false;
+    };
+    let mut refused = false;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            Ok(_) => return false,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => refused = true,
+            Err(_) => return false,
+        }
+    }
+    refused
+}
+
 /// The `run.agent` of the report for a protocol agent: its kind and URL (and model), never
 /// its headers.
 fn protocol_agent_meta(args: &RunArgs) -> Option<String> {
@@ -926,6 +972,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             )));
         }
     }
+    probe_agents(args)?;
     let all = files.len();
     // The whole suite, for a shard whose part of the selection turns out empty.
     let suite = args.shard.map(|_| files.clone());

@@ -905,8 +905,8 @@ fn an_agent_url_nobody_listens_on_is_a_usage_error() {
 }
 
 /// A suite whose failures each show a part of the exchange: a scripted step with a tool
-/// call, a misheard line, a reply cut by a barge-in, a rules case with two failed checks,
-/// and a negative case that fails as expected.
+/// call, a misheard line, a reply cut by a barge-in, keypad tones and silence, a rules case
+/// with two failed checks, and a negative case that fails as expected.
 fn exchange_suite() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -953,6 +953,16 @@ fn exchange_suite() -> tempfile::TempDir {
     write(d, "suite/d_rules.json", &rules);
     write(
         d,
+        "suite/d_silence.json",
+        r#"{"test_id": "silence", "persona": "P",
+            "agent": {"replay": ["Please enter your PIN.", "Thank you.", "Are you there?"]},
+            "turns": [
+              {"step_order": 1, "user_input": "My balance, please.", "expected_agent_response_keywords": ["pin"]},
+              {"step_order": 2, "dtmf": "4521#", "expected_agent_response_keywords": ["verified"]},
+              {"step_order": 3, "silence_ms": 6000, "expected_agent_response_keywords": ["still there"]}]}"#,
+    );
+    write(
+        d,
         "suite/e_negative.json",
         &sample("negative/missing_keyword_fails.json"),
     );
@@ -977,7 +987,7 @@ fn a_failure_shows_the_exchange_of_its_step() {
     let quiet = run(dir.path(), &["run", "suite", "-q"]);
     assert_eq!(
         text(&quiet.stdout),
-        "5 cases: 0 passed, 5 failed, 0 errors; 4 not as expected ([time])"
+        "6 cases: 0 passed, 6 failed, 0 errors; 5 not as expected ([time])"
     );
     let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
     assert_eq!(read("plain.json"), read("verbose.json"));

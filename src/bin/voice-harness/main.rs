@@ -19,7 +19,7 @@ use voice_harness::report::{
     CaseFiles, CaseJson, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus,
     ShrinkTo, SuiteOptions, Summary, run_suite_in_flight, run_suite_with, sweep_suite,
 };
-use voice_harness::run::StepResult;
+use voice_harness::run::{RowEvent, StepResult};
 use voice_harness::sweep::{self, SweepOptions};
 use voice_harness::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, OpenAiAgent,
@@ -1517,7 +1517,20 @@ impl Style {
                 .actual_user_input
                 .as_deref()
                 .unwrap_or(&step.expected_user_input);
-            lines.push(("caller", quoted(said)));
+            // Keypad tones and silence are said as such, not as a line of text.
+            let event = case
+                .transcript
+                .iter()
+                .find(|row| row.step_order == step.step_order && row.speaker == Speaker::User)
+                .and_then(|row| row.event);
+            lines.push((
+                "caller",
+                match event {
+                    Some(RowEvent::Silence(ms)) => format!("(silent for {ms} ms)"),
+                    Some(RowEvent::Dtmf) => format!("(keypad) {}", quoted(said)),
+                    None => quoted(said),
+                },
+            ));
             if let Some(heard) = &step.agent_heard {
                 lines.push(("heard", quoted(heard)));
             }

@@ -868,3 +868,127 @@ fn merge_refuses_the_report_of_an_interrupted_shard() {
         "error: 2.json is the report of an interrupted run: it lacks the cases that had not finished. Run that shard again, then merge"
     );
 }
+
+/// An agent URL nobody listens on is one usage error before any call (#25), not a
+/// `connection refused` in every case: one bounded connect probe per protocol.
+#[test]
+fn an_agent_url_nobody_listens_on_is_a_usage_error() {
+    let dir = mixed_suite();
+    // A port that was just free: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (flag, url) in [
+        ("--agent-url", format!("http://127.0.0.1:{port}/agent")),
+        ("--agent-openai", format!("http://127.0.0.1:{port}/v1")),
+        (
+            "--agent-retell",
+            format!("ws://127.0.0.1:{port}/llm-websocket"),
+        ),
+    ] {
+        let out = run(
+            dir.path(),
+            &["run", "suite/billing_inquiry_v1.json", flag, &url],
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "error: {flag} {url}: nothing listens on 127.0.0.1:{port}: start the agent \
+                 first, or check the port"
+            )
+        );
+        assert!(out.stdout.is_empty(), "no case ran");
+    }
+}
+
+/// A suite whose failures each show a part of the exchange: a scripted step with a tool
+/// call, a misheard line, a reply cut by a barge-in, keypad tones and silence, a rules case
+/// with two failed checks, and a negative case that fails as expected.
+fn exchange_suite() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "suite/a_tools.json",
+        r#"{"test_id": "tools", "persona": "P",
+            "tools": {"lookup_order": [{"match": {"order_id": "5512"}, "result": {"eta": "Friday"}}]},
+            "agent": {"replay": ["Sure, what is the order number?",
+              {"text": "I could not find that order.",
+               "tool_calls": [{"name": "lookup_order", "arguments": {"order_id": "5513"}}]}]},
+            "turns": [
+              {"step_order": 1, "user_input": "Where is my order?", "expected_agent_response_keywords": ["open"]},
+              {"step_order": 2, "user_input": "It's 5512.",
+               "expected_agent_response_keywords": ["friday"],
+               "expected_tool_calls": [{"name": "lookup_order", "arguments": {"order_id": 5512}}]}]}"#,
+    );
+    write(
+        d,
+        "suite/b_misheard.json",
+        r#"{"test_id": "misheard", "persona": "P",
+            "agent": {"replay": ["Booked: a table for four at seven. This sentence is long on purpose, so that the runner has to shorten it where it shows the reply under the failing line of the case."]},
+            "turns": [{"step_order": 1, "user_input": "A table for two at seven.",
+              "said": "A table for two at seven.", "heard": "a table four two at seven",
+              "expected_agent_response_keywords": [["for two", "for 2"]]}]}"#,
+    );
+    write(
+        d,
+        "suite/c_barge_in.json",
+        r#"{"test_id": "barge_in", "persona": "P", "speech_wpm": 150,
+            "agent": {"replay": [
+              "This call is recorded for quality. Our terms of service apply to every order, and you can ask for a copy at any time.",
+              "Of course, let me look up your order."]},
+            "turns": [
+              {"step_order": 1, "user_input": "Hi, it's about my order.", "expected_agent_response_keywords": ["copy"]},
+              {"step_order": 2, "user_input": "Yes yes, my order please.", "barge_in_after_ms": 2000}]}"#,
+    );
+    let rules = sample("rules/booking_in_any_order.json")
+        .replace(
+            r#""mentions": ["booked", "k7q2"]"#,
+            r#""mentions": ["booked", "receipt"]"#,
+        )
+        .replace(r#""ended_by": "caller""#, r#""ended_by": "agent""#);
+    write(d, "suite/d_rules.json", &rules);
+    write(
+        d,
+        "suite/d_silence.json",
+        r#"{"test_id": "silence", "persona": "P",
+            "agent": {"replay": ["Please enter your PIN.", "Thank you.", "Are you there?"]},
+            "turns": [
+              {"step_order": 1, "user_input": "My balance, please.", "expected_agent_response_keywords": ["pin"]},
+              {"step_order": 2, "dtmf": "4521#", "expected_agent_response_keywords": ["verified"]},
+              {"step_order": 3, "silence_ms": 6000, "expected_agent_response_keywords": ["still there"]}]}"#,
+    );
+    write(
+        d,
+        "suite/e_negative.json",
+        &sample("negative/missing_keyword_fails.json"),
+    );
+    dir
+}
+
+/// A failing case shows the exchange of its first failing step under its line; -v shows
+/// every failed step and every failed outcome check; -q none of it (#25). The reports do
+/// not change.
+#[test]
+fn a_failure_shows_the_exchange_of_its_step() {
+    let dir = exchange_suite();
+    let plain = run(dir.path(), &["run", "suite", "--json", "plain.json"]);
+    assert_eq!(plain.status.code(), Some(1));
+    insta::assert_snapshot!("exchange_stdout", text(&plain.stdout));
+    let verbose = run(
+        dir.path(),
+        &["run", "suite", "-v", "--json", "verbose.json"],
+    );
+    assert_eq!(verbose.status.code(), Some(1));
+    insta::assert_snapshot!("exchange_verbose_stdout", text(&verbose.stdout));
+    let quiet = run(dir.path(), &["run", "suite", "-q"]);
+    assert_eq!(
+        text(&quiet.stdout),
+        "6 cases: 0 passed, 6 failed, 0 errors; 5 not as expected ([time])"
+    );
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert_eq!(read("plain.json"), read("verbose.json"));
+}

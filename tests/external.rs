@@ -534,7 +534,22 @@ fn a_call_that_never_started_is_an_error_in_run_and_sweep() {
     };
     let failing = serve(500, "database down", true);
     let dir = never_started_suite();
-    for url in [&closed, &failing] {
+    for mode in [&["run"][..], &["sweep", "--seeds", "3"][..]] {
+        // Nobody listening is found before any call since #25: one usage error (exit 2),
+        // in run and sweep alike; an agent that answers but fails every call is the case here.
+        let out = Command::new(BIN)
+            .args(mode)
+            .args(["cases", "--agent-url", &closed, "--json", "-"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("nothing listens on 127.0.0.1:"),
+            "{mode:?}"
+        );
+    }
+    for url in [&failing] {
         for mode in [&["run"][..], &["sweep", "--seeds", "3"][..]] {
             let out = Command::new(BIN)
                 .args(mode)

@@ -105,12 +105,24 @@ pub struct CaseReport {
     /// Its part of the HTML page, rendered ahead ([`SuiteOptions::page`]).
     #[serde(skip)]
     pub(crate) page: Option<Box<html::CasePage>>,
+    /// The steps the case expects to fail (`expect.failure_steps`).
+    #[serde(skip)]
+    expected_failing: Vec<u32>,
+    /// The case follows rules: its steps are the outcome checks.
+    #[serde(skip)]
+    rules: bool,
 }
 
 impl CaseReport {
     fn from_outcome(file: String, case: &Case, outcome: Outcome, facts: bool) -> Self {
         Self {
             page: None,
+            expected_failing: case
+                .expect
+                .as_ref()
+                .and_then(|e| e.failure_steps.clone())
+                .unwrap_or_default(),
+            rules: case.rules.is_some(),
             facts: facts.then(|| Box::new(coverage::CaseFacts::of(case, &outcome))),
             reason: prepare::reason(case, &outcome),
             failures: outcome.failures(),
@@ -152,6 +164,8 @@ impl CaseReport {
             shrunk: None,
             facts: None,
             page: None,
+            expected_failing: Vec::new(),
+            rules: false,
         }
     }
 
@@ -160,6 +174,20 @@ impl CaseReport {
     /// got (`expected fail, failing steps [2]; got fail, failing steps [2, 3]; …`).
     pub fn reason(&self) -> Option<&str> {
         self.reason.as_deref()
+    }
+
+    /// The failed steps the case does not expect to fail (`expect.failure_steps`), in
+    /// order: the first is the one [`reason`](Self::reason) names.
+    pub fn unexpected_failures(&self) -> impl Iterator<Item = &StepResult> {
+        self.steps
+            .iter()
+            .filter(|s| !s.passed && !self.expected_failing.contains(&s.step_order))
+    }
+
+    /// The case follows rules (`caller.rules`): its steps are its outcome checks, each
+    /// named by its `expected_user_input`.
+    pub fn is_rules(&self) -> bool {
+        self.rules
     }
 }
 

@@ -14,10 +14,12 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use voice_harness::Shard;
 use voice_harness::agent::{HttpPool, processes};
+use voice_harness::case::{Speaker, ToolCall};
 use voice_harness::report::{
     CaseFiles, CaseJson, CaseReport, InFlight, JsonReportWriter, JunitReport, ReportStatus,
     ShrinkTo, SuiteOptions, Summary, run_suite_in_flight, run_suite_with, sweep_suite,
 };
+use voice_harness::run::{RowEvent, StepResult};
 use voice_harness::sweep::{self, SweepOptions};
 use voice_harness::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, CommandAgent, HttpAgent, OpenAiAgent,
@@ -838,6 +840,52 @@ fn check_protocol_agent(args: &RunArgs) -> Result<(), Usage> {
     Ok(())
 }
 
+/// One TCP connect to each agent URL's host and port, before any call (#25): an agent
+/// that is not running is one usage error, not `connection refused` in every case. Only a
+/// refused connection is said; a name that does not resolve, or a slow or filtered port,
+/// is left to the calls, which say it with their own bounds.
+fn probe_agents(args: &RunArgs) -> Result<(), Usage> {
+    let urls = [
+        ("--agent-url", &args.agent_url),
+        ("--agent-openai", &args.agent_openai),
+        ("--agent-retell", &args.agent_retell),
+    ];
+    for (flag, url) in urls {
+        let Some(url) = url else { continue };
+        let Some(target) = url
+            .parse::<hyper::Uri>()
+            .ok()
+            .and_then(|uri| Some(format!("{}:{}", uri.host()?, uri.port_u16().unwrap_or(80))))
+        else {
+            continue;
+        };
+        if nobody_listens(&target) {
+            return Err(Usage(format!(
+                "{flag} {url}: nothing listens on {target}: start the agent first, or check \
+                 the port"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every address `target` resolves to refuses a connection (each try bounded by 2 s).
+fn nobody_listens(target: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let Ok(addrs) = target.to_socket_addrs() else {
+        return false;
+    };
+    let mut refused = false;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+            Ok(_) => return false,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => refused = true,
+            Err(_) => return false,
+        }
+    }
+    refused
+}
+
 /// The `run.agent` of the report for a protocol agent: its kind and URL (and model), never
 /// its headers.
 fn protocol_agent_meta(args: &RunArgs) -> Option<String> {
@@ -926,6 +974,7 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             )));
         }
     }
+    probe_agents(args)?;
     let all = files.len();
     // The whole suite, for a shard whose part of the selection turns out empty.
     let suite = args.shard.map(|_| files.clone());
@@ -1101,7 +1150,11 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
     // not as expected, and the reports.
     let mut print_and_report = |case: CaseReport, line| {
         if !args.quiet && (args.verbose || !case.as_expected) {
-            progress.println(&mut out, &style.line(&case, args.verbose));
+            let mut text = style.line(&case, args.verbose);
+            if !case.as_expected && case.status == ReportStatus::Fail {
+                text.push_str(&style.exchange(&case, args.verbose));
+            }
+            progress.println(&mut out, &text);
         }
         report(case, line);
     };
@@ -1120,12 +1173,16 @@ fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usage> {
             make_agent,
             |case| {
                 let line = wants_json.then(|| CaseJson::of(case));
-                // The lines and JUnit need none of this: freed here, on the worker.
-                drop((
-                    std::mem::take(&mut case.transcript),
-                    std::mem::take(&mut case.steps),
-                    case.metrics.take(),
-                ));
+                // The lines and JUnit need none of this: freed here, on the worker; but the
+                // exchange under a failing case's line needs its steps and transcript.
+                let shown = !args.quiet && !case.as_expected && case.status == ReportStatus::Fail;
+                if !shown {
+                    drop((
+                        std::mem::take(&mut case.transcript),
+                        std::mem::take(&mut case.steps),
+                    ));
+                }
+                drop(case.metrics.take());
                 line
             },
             || progress.tick(),
@@ -1404,6 +1461,153 @@ impl Style {
         }
     }
 
+    /// Under a failing case's line (#25): the exchange of its first unexpected failing
+    /// step (what the caller said and the agent heard, what the agent said and whether a
+    /// barge-in cut it, its tool calls, what was expected); with `verbose` every failed
+    /// step or outcome check, each named. Each line starts with a newline.
+    fn exchange(&self, case: &CaseReport, verbose: bool) -> String {
+        let mut text = String::new();
+        let first = case.unexpected_failures().next();
+        if let Some(first) = first {
+            text.push_str(&self.step_exchange(case, first, 6));
+        }
+        if verbose {
+            let others = case
+                .steps
+                .iter()
+                .filter(|s| !s.passed && first.is_none_or(|f| f.step_order != s.step_order));
+            for step in others {
+                let details = step.details.as_deref().unwrap_or("failed");
+                let name = if case.is_rules() {
+                    format!(
+                        "outcome check {} failed ({}): {details}",
+                        step.step_order, step.expected_user_input
+                    )
+                } else {
+                    format!("step {} failed: {details}", step.step_order)
+                };
+                text.push_str(&format!("\n{:6}{}", "", shorten(&name, 200)));
+                text.push_str(&self.step_exchange(case, step, 8));
+            }
+            return text;
+        }
+        let more = case.steps.iter().filter(|s| !s.passed).count() - usize::from(first.is_some());
+        if more > 0 {
+            let what = match (case.is_rules(), more) {
+                (true, 1) => "failed check",
+                (true, _) => "failed checks",
+                (false, 1) => "failed step",
+                (false, _) => "failed steps",
+            };
+            let them = if more == 1 { "it" } else { "them" };
+            text.push_str(&format!(
+                "\n{:6}{}",
+                "",
+                self.paint(&format!("(+{more} more {what}; -v shows {them})"), "2")
+            ));
+        }
+        text
+    }
+
+    /// The lines of one step's exchange, indented by `indent`.
+    fn step_exchange(&self, case: &CaseReport, step: &StepResult, indent: usize) -> String {
+        let mut lines: Vec<(&str, String)> = Vec::new();
+        if !case.is_rules() {
+            let said = step
+                .actual_user_input
+                .as_deref()
+                .unwrap_or(&step.expected_user_input);
+            // Keypad tones and silence are said as such, not as a line of text.
+            let event = case
+                .transcript
+                .iter()
+                .find(|row| row.step_order == step.step_order && row.speaker == Speaker::User)
+                .and_then(|row| row.event);
+            lines.push((
+                "caller",
+                match event {
+                    Some(RowEvent::Silence(ms)) => format!("(silent for {ms} ms)"),
+                    Some(RowEvent::Dtmf) => format!("(keypad) {}", quoted(said)),
+                    None => quoted(said),
+                },
+            ));
+            if let Some(heard) = &step.agent_heard {
+                lines.push(("heard", quoted(heard)));
+            }
+            let cut = case
+                .transcript
+                .iter()
+                .find(|row| {
+                    row.step_order == step.step_order
+                        && row.speaker == Speaker::Agent
+                        && row.cut.is_some()
+                })
+                .and_then(|row| row.cut.as_ref());
+            // A cut reply: what the caller heard of it, which its keywords were checked
+            // against, and `…` for the rest.
+            let mut agent = match (cut, &step.heard) {
+                (Some(_), Some(heard)) => format!("\"{}…\"", shorten(heard, MAX_SHOWN)),
+                _ => step
+                    .agent_response
+                    .as_deref()
+                    .map_or_else(|| "(no reply)".to_owned(), quoted),
+            };
+            match cut.map(|cut| cut.at_ms) {
+                Some(Some(ms)) => {
+                    agent.push_str(&format!(" (cut off by the caller after {ms} ms)"))
+                }
+                Some(None) => agent.push_str(" (cut off)"),
+                None => {}
+            }
+            lines.push(("agent", agent));
+        }
+        if let Some(calls) = step.tool_calls.as_ref().filter(|c| !c.is_empty()) {
+            let calls: Vec<String> = calls.iter().map(call_text).collect();
+            lines.push(("tools", shorten(&calls.join(", "), MAX_SHOWN)));
+        }
+        let mut expected: Vec<String> = Vec::new();
+        if case.is_rules() {
+            expected.push(step.expected_user_input.clone());
+        } else {
+            if step.user_match == Some(false) {
+                expected.push(format!(
+                    "the caller to say {}",
+                    quoted(&step.expected_user_input)
+                ));
+            }
+            if !step.missing_keywords.is_empty() {
+                expected.push(format!("keywords {}", step.missing_keywords.join(", ")));
+            }
+            if !step.forbidden_found.is_empty() {
+                expected.push(format!("none of {}", step.forbidden_found.join(", ")));
+            }
+            if let Some(missing) = step.missing_tool_calls.as_ref().filter(|m| !m.is_empty()) {
+                expected.push(format!("tool calls {}", missing.join(", ")));
+            }
+            if let Some(found) = step
+                .forbidden_tool_calls_found
+                .as_ref()
+                .filter(|f| !f.is_empty())
+            {
+                expected.push(format!("no call to {}", found.join(", ")));
+            }
+        }
+        if !expected.is_empty() {
+            lines.push(("expected", shorten(&expected.join("; "), MAX_SHOWN)));
+        }
+        lines
+            .into_iter()
+            .map(|(label, value)| {
+                let label = format!("{label}:");
+                format!(
+                    "\n{:indent$}{} {value}",
+                    "",
+                    self.paint(&format!("{label:9}"), "2")
+                )
+            })
+            .collect()
+    }
+
     fn summary(&self, s: &Summary, elapsed: Duration) -> String {
         let verdict = if s.as_expected == s.total {
             self.paint("all as expected", "32")
@@ -1415,6 +1619,35 @@ impl Style {
         };
         format!("{}; {verdict} ({:.2} s)", s.counts(), elapsed.as_secs_f64())
     }
+}
+
+/// The longest text shown of a line, a reply or a list under a failing case, in characters.
+const MAX_SHOWN: usize = 100;
+
+/// `text`, cut to `max` characters with a visible `…` when longer.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// `text` in quotes, shortened.
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", shorten(text, MAX_SHOWN))
+}
+
+/// A tool call as `name(key=value, ...)`, its values as JSON.
+fn call_text(call: &ToolCall) -> String {
+    let arguments = match &call.arguments {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    format!("{}({arguments})", call.name)
 }
 
 /// A progress bar on a terminal, shown only once a run has taken about a second.

@@ -12,20 +12,11 @@ use super::message::{self, Problem};
 use super::model::{Call, Clock, Line, Notes, Who};
 use super::sniff;
 
-const SHAPES: &str = "a conversation with `conversation_id` and `transcript`";
+/// What one call of this platform's export looks like (for errors).
+pub(super) const SHAPES: &str = "a conversation with `conversation_id` and `transcript`";
 
-pub(crate) fn calls(root: &At<'_>, notes: &mut Notes) -> Result<Vec<Call>, Problem> {
-    match root.value {
-        serde_json::Value::Array(_) => root
-            .array(SHAPES)?
-            .iter()
-            .map(|item| call(item, notes))
-            .collect(),
-        _ => Ok(vec![call(root, notes)?]),
-    }
-}
-
-fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
+/// One call of the export.
+pub(super) fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
     let conversation = match at.get("data").filter(|d| d.value.is_object()) {
         Some(data) if at.has("type") => data,
         _ => at.clone(),
@@ -76,21 +67,13 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
             None => Vec::new(),
         };
         for c in &calls {
-            let name = c.req("tool_name", "the tool's name")?.tool_name()?;
-            let arguments = match c.get("params_as_json") {
-                Some(a) => json::arguments(&a)?,
-                None => serde_json::Value::Object(Default::default()),
-            };
-            out.lines.push(Line::Tool {
-                id: c
-                    .opt_str("request_id", "the call's id (a string)")?
-                    .map(str::to_owned),
-                name: name.to_owned(),
-                arguments,
-                result: None,
-                is_error: false,
-                path: c.path.clone(),
-            });
+            out.lines.push(Line::tool_call(
+                c,
+                ("request_id", "the call's id (a string)"),
+                c,
+                "tool_name",
+                "params_as_json",
+            )?);
         }
         if let Some(results) = entry.get("tool_results") {
             for r in results.array("a list of tool results")? {

@@ -10,20 +10,11 @@ use super::message::{self, Problem};
 use super::model::{Call, Clock, Line, Notes, Who};
 use super::sniff;
 
-const SHAPES: &str = "a chat history, `{\"items\": [...]}`";
+/// What one call of this platform's export looks like (for errors).
+pub(super) const SHAPES: &str = "a chat history, `{\"items\": [...]}`";
 
-pub(crate) fn calls(root: &At<'_>, notes: &mut Notes) -> Result<Vec<Call>, Problem> {
-    match root.value {
-        serde_json::Value::Array(_) => root
-            .array(SHAPES)?
-            .iter()
-            .map(|item| call(item, notes))
-            .collect(),
-        _ => Ok(vec![call(root, notes)?]),
-    }
-}
-
-fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
+/// One call of the export.
+pub(super) fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
     // The history itself, or a session report that holds it as `chat_history`.
     let (history, id) = match at.get("chat_history") {
         Some(history) => {
@@ -98,21 +89,13 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                 });
             }
             "function_call" => {
-                let name = item.req("name", "the tool's name")?.tool_name()?;
-                let arguments = match item.get("arguments") {
-                    Some(a) => json::arguments(&a)?,
-                    None => serde_json::Value::Object(Default::default()),
-                };
-                out.lines.push(Line::Tool {
-                    id: item
-                        .opt_str("call_id", "the call's id (a string)")?
-                        .map(str::to_owned),
-                    name: name.to_owned(),
-                    arguments,
-                    result: None,
-                    is_error: false,
-                    path: item.path.clone(),
-                });
+                out.lines.push(Line::tool_call(
+                    &item,
+                    ("call_id", "the call's id (a string)"),
+                    &item,
+                    "name",
+                    "arguments",
+                )?);
             }
             "function_call_output" => {
                 let id = item

@@ -119,10 +119,10 @@ pub fn convert(
     let root = At::root(&value);
     let mut notes = Notes::new();
     let calls = match platform {
-        Platform::Vapi => vapi::calls(&root, &mut notes),
-        Platform::Retell => retell::calls(&root, &mut notes),
-        Platform::LiveKit => livekit::calls(&root, &mut notes),
-        Platform::ElevenLabs => elevenlabs::calls(&root, &mut notes),
+        Platform::Vapi => each_call(&root, vapi::SHAPES, &mut notes, vapi::call),
+        Platform::Retell => each_call(&root, retell::SHAPES, &mut notes, retell::call),
+        Platform::LiveKit => each_call(&root, livekit::SHAPES, &mut notes, livekit::call),
+        Platform::ElevenLabs => each_call(&root, elevenlabs::SHAPES, &mut notes, elevenlabs::call),
     }
     .map_err(|p| ImportError::in_file(file, p))?;
 
@@ -405,6 +405,23 @@ fn write_all(out: &Path, cases: &[CaseFile]) -> Result<(), ImportError> {
         }
     }
     Ok(())
+}
+
+/// The calls of an export: a list of them (`shapes` says what each item is), or one.
+fn each_call(
+    root: &At<'_>,
+    shapes: &str,
+    notes: &mut Notes,
+    call: fn(&At<'_>, &mut Notes) -> Result<Call, Problem>,
+) -> Result<Vec<Call>, Problem> {
+    match root.value {
+        Value::Array(_) => root
+            .array(shapes)?
+            .iter()
+            .map(|item| call(item, notes))
+            .collect(),
+        _ => Ok(vec![call(root, notes)?]),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::json::{self, At};
 use super::message::{self, Problem};
 use crate::case::DEFAULT_TONE_MARKERS;
 use crate::normalize::appears_in;
@@ -43,6 +44,34 @@ pub(crate) enum Line {
         is_error: bool,
         path: String,
     },
+}
+
+impl Line {
+    /// A tool call as an export writes it, its result still to come: the tool's name at
+    /// `name` and its arguments at `arguments` (a JSON string or an object; none is `{}`)
+    /// in `function`, the call's id at `id` in `call` (`id_is` says what the id is, for
+    /// the error when it is not a string).
+    pub(super) fn tool_call(
+        call: &At<'_>,
+        (id, id_is): (&str, &str),
+        function: &At<'_>,
+        name: &str,
+        arguments: &str,
+    ) -> Result<Self, Problem> {
+        let name = function.req(name, "the tool's name")?.tool_name()?;
+        let arguments = match function.get(arguments) {
+            Some(a) => json::arguments(&a)?,
+            None => Value::Object(Default::default()),
+        };
+        Ok(Self::Tool {
+            id: call.opt_str(id, id_is)?.map(str::to_owned),
+            name: name.to_owned(),
+            arguments,
+            result: None,
+            is_error: false,
+            path: call.path.clone(),
+        })
+    }
 }
 
 /// One call of an export.

@@ -9,20 +9,11 @@ use super::message::{self, Problem};
 use super::model::{Call, Clock, Line, Notes, Who};
 use super::sniff;
 
-const SHAPES: &str = "a call object with `transcript_with_tool_calls`";
+/// What one call of this platform's export looks like (for errors).
+pub(super) const SHAPES: &str = "a call object with `transcript_with_tool_calls`";
 
-pub(crate) fn calls(root: &At<'_>, notes: &mut Notes) -> Result<Vec<Call>, Problem> {
-    match root.value {
-        serde_json::Value::Array(_) => root
-            .array(SHAPES)?
-            .iter()
-            .map(|item| call(item, notes))
-            .collect(),
-        _ => Ok(vec![call(root, notes)?]),
-    }
-}
-
-fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
+/// One call of the export.
+pub(super) fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
     // A webhook's `{"event": ..., "call": {...}}`, or the call itself.
     let call = match at.get("call").filter(|c| c.value.is_object()) {
         Some(call) if at.has("event") => call,
@@ -118,21 +109,13 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                 });
             }
             "tool_call_invocation" => {
-                let name = u.req("name", "the tool's name")?.tool_name()?;
-                let arguments = match u.get("arguments") {
-                    Some(a) => json::arguments(&a)?,
-                    None => serde_json::Value::Object(Default::default()),
-                };
-                out.lines.push(Line::Tool {
-                    id: u
-                        .opt_str("tool_call_id", "the tool call's id (a string)")?
-                        .map(str::to_owned),
-                    name: name.to_owned(),
-                    arguments,
-                    result: None,
-                    is_error: false,
-                    path: u.path.clone(),
-                });
+                out.lines.push(Line::tool_call(
+                    &u,
+                    ("tool_call_id", "the tool call's id (a string)"),
+                    &u,
+                    "name",
+                    "arguments",
+                )?);
             }
             "tool_call_result" => {
                 let id = u

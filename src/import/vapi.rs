@@ -9,20 +9,12 @@ use super::message::Problem;
 use super::model::{Call, Clock, Line, Notes, Who};
 use super::sniff;
 
-const SHAPES: &str = "an `end-of-call-report` message or a call object, with `artifact.messages`";
+/// What one call of this platform's export looks like (for errors).
+pub(super) const SHAPES: &str =
+    "an `end-of-call-report` message or a call object, with `artifact.messages`";
 
-pub(crate) fn calls(root: &At<'_>, notes: &mut Notes) -> Result<Vec<Call>, Problem> {
-    match root.value {
-        serde_json::Value::Array(_) => root
-            .array(SHAPES)?
-            .iter()
-            .map(|item| call(item, notes))
-            .collect(),
-        _ => Ok(vec![call(root, notes)?]),
-    }
-}
-
-fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
+/// One call of the export.
+pub(super) fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
     // The server message `{"message": {...}}`, the message itself, or a call object.
     let report = match at.get("message").filter(|m| m.value.is_object()) {
         Some(message) => Some(message),
@@ -127,21 +119,13 @@ fn call(at: &At<'_>, notes: &mut Notes) -> Result<Call, Problem> {
                         "function",
                         "the called function, with `name` and `arguments`",
                     )?;
-                    let name = function.req("name", "the tool's name")?.tool_name()?;
-                    let arguments = match function.get("arguments") {
-                        Some(a) => json::arguments(&a)?,
-                        None => serde_json::Value::Object(Default::default()),
-                    };
-                    out.lines.push(Line::Tool {
-                        id: c
-                            .opt_str("id", "the tool call's id (a string)")?
-                            .map(str::to_owned),
-                        name: name.to_owned(),
-                        arguments,
-                        result: None,
-                        is_error: false,
-                        path: c.path.clone(),
-                    });
+                    out.lines.push(Line::tool_call(
+                        &c,
+                        ("id", "the tool call's id (a string)"),
+                        &function,
+                        "name",
+                        "arguments",
+                    )?);
                 }
             }
             "tool_call_result" => {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 
-use super::external::{HttpClient, HttpPool, MAX_REPLY_LINE, io_error};
+use super::http::{HttpClient, HttpPool, io_error};
+use super::protocol::MAX_REPLY_LINE;
 use super::sse::SseReader;
 use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
 use crate::limits::MAX_REPLY_BYTES;

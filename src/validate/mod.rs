@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use std::collections::BTreeMap;
 
-use crate::call::{Fault, Row};
+use crate::call::conversation::{Fault, Row};
 use crate::case::{CallerAct, Case, EndedBy, Speaker, ToolCall, Turn};
 use crate::message;
 use crate::normalize::{Words, lowercase, split, strip_fillers};
@@ -579,7 +579,7 @@ pub(crate) fn validate_outcome(
     transcript: &[Row],
     fault: Option<&Fault>,
     tool_problems: &[(u32, String)],
-    run: &crate::call::RulesRun,
+    run: &crate::call::conversation::RulesRun,
     cut: Option<usize>,
     not_started: Option<&str>,
 ) -> Vec<StepResult> {

@@ -1,176 +1,26 @@
 //! The call loop (docs/case-format.md, "Time and latency"): the caller says each turn's line, possibly with one filler, and
 //! the agent's replies are recorded with their latency on a virtual clock.
 
-use std::any::Any;
-use std::future::Future;
+pub(crate) mod conversation;
+mod guard;
+
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::time::Instant;
 
+use self::guard::{Clock, guarded, reply_timed};
 use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, Tools};
-use crate::case::{CallerAct, Case, EndedBy, RecordedRow, Speaker, ToolCall};
+use crate::case::{CallerAct, Case, EndedBy, Speaker};
 use crate::hearing;
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
 use crate::normalize::FILLERS;
 use crate::rng::SplitMix64;
 
-/// One row of a call's transcript.
-///
-/// In the report a caller or agent row is `{"speaker", "text", "step_order",
-/// "latency_ms"?}`, and a tool row `{"speaker": "tool", "name", "arguments", "result",
-/// "step_order"}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Row {
-    /// Who spoke.
-    pub speaker: Speaker,
-    /// What was said (empty for a tool row).
-    pub text: String,
-    /// The step the row belongs to; `0` for an agent greeting before the caller's first line.
-    pub step_order: u32,
-    /// Agent rows: the virtual time the agent took to reply, when known.
-    pub latency_ms: Option<u64>,
-    /// Tool rows: the call.
-    pub call: Option<ToolCall>,
-    /// Caller rows where the caller did not speak: silence or keypad tones.
-    pub event: Option<RowEvent>,
-    /// Agent rows the caller cut off (a barge-in).
-    pub cut: Option<Cut>,
-    /// Caller rows: what the agent heard, when it is not what was said (recognition
-    /// noise, or a pinned `heard`).
-    pub heard: Option<String>,
-    /// Caller rows of a rule-following caller: what produced the line (`opening`,
-    /// `rule 2: "what time"`, `otherwise`).
-    pub rule: Option<String>,
-}
-
-/// What a caller row was, when the caller did not speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowEvent {
-    /// The caller said nothing for this many milliseconds.
-    Silence(u64),
-    /// The caller typed keypad tones (the row's text).
-    Dtmf,
-}
-
-/// How an agent row was cut off by the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Cut {
-    /// The words of the reply the caller heard before cutting in.
-    pub heard: String,
-    /// When the caller cut in, in ms after the reply began; `None` for a recorded reply
-    /// marked `interrupted`, whose recording does not say.
-    pub at_ms: Option<u64>,
-}
-
-impl Row {
-    fn said(speaker: Speaker, text: String, step_order: u32, latency_ms: Option<u64>) -> Self {
-        Self {
-            speaker,
-            text,
-            step_order,
-            latency_ms,
-            call: None,
-            event: None,
-            cut: None,
-            heard: None,
-            rule: None,
-        }
-    }
-
-    fn tool(call: ToolCall, step_order: u32) -> Self {
-        Self {
-            call: Some(call),
-            ..Self::said(Speaker::Tool, String::new(), step_order, None)
-        }
-    }
-}
-
-impl Serialize for Row {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("speaker", &self.speaker)?;
-        match &self.call {
-            Some(call) => {
-                map.serialize_entry("name", &call.name)?;
-                map.serialize_entry("arguments", &call.arguments)?;
-                map.serialize_entry("result", &call.result)?;
-                map.serialize_entry("step_order", &self.step_order)?;
-            }
-            None => {
-                map.serialize_entry("text", &self.text)?;
-                map.serialize_entry("step_order", &self.step_order)?;
-                if let Some(latency) = self.latency_ms {
-                    map.serialize_entry("latency_ms", &latency)?;
-                }
-                if let Some(heard) = &self.heard {
-                    map.serialize_entry("heard", heard)?;
-                }
-                if let Some(rule) = &self.rule {
-                    map.serialize_entry("rule", rule)?;
-                }
-                match self.event {
-                    Some(RowEvent::Silence(ms)) => {
-                        map.serialize_entry("event", "silence")?;
-                        map.serialize_entry("silence_ms", &ms)?;
-                    }
-                    Some(RowEvent::Dtmf) => map.serialize_entry("event", "dtmf")?,
-                    None => {}
-                }
-                if let Some(cut) = &self.cut {
-                    map.serialize_entry("interrupted", &true)?;
-                    map.serialize_entry("heard", &cut.heard)?;
-                    if let Some(at_ms) = cut.at_ms {
-                        map.serialize_entry("cut_at_ms", &at_ms)?;
-                    }
-                }
-            }
-        }
-        map.end()
-    }
-}
-
-/// A conversation, simulated or recorded, ready for validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Conversation {
-    pub(crate) transcript: Vec<Row>,
-    pub(crate) disfluencies_injected: u32,
-    /// The agent failed at this step (error, panic, timeout); the call ended there.
-    pub(crate) fault: Option<Fault>,
-    /// The transcript reached the row limit and was cut.
-    pub(crate) truncated: bool,
-    /// Why tool calls fail their step (a call no mock answers, the per-turn cap).
-    pub(crate) tool_problems: Vec<(u32, String)>,
-    /// Word errors between what the caller said and what the agent heard, and words said.
-    pub(crate) asr: (usize, usize),
-    /// How a rule-following call went.
-    pub(crate) rules: Option<RulesRun>,
-    /// The call never started: why the agent's start failed. No caller line was said.
-    pub(crate) not_started: Option<String>,
-}
-
-/// How a rule-following call went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RulesRun {
-    pub(crate) ended_by: EndedBy,
-    pub(crate) caller_turns: u32,
-    pub(crate) rules_fired: u32,
-    pub(crate) otherwise_lines: u32,
-}
-
-/// An agent failure that ended the call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Fault {
-    pub(crate) step_order: u32,
-    pub(crate) message: String,
-}
+pub(crate) use self::conversation::{Conversation, Fault, RulesRun, recorded};
+pub use self::conversation::{Cut, Row, RowEvent};
+pub(crate) use self::guard::panic_message;
 
 /// Limits that apply to one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,51 +62,6 @@ pub(crate) fn speak(line: &str, rate: f64, rng: &mut SplitMix64) -> Option<Strin
     Some(out)
 }
 
-/// Numbers the rows of a recorded transcript the way the zipper pairs them: a leading agent
-/// run is step 0, then each user run and the agent run after it share the next step. A
-/// reply marked `interrupted` is cut as a simulated barge-in cuts it, with what the
-/// recording holds as the words the caller heard (a recording has what was spoken before
-/// the cut) and no time; a caller row's `heard` is kept as a simulated mishearing is, only
-/// when it differs from what was said.
-pub(crate) fn recorded(rows: &[RecordedRow], max_rows: usize) -> Conversation {
-    let mut step = 0;
-    let mut previous = Speaker::Agent;
-    let transcript = rows
-        .iter()
-        .take(max_rows)
-        .map(|row| {
-            // Tool rows belong to the agent's run: they neither start a step nor split runs.
-            if row.speaker == Speaker::User && previous == Speaker::Agent {
-                step += 1;
-            }
-            if row.speaker != Speaker::Tool {
-                previous = row.speaker;
-            }
-            let cut = row.interrupted.then(|| Cut {
-                heard: row.text.split_whitespace().collect::<Vec<_>>().join(" "),
-                at_ms: None,
-            });
-            let heard = row.heard.clone().filter(|heard| *heard != row.text);
-            Row {
-                call: row.call.clone(),
-                cut,
-                heard,
-                ..Row::said(row.speaker, row.text.clone(), step, row.latency_ms)
-            }
-        })
-        .collect();
-    Conversation {
-        transcript,
-        disfluencies_injected: 0,
-        fault: None,
-        truncated: rows.len() > max_rows,
-        tool_problems: Vec::new(),
-        asr: (0, 0),
-        rules: None,
-        not_started: None,
-    }
-}
-
 /// Runs one simulated call of `case` against `agent`. Must run where tokio time is paused
 /// for latencies to be virtual.
 pub(crate) async fn simulate<A: Agent>(
@@ -269,16 +74,7 @@ pub(crate) async fn simulate<A: Agent>(
     // Built-in agents cannot hang, and a replayed latency is data, not a wait: not timed.
     let timeout = agent.__timed().then_some(limits.turn_timeout);
     let wall_clock = agent.wall_clock();
-    let mut convo = Conversation {
-        transcript: Vec::with_capacity(case.turns.len() * 2),
-        disfluencies_injected: 0,
-        fault: None,
-        truncated: false,
-        tool_problems: Vec::new(),
-        asr: (0, 0),
-        rules: None,
-        not_started: None,
-    };
+    let mut convo = Conversation::new(Vec::with_capacity(case.turns.len() * 2));
     let tools = Tools::new(case.tools.clone());
     let first_step = case.turns.first().map_or(1, |t| t.step_order);
     let start = CallStart {
@@ -292,7 +88,15 @@ pub(crate) async fn simulate<A: Agent>(
     // Tools the agent calls while it greets are rows of step 0.
     tools.begin_step(0);
     let asked = Instant::now();
-    let started = match guarded(agent.start(&start), timeout, wall_clock).await {
+    let started = match guarded(
+        agent.start(&start),
+        Clock {
+            timeout,
+            wall_clock,
+        },
+    )
+    .await
+    {
         Ok(Ok(())) => greet(
             agent,
             &mut convo,
@@ -420,7 +224,14 @@ pub(crate) async fn simulate<A: Agent>(
         }
     }
     // The agent's own clean-up may not hang the suite either.
-    let _ = guarded(agent.end(), timeout, wall_clock).await;
+    let _ = guarded(
+        agent.end(),
+        Clock {
+            timeout,
+            wall_clock,
+        },
+    )
+    .await;
     // What only the end showed (a line nobody asked for) fails the last step reached.
     let late = std::panic::catch_unwind(AssertUnwindSafe(|| agent.fault_at_end()));
     let late = match late {
@@ -644,7 +455,15 @@ async fn exchange<A: Agent>(
 ) -> Answered {
     let step = line.step_order;
     tools.begin_step(step);
-    let (answer, latency) = reply_timed(agent, line, timeout, wall_clock).await;
+    let (answer, latency) = reply_timed(
+        agent,
+        line,
+        Clock {
+            timeout,
+            wall_clock,
+        },
+    )
+    .await;
     let step_calls = tools.take_step();
     convo
         .tool_problems
@@ -732,121 +551,5 @@ fn barge_in(transcript: &mut [Row], step: u32, ms: u64, wpm: u32) -> Option<Stri
 }
 
 fn fault(step_order: u32, message: String) -> Fault {
-    Fault {
-        step_order,
-        message,
-    }
-}
-
-/// The agent's answer to `line`, and its latency in milliseconds: the time the call's clock
-/// took, plus the waits a built-in agent counted instead of sleeping (`agent::wait_ms`).
-async fn reply_timed<A: Agent>(
-    agent: &mut A,
-    line: &CallerLine<'_>,
-    timeout: Option<Duration>,
-    wall_clock: bool,
-) -> (Result<Result<Reply, crate::agent::AgentError>, String>, u64) {
-    // Built-in agents only (not timed, on the virtual clock): a wrapper around one is timed,
-    // and its waits must race the turn timeout as they always did.
-    let counts = !agent.__timed() && !wall_clock;
-    let asked = Instant::now();
-    let counted = std::cell::Cell::new(0);
-    let answer = {
-        let reply = std::pin::pin!(agent.reply(line));
-        if counts {
-            guarded(
-                Counting {
-                    inner: reply,
-                    counted: &counted,
-                },
-                timeout,
-                wall_clock,
-            )
-            .await
-        } else {
-            guarded(reply, timeout, wall_clock).await
-        }
-    };
-    let mut latency = asked.elapsed().as_millis() as u64 + counted.get();
-    // A streaming agent measured its time to the first content token.
-    if let Ok(Ok(_)) = &answer {
-        let measured = std::panic::catch_unwind(AssertUnwindSafe(|| agent.__latency_ms()));
-        if let Ok(Some(ms)) = measured {
-            latency = ms;
-        }
-    }
-    // A timeout, as the agent alone can explain it (a program that never wrote a byte).
-    let answer = answer.map_err(|why| match agent.__timeout_hint() {
-        Some(hint) if message::is_no_reply_within(&why) => format!("{why}; {hint}"),
-        _ => why,
-    });
-    (answer, latency)
-}
-
-/// Polls a built-in agent's reply with its waits counted into `counted` (see
-/// `agent::counting_waits`).
-struct Counting<'a, 'c, F> {
-    inner: Pin<&'a mut F>,
-    counted: &'c std::cell::Cell<u64>,
-}
-
-impl<F: Future> Future for Counting<'_, '_, F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let inner = self.inner.as_mut();
-        let (poll, ms) = crate::agent::counting_waits(|| inner.poll(cx));
-        self.counted.set(self.counted.get() + ms);
-        poll
-    }
-}
-
-/// Runs an agent future with the per-turn timeout (none for `None`), turning a panic into an
-/// error message.
-async fn guarded<T>(
-    future: impl Future<Output = T>,
-    timeout: Option<Duration>,
-    wall_clock: bool,
-) -> Result<T, String> {
-    let future = std::pin::pin!(future);
-    let mut caught = CatchUnwind(future);
-    // Most agents answer on the first poll: only arm the timer for those that do not.
-    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut caught).poll(cx))).await;
-    let result = match (first, timeout) {
-        (Poll::Ready(result), _) => result,
-        (Poll::Pending, None) => caught.await,
-        (Poll::Pending, Some(timeout)) => match tokio::time::timeout(timeout, caught).await {
-            Ok(result) => result,
-            // On the paused clock, a timer past the timeout and a wait the clock cannot see
-            // look the same: the message says what is known, the same on every run.
-            Err(_) => return Err(message::no_reply_within(timeout, !wall_clock)),
-        },
-    };
-    result.map_err(|payload| message::agent_panicked(&panic_message(&*payload)))
-}
-
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(no message)".to_owned()
-    }
-}
-
-/// Polls a future inside `catch_unwind`, so a panicking agent fails its step, not the suite.
-struct CatchUnwind<'a, F>(Pin<&'a mut F>);
-
-impl<F: Future> Future for CatchUnwind<'_, F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = self.0.as_mut();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
+    Fault::at(step_order, message)
 }

@@ -1,6 +1,12 @@
-//! The call loop (docs/case-format.md, "Time and latency"): the caller says each turn's line, possibly with one filler, and
-//! the agent's replies are recorded with their latency on a virtual clock.
+//! The call loop (docs/case-format.md, "Time and latency"; docs/rules.md, "The caller"): the
+//! one loop of every simulated call. The agent starts and may greet; then, line by line, a
+//! [`Caller`] chooses what to say from the agent's last reply, the line is said and heard
+//! ([`caller::say`]: fillers, pins, recognition noise) with its voice events, and the
+//! agent's answer, its tool calls and its latency on the call's clock are recorded; until
+//! someone hangs up, the caller has no line left, the agent fails, or the transcript is
+//! full. Then the agent ends. The transcript's types are in [`conversation`].
 
+pub(crate) mod caller;
 pub(crate) mod conversation;
 mod guard;
 
@@ -9,16 +15,18 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use self::caller::{Caller, Next, RuleFollowing, Said, Script, voice};
 use self::guard::{Clock, guarded, reply_timed};
-use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, Tools};
-use crate::case::{CallerAct, Case, EndedBy, Speaker};
-use crate::hearing;
+use crate::agent::{Agent, CallStart, CallerLine, MAX_TOOL_CALLS_PER_TURN, Reply, Tools};
+use crate::case::{Case, EndedBy, Speaker};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
-use crate::normalize::FILLERS;
 use crate::rng::SplitMix64;
 
-pub(crate) use self::conversation::{Conversation, Fault, RulesRun, recorded};
+pub(crate) use self::conversation::{Conversation, Fault, recorded};
+// The transcript's types keep their `call::` paths for the code that names them there.
+#[allow(unused_imports)]
+pub(crate) use self::conversation::RulesRun;
 pub use self::conversation::{Cut, Row, RowEvent};
 pub(crate) use self::guard::panic_message;
 
@@ -29,39 +37,6 @@ pub(crate) struct CallLimits {
     pub(crate) max_rows: usize,
 }
 
-/// Says `line`, inserting one filler when the roll falls under `rate`. Always draws three
-/// numbers (roll, filler, position) so later lines do not depend on `rate`; see
-/// [`crate::rng`].
-pub(crate) fn speak(line: &str, rate: f64, rng: &mut SplitMix64) -> Option<String> {
-    // Three draws a turn whatever happens, so a turn's caller never depends on the turns
-    // before it; the words are counted only when a filler is said (`below` is one draw).
-    let roll = rng.next_fraction();
-    let (filler_draw, position_draw) = (rng.next_u64(), rng.next_u64());
-    if roll >= rate {
-        return None;
-    }
-    let filler = FILLERS[(filler_draw % FILLERS.len() as u64) as usize];
-    let word_count = line.split_whitespace().count();
-    let position = (position_draw % (word_count as u64 + 1)) as usize;
-    let mut out = String::with_capacity(line.len() + filler.len() + 1);
-    let mut words = line.split_whitespace();
-    for (i, word) in words.by_ref().take(position).enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if position > 0 {
-        out.push(' ');
-    }
-    out.push_str(filler);
-    for word in words {
-        out.push(' ');
-        out.push_str(word);
-    }
-    Some(out)
-}
-
 /// Runs one simulated call of `case` against `agent`. Must run where tokio time is paused
 /// for latencies to be virtual.
 pub(crate) async fn simulate<A: Agent>(
@@ -70,357 +45,59 @@ pub(crate) async fn simulate<A: Agent>(
     agent: &mut A,
     limits: CallLimits,
 ) -> Conversation {
-    let mut rng = SplitMix64::new(seed);
-    // Built-in agents cannot hang, and a replayed latency is data, not a wait: not timed.
-    let timeout = agent.__timed().then_some(limits.turn_timeout);
-    let wall_clock = agent.wall_clock();
-    let mut convo = Conversation::new(Vec::with_capacity(case.turns.len() * 2));
+    let clock = Clock {
+        // Built-in agents cannot hang, and a replayed latency is data, not a wait: not timed.
+        timeout: agent.__timed().then_some(limits.turn_timeout),
+        wall_clock: agent.wall_clock(),
+    };
     let tools = Tools::new(case.tools.clone());
-    let first_step = case.turns.first().map_or(1, |t| t.step_order);
-    let start = CallStart {
-        call_id: &case.test_id,
-        test_id: &case.test_id,
-        persona: &case.persona,
+    let mut call = Call {
+        case,
+        seed,
+        agent,
         tools: &tools,
-        expects_greeting: case.greeting.is_some(),
+        limits,
+        clock,
+        convo: Conversation::new(Vec::with_capacity(case.turns.len() * 2)),
     };
-    // One start for both callers: a call that never started says so, whatever follows it.
-    // Tools the agent calls while it greets are rows of step 0.
-    tools.begin_step(0);
-    let asked = Instant::now();
-    let started = match guarded(
-        agent.start(&start),
-        Clock {
-            timeout,
-            wall_clock,
-        },
-    )
-    .await
-    {
-        Ok(Ok(())) => greet(
-            agent,
-            &mut convo,
-            asked.elapsed().as_millis() as u64,
-            limits,
-            &tools,
-        ),
-        Ok(Err(err)) => Err(err.to_string()),
-        Err(message) => Err(message),
-    };
-    let hung_up_greeting = match started {
-        Err(why) => {
-            never_started(case, &mut convo, first_step, why);
-            false
+    let mut script;
+    let mut rule_following;
+    let caller: &mut dyn Caller<'_> = match &case.rules {
+        Some(rules) => {
+            rule_following = RuleFollowing::new(rules, case.spoken_numbers);
+            &mut rule_following
         }
-        Ok(hung_up) => hung_up,
+        None => {
+            script = Script::new(&case.turns);
+            &mut script
+        }
     };
-    if convo.not_started.is_some() {
-        // No caller line is said.
-    } else if hung_up_greeting {
+    let first_step = case.turns.first().map_or(1, |t| t.step_order);
+    // One start for every caller: a call that never started says so, whatever follows it.
+    let ended = match call.start().await {
+        Err(why) => Err(why),
         // The agent hung up as it greeted: the call is over before the caller's first line.
-        if case.rules.is_some() {
-            convo.rules = Some(RulesRun {
-                ended_by: EndedBy::Agent,
-                caller_turns: 0,
-                rules_fired: 0,
-                otherwise_lines: 0,
-            });
-        }
-    } else if case.rules.is_some() {
-        rule_following(
-            case, seed, agent, limits, &tools, &mut convo, &mut rng, timeout,
-        )
-        .await;
-    } else {
-        for turn in &case.turns {
-            if convo.transcript.len() >= limits.max_rows {
-                convo.truncated = true;
-                break;
-            }
-            // Every turn draws the same numbers, spoken or not, so a turn's caller never
-            // depends on what the turns before it were.
-            let said = speak(&turn.user_input, case.disfluency_rate, &mut rng);
-            let spoken = matches!(turn.act, CallerAct::Say);
-            // A pinned line (`said` / `heard`) is said and heard exactly as written.
-            let pinned = turn.said.is_some() || turn.heard.is_some();
-            let said = said.filter(|_| spoken && !pinned);
-            convo.disfluencies_injected += u32::from(said.is_some());
-            let text = match &turn.said {
-                Some(pinned) => pinned.clone(),
-                None => said.unwrap_or_else(|| turn.user_input.clone()),
-            };
-            let heard = match (&turn.heard, case.asr_wer) {
-                (Some(heard), _) => heard.clone(),
-                (None, Some(wer)) if spoken && !pinned => {
-                    let mut noise = SplitMix64::new(hearing::turn_seed(seed, turn.step_order));
-                    hearing::mishear(&text, wer, &mut noise)
-                }
-                _ => text.clone(),
-            };
-            if spoken && case.asr_wer.is_some() {
-                let (errors, words) = hearing::word_errors(&text, &heard);
-                convo.asr.0 += errors;
-                convo.asr.1 += words;
-            }
-            let heard_before_cut = turn.barge_in_after_ms.and_then(|ms| {
-                barge_in(&mut convo.transcript, turn.step_order, ms, case.speech_wpm)
-            });
-            let event = match &turn.act {
-                CallerAct::Say => CallerEvent::Said(&heard),
-                CallerAct::Silence(ms) => CallerEvent::Silence { ms: *ms },
-                CallerAct::Dtmf(digits) => CallerEvent::Dtmf(digits),
-            };
-            let mut user_row = Row::said(Speaker::User, text, turn.step_order, None);
-            user_row.heard = (heard != user_row.text).then(|| heard.clone());
-            user_row.event = match turn.act {
-                CallerAct::Say => None,
-                CallerAct::Silence(ms) => Some(RowEvent::Silence(ms)),
-                CallerAct::Dtmf(_) => Some(RowEvent::Dtmf),
-            };
-            convo.transcript.push(user_row);
-            let line = CallerLine {
-                step_order: turn.step_order,
-                text: &heard,
-                event,
-                interrupted: heard_before_cut.as_deref(),
-                tools: &tools,
-            };
-            let turn_clock = (timeout, wall_clock);
-            let (said, latency, hung_up) =
-                match exchange(agent, &line, &tools, &mut convo, limits, turn_clock).await {
-                    Answered::Said {
-                        text,
-                        latency,
-                        hung_up,
-                    } => (Some(text), latency, hung_up),
-                    Answered::HungUp => (None, 0, true),
-                    Answered::Failed(message) => {
-                        convo.fault = Some(fault(turn.step_order, message));
-                        break;
-                    }
-                    Answered::NeverStarted(why) => {
-                        never_started(case, &mut convo, first_step, why);
-                        break;
-                    }
-                    Answered::Cut => break,
-                };
-            // After silence or keypad tones, an empty reply is the agent staying quiet.
-            let said = said.filter(|text| spoken || !text.is_empty());
-            if let Some(text) = said {
-                if convo.transcript.len() >= limits.max_rows {
-                    convo.truncated = true;
-                    break;
-                }
-                convo.transcript.push(Row::said(
-                    Speaker::Agent,
-                    text,
-                    turn.step_order,
-                    Some(latency),
-                ));
-            }
-            if hung_up {
-                break;
-            }
-        }
-    }
-    // The agent's own clean-up may not hang the suite either.
-    let _ = guarded(
-        agent.end(),
-        Clock {
-            timeout,
-            wall_clock,
-        },
-    )
-    .await;
-    // What only the end showed (a line nobody asked for) fails the last step reached.
-    let late = std::panic::catch_unwind(AssertUnwindSafe(|| agent.fault_at_end()));
-    let late = match late {
-        Ok(late) => late.map(|err| err.to_string()),
-        Err(payload) => Some(message::agent_panicked(&panic_message(&*payload))),
+        Ok(true) => Ok(EndedBy::Agent),
+        Ok(false) => call.converse(caller).await,
     };
-    if let (Some(late), None) = (late, &convo.fault) {
-        let last = convo.transcript.last().map_or(0, |row| row.step_order);
-        convo.fault = Some(fault(last.max(first_step), late));
-    }
-    convo
+    let ended_by = ended.unwrap_or_else(|why| {
+        call.never_started(first_step, why);
+        EndedBy::Agent
+    });
+    call.convo.rules = caller.finish(ended_by, &call.convo.transcript);
+    call.end(first_step).await;
+    call.convo
 }
 
-/// The agent's greeting after a successful start: the tools it called meanwhile as tool rows
-/// of step 0, then an agent row of step 0 with the start's latency, when it said something.
-/// `Ok(true)` when it hung up as it greeted. A greeting over the reply limit means the call
-/// never started properly: its error.
-fn greet<A: Agent>(
-    agent: &mut A,
-    convo: &mut Conversation,
-    latency: u64,
-    limits: CallLimits,
-    tools: &Tools,
-) -> Result<bool, String> {
-    let (greeting, hung_up) = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        (agent.greeting(), agent.greeting_hangs_up())
-    }))
-    .map_err(|payload| message::agent_panicked(&panic_message(&*payload)))?;
-    let calls = tools.take_step();
-    convo
-        .tool_problems
-        .extend(calls.problems.into_iter().map(|p| (0, p)));
-    for call in calls.calls {
-        if convo.transcript.len() >= limits.max_rows {
-            convo.truncated = true;
-            return Ok(hung_up);
-        }
-        convo.transcript.push(Row::tool(call, 0));
-    }
-    let Some(text) = greeting.filter(|text| !text.is_empty()) else {
-        return Ok(hung_up);
-    };
-    if text.len() > MAX_REPLY_BYTES {
-        return Err(message::reply_too_long(text.len()));
-    }
-    if convo.transcript.len() >= limits.max_rows {
-        convo.truncated = true;
-        return Ok(true);
-    }
-    convo
-        .transcript
-        .push(Row::said(Speaker::Agent, text, 0, Some(latency)));
-    Ok(hung_up)
-}
-
-/// A caller that follows rules (docs/rules.md): says its opening, then answers each reply
-/// with the first rule whose `when` the reply meets, `otherwise` when none does; hangs up
-/// after a rule with `then: "hang_up"` or `max_retries` confused lines in a row; stops at
-/// `max_turns` lines. Fillers, recognition noise, tools and the clock work as for a script.
-#[allow(clippy::too_many_arguments)]
-async fn rule_following<A: Agent>(
-    case: &Case,
+/// One simulated call under way.
+struct Call<'a, A> {
+    case: &'a Case,
     seed: u64,
-    agent: &mut A,
+    agent: &'a mut A,
+    tools: &'a Tools,
     limits: CallLimits,
-    tools: &Tools,
-    convo: &mut Conversation,
-    rng: &mut SplitMix64,
-    timeout: Option<Duration>,
-) {
-    let rules = case.rules.as_ref().expect("a rule-following case");
-    let wall_clock = agent.wall_clock();
-    let mut run = RulesRun {
-        ended_by: EndedBy::MaxTurns,
-        caller_turns: 0,
-        rules_fired: 0,
-        otherwise_lines: 0,
-    };
-    let mut fired = vec![false; rules.rules.len()];
-    let mut confused_in_a_row = 0;
-    let mut next = (rules.opening.clone(), "opening".to_owned(), false);
-    for n in 1..=rules.max_turns {
-        let (script, label, hang_up) = std::mem::take(&mut next);
-        let said = speak(&script, case.disfluency_rate, rng);
-        convo.disfluencies_injected += u32::from(said.is_some());
-        let text = said.unwrap_or(script);
-        let heard = match case.asr_wer {
-            Some(wer) => {
-                let mut noise = SplitMix64::new(hearing::turn_seed(seed, n));
-                let heard = hearing::mishear(&text, wer, &mut noise);
-                let (errors, words) = hearing::word_errors(&text, &heard);
-                convo.asr.0 += errors;
-                convo.asr.1 += words;
-                heard
-            }
-            None => text.clone(),
-        };
-        if convo.transcript.len() >= limits.max_rows {
-            convo.truncated = true;
-            break;
-        }
-        // Count the line as it is said (a line chosen when `max_turns` ran out is not).
-        run.caller_turns = n;
-        if label.starts_with("rule ") {
-            run.rules_fired += 1;
-        } else if label == "otherwise" {
-            run.otherwise_lines += 1;
-        }
-        let mut row = Row::said(Speaker::User, text, n, None);
-        row.heard = (heard != row.text).then(|| heard.clone());
-        row.rule = Some(label);
-        convo.transcript.push(row);
-        if hang_up {
-            // The caller says its last line and hangs up.
-            run.ended_by = EndedBy::Caller;
-            break;
-        }
-        let line = CallerLine {
-            step_order: n,
-            text: &heard,
-            event: CallerEvent::Said(&heard),
-            interrupted: None,
-            tools,
-        };
-        let (reply, latency, agent_hung_up) =
-            match exchange(agent, &line, tools, convo, limits, (timeout, wall_clock)).await {
-                Answered::Said {
-                    text,
-                    latency,
-                    hung_up,
-                } => (text, latency, hung_up),
-                Answered::HungUp => (String::new(), 0, true),
-                Answered::Failed(message) => {
-                    convo.fault = Some(fault(n, message));
-                    run.ended_by = EndedBy::Agent;
-                    break;
-                }
-                Answered::NeverStarted(why) => {
-                    let first_step = 1;
-                    return never_started(case, convo, first_step, why);
-                }
-                Answered::Cut => break,
-            };
-        if !reply.is_empty() {
-            if convo.transcript.len() >= limits.max_rows {
-                convo.truncated = true;
-                break;
-            }
-            convo
-                .transcript
-                .push(Row::said(Speaker::Agent, reply.clone(), n, Some(latency)));
-        }
-        if agent_hung_up {
-            run.ended_by = EndedBy::Agent;
-            break;
-        }
-        // The caller's answer: the first rule whose `when` the reply meets.
-        let lower = crate::normalize::lowercase(&reply);
-        let words = crate::normalize::Words::new(&lower, case.spoken_numbers);
-        let matched = rules.rules.iter().enumerate().find_map(|(i, rule)| {
-            if rule.once && fired[i] {
-                return None;
-            }
-            let when = rule.when.iter().find(|k| k.met_by(&words))?;
-            Some((i, when))
-        });
-        match matched {
-            Some((i, when)) => {
-                fired[i] = true;
-                confused_in_a_row = 0;
-                let rule = &rules.rules[i];
-                next = (
-                    rule.say.clone(),
-                    format!("rule {}: {:?}", i + 1, when.to_string()),
-                    rule.hang_up,
-                );
-            }
-            None if confused_in_a_row >= rules.max_retries => {
-                // Confused too often in a row: the caller gives up.
-                run.ended_by = EndedBy::Caller;
-                break;
-            }
-            None => {
-                confused_in_a_row += 1;
-                next = (rules.otherwise.clone(), "otherwise".to_owned(), false);
-            }
-        }
-    }
-    convo.rules = Some(run);
+    clock: Clock,
+    convo: Conversation,
 }
 
 /// What the agent answered to one caller line, once the turn's tool calls are recorded.
@@ -442,114 +119,235 @@ enum Answered {
     Cut,
 }
 
-/// One turn's exchange, the same for a scripted and a rule-following caller: the agent
-/// answers `line`, its tool calls become tool rows (and their problems the step's), and its
-/// answer is read. A turn past the tool cap is stopped there, whatever the agent answered.
-async fn exchange<A: Agent>(
-    agent: &mut A,
-    line: &CallerLine<'_>,
-    tools: &Tools,
-    convo: &mut Conversation,
-    limits: CallLimits,
-    (timeout, wall_clock): (Option<Duration>, bool),
-) -> Answered {
-    let step = line.step_order;
-    tools.begin_step(step);
-    let (answer, latency) = reply_timed(
-        agent,
-        line,
-        Clock {
-            timeout,
-            wall_clock,
-        },
-    )
-    .await;
-    let step_calls = tools.take_step();
-    convo
-        .tool_problems
-        .extend(step_calls.problems.into_iter().map(|p| (step, p)));
-    for call in step_calls.calls {
-        if convo.transcript.len() >= limits.max_rows {
-            convo.truncated = true;
-            break;
+impl<'a, A: Agent> Call<'a, A> {
+    /// Starts the agent and records its greeting. `Ok(true)` when it hung up as it greeted;
+    /// the error when the call never started.
+    async fn start(&mut self) -> Result<bool, String> {
+        let case = self.case;
+        let start = CallStart {
+            call_id: &case.test_id,
+            test_id: &case.test_id,
+            persona: &case.persona,
+            tools: self.tools,
+            expects_greeting: case.greeting.is_some(),
+        };
+        // Tools the agent calls while it greets are rows of step 0.
+        self.tools.begin_step(0);
+        let asked = Instant::now();
+        match guarded(self.agent.start(&start), self.clock).await {
+            Ok(Ok(())) => self.greet(asked.elapsed().as_millis() as u64),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(message) => Err(message),
         }
-        convo.transcript.push(Row::tool(call, step));
     }
-    if step_calls.capped {
-        // However the turn ended (a reply, an error, a timeout while looping), the cap is why.
-        return Answered::Failed(message::tool_cap(
-            step,
-            crate::agent::MAX_TOOL_CALLS_PER_TURN,
-        ));
-    }
-    if convo.truncated {
-        return Answered::Cut;
-    }
-    match answer {
-        Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text))) if text.len() > MAX_REPLY_BYTES => {
-            Answered::Failed(message::reply_too_long(text.len()))
+
+    /// The agent's greeting after a successful start: the tools it called meanwhile as tool
+    /// rows of step 0, then an agent row of step 0 with the start's latency, when it said
+    /// something. `Ok(true)` when it hung up as it greeted. A greeting over the reply limit
+    /// means the call never started properly: its error.
+    fn greet(&mut self, latency: u64) -> Result<bool, String> {
+        let agent = &mut *self.agent;
+        let (greeting, hung_up) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            (agent.greeting(), agent.greeting_hangs_up())
+        }))
+        .map_err(|payload| message::agent_panicked(&panic_message(&*payload)))?;
+        self.record_tool_calls(0);
+        if self.convo.truncated {
+            return Ok(hung_up);
         }
-        Ok(Ok(Reply::Say(text))) => Answered::Said {
-            text,
-            latency,
-            hung_up: false,
-        },
-        Ok(Ok(Reply::SayAndHangUp(text))) => Answered::Said {
-            text,
-            latency,
-            hung_up: true,
-        },
-        Ok(Ok(Reply::HangUp)) => Answered::HungUp,
-        Ok(Err(err)) if err.never_started() => Answered::NeverStarted(err.to_string()),
-        Ok(Err(err)) => Answered::Failed(err.to_string()),
-        Err(message) => Answered::Failed(message),
+        let Some(text) = greeting.filter(|text| !text.is_empty()) else {
+            return Ok(hung_up);
+        };
+        if text.len() > MAX_REPLY_BYTES {
+            return Err(message::reply_too_long(text.len()));
+        }
+        if self.full() {
+            return Ok(true);
+        }
+        self.convo
+            .transcript
+            .push(Row::said(Speaker::Agent, text, 0, Some(latency)));
+        Ok(hung_up)
     }
-}
 
-/// The call never started (`why`): the agent's start failed, or it failed before its first
-/// answer. No caller line counts, so the call looks the same whenever the harness found
-/// out: no rows, and a rule-following call ended by the agent before any line.
-fn never_started(case: &Case, convo: &mut Conversation, first_step: u32, why: String) {
-    convo.transcript.clear();
-    convo.disfluencies_injected = 0;
-    convo.asr = (0, 0);
-    convo.tool_problems.clear();
-    convo.truncated = false;
-    convo.fault = Some(fault(first_step, format!("{why} (at call start)")));
-    convo.not_started = Some(why);
-    if case.rules.is_some() {
-        // No caller line was said; the outcome checks still run (and the first fails).
-        convo.rules = Some(RulesRun {
-            ended_by: EndedBy::Agent,
-            caller_turns: 0,
-            rules_fired: 0,
-            otherwise_lines: 0,
-        });
+    /// The caller's lines and the agent's answers, until the call ends: who ended it, or
+    /// the error when the agent failed before its first answer (the call never started).
+    async fn converse(&mut self, caller: &mut dyn Caller<'a>) -> Result<EndedBy, String> {
+        let mut rng = SplitMix64::new(self.seed);
+        let mut reply: Option<String> = None;
+        loop {
+            let line = match caller.next(reply.as_deref()) {
+                Next::Say(line) => line,
+                Next::HangUp => return Ok(EndedBy::Caller),
+                Next::Done => return Ok(EndedBy::MaxTurns),
+            };
+            let said = caller::say(&line, self.case, self.seed, &mut rng);
+            if caller.counts_unsaid_line() {
+                self.count(&said);
+            }
+            if self.full() {
+                return Ok(EndedBy::MaxTurns);
+            }
+            if !caller.counts_unsaid_line() {
+                self.count(&said);
+            }
+            let step = line.step_order;
+            let spoken = line.spoken();
+            let interrupted = line.barge_in_after_ms.and_then(|ms| {
+                voice::barge_in(&mut self.convo.transcript, step, ms, self.case.speech_wpm)
+            });
+            let Said { text, heard, .. } = said;
+            let mut row = Row::said(Speaker::User, text, step, None);
+            row.heard = (heard != row.text).then(|| heard.clone());
+            row.event = voice::row_event(line.act);
+            row.rule = line.rule;
+            self.convo.transcript.push(row);
+            if line.hangs_up {
+                // The caller says its last line and hangs up.
+                return Ok(EndedBy::Caller);
+            }
+            let line = CallerLine {
+                step_order: step,
+                text: &heard,
+                event: voice::event(line.act, &heard),
+                interrupted: interrupted.as_deref(),
+                tools: self.tools,
+            };
+            let (words, latency, hung_up) = match self.exchange(&line).await {
+                Answered::Said {
+                    text,
+                    latency,
+                    hung_up,
+                } => (Some(text), latency, hung_up),
+                Answered::HungUp => (None, 0, true),
+                Answered::Failed(message) => {
+                    self.convo.fault = Some(Fault::at(step, message));
+                    return Ok(EndedBy::Agent);
+                }
+                Answered::NeverStarted(why) => return Err(why),
+                Answered::Cut => return Ok(EndedBy::MaxTurns),
+            };
+            // After silence or keypad tones, an empty reply is the agent staying quiet.
+            let kept = words
+                .as_deref()
+                .filter(|text| !text.is_empty() || (spoken && caller.keeps_empty_replies()));
+            if let Some(text) = kept {
+                if self.full() {
+                    return Ok(EndedBy::MaxTurns);
+                }
+                self.convo.transcript.push(Row::said(
+                    Speaker::Agent,
+                    text.to_owned(),
+                    step,
+                    Some(latency),
+                ));
+            }
+            if hung_up {
+                return Ok(EndedBy::Agent);
+            }
+            reply = words;
+        }
     }
-}
 
-/// The caller of step `step` cuts in `ms` after the agent began its previous reply: what it
-/// heard is the reply's first ⌊ms × wpm / 60,000⌋ words. Marks that reply cut and returns
-/// the words heard; `None` when there is no previous reply or the caller let it finish.
-fn barge_in(transcript: &mut [Row], step: u32, ms: u64, wpm: u32) -> Option<String> {
-    let reply = transcript
-        .iter_mut()
-        .rev()
-        .take_while(|row| row.step_order + 1 >= step)
-        .find(|row| row.speaker == Speaker::Agent && row.step_order + 1 == step)?;
-    let words: Vec<&str> = reply.text.split_whitespace().collect();
-    let heard_words = (u128::from(ms) * u128::from(wpm) / 60_000).min(words.len() as u128) as usize;
-    if heard_words >= words.len() {
-        return None;
+    /// Counts a line's filler and misheard words.
+    fn count(&mut self, said: &Said) {
+        self.convo.disfluencies_injected += u32::from(said.filler);
+        if let Some((errors, words)) = said.word_errors {
+            self.convo.asr.0 += errors;
+            self.convo.asr.1 += words;
+        }
     }
-    let heard = words[..heard_words].join(" ");
-    reply.cut = Some(Cut {
-        heard: heard.clone(),
-        at_ms: Some(ms),
-    });
-    Some(heard)
-}
 
-fn fault(step_order: u32, message: String) -> Fault {
-    Fault::at(step_order, message)
+    /// The transcript is at its row limit: marks it cut.
+    fn full(&mut self) -> bool {
+        let full = self.convo.transcript.len() >= self.limits.max_rows;
+        self.convo.truncated |= full;
+        full
+    }
+
+    /// One turn's exchange, the same for every caller: the agent answers `line`, its tool
+    /// calls become tool rows (and their problems the step's), and its answer is read. A
+    /// turn past the tool cap is stopped there, whatever the agent answered.
+    async fn exchange(&mut self, line: &CallerLine<'_>) -> Answered {
+        let step = line.step_order;
+        self.tools.begin_step(step);
+        let (answer, latency) = reply_timed(&mut *self.agent, line, self.clock).await;
+        if self.record_tool_calls(step) {
+            // However the turn ended (a reply, an error, a timeout while looping), the cap is
+            // why.
+            return Answered::Failed(message::tool_cap(step, MAX_TOOL_CALLS_PER_TURN));
+        }
+        if self.convo.truncated {
+            return Answered::Cut;
+        }
+        match answer {
+            Ok(Ok(Reply::Say(text) | Reply::SayAndHangUp(text)))
+                if text.len() > MAX_REPLY_BYTES =>
+            {
+                Answered::Failed(message::reply_too_long(text.len()))
+            }
+            Ok(Ok(Reply::Say(text))) => Answered::Said {
+                text,
+                latency,
+                hung_up: false,
+            },
+            Ok(Ok(Reply::SayAndHangUp(text))) => Answered::Said {
+                text,
+                latency,
+                hung_up: true,
+            },
+            Ok(Ok(Reply::HangUp)) => Answered::HungUp,
+            Ok(Err(err)) if err.never_started() => Answered::NeverStarted(err.to_string()),
+            Ok(Err(err)) => Answered::Failed(err.to_string()),
+            Err(message) => Answered::Failed(message),
+        }
+    }
+
+    /// Records the tool calls of step `step` made since it began: their problems are the
+    /// step's, and each call is a tool row until the transcript is full. Whether the agent
+    /// reached the per-turn tool cap.
+    fn record_tool_calls(&mut self, step: u32) -> bool {
+        let calls = self.tools.take_step();
+        self.convo
+            .tool_problems
+            .extend(calls.problems.into_iter().map(|p| (step, p)));
+        for call in calls.calls {
+            if self.full() {
+                break;
+            }
+            self.convo.transcript.push(Row::tool(call, step));
+        }
+        calls.capped
+    }
+
+    /// The call never started (`why`): the agent's start failed, or it failed before its
+    /// first answer. No caller line counts, so the call looks the same whenever the harness
+    /// found out: no rows, and a rule-following call ended by the agent before any line.
+    fn never_started(&mut self, first_step: u32, why: String) {
+        let convo = &mut self.convo;
+        convo.transcript.clear();
+        convo.disfluencies_injected = 0;
+        convo.asr = (0, 0);
+        convo.tool_problems.clear();
+        convo.truncated = false;
+        convo.fault = Some(Fault::at(first_step, format!("{why} (at call start)")));
+        convo.not_started = Some(why);
+    }
+
+    /// Ends the agent's call. What only the end showed (a line nobody asked for) fails the
+    /// last step reached (at least `first_step`), unless the agent failed already.
+    async fn end(&mut self, first_step: u32) {
+        // The agent's own clean-up may not hang the suite either.
+        let _ = guarded(self.agent.end(), self.clock).await;
+        let agent = &mut *self.agent;
+        let late = std::panic::catch_unwind(AssertUnwindSafe(|| agent.fault_at_end()));
+        let late = match late {
+            Ok(late) => late.map(|err| err.to_string()),
+            Err(payload) => Some(message::agent_panicked(&panic_message(&*payload))),
+        };
+        if let (Some(late), None) = (late, &self.convo.fault) {
+            let last = self.convo.transcript.last().map_or(0, |row| row.step_order);
+            self.convo.fault = Some(Fault::at(last.max(first_step), late));
+        }
+    }
 }

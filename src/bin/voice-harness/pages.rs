@@ -1,13 +1,16 @@
 //! `--html FILE` and `--coverage` (docs/report.md): the page and the coverage, fed each case
 //! as it is reported, written when the run is over.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use voice_harness::report::{CaseReport, Coverage, HtmlReport, PageInfo, ReportMeta, Summary};
 
-use crate::{Pending, RunArgs, Sink, SweepPlan, Usage, writer};
+use crate::Usage;
+use crate::args::RunArgs;
+use crate::output::Output;
+use crate::sinks::{Pending, Sink, open_sink, same_file, writer};
+use crate::sweep::SweepPlan;
 
 /// The HTML page and the coverage of a run, when asked for.
 pub(crate) struct Pages {
@@ -28,15 +31,14 @@ impl Pages {
             }
             // The same file however it is named (`r.json`, `./r.json`).
             Some(path)
-                if crate::same_file(&args.html, &args.json)
-                    || crate::same_file(&args.html, &args.junit) =>
+                if same_file(&args.html, &args.json) || same_file(&args.html, &args.junit) =>
             {
                 return Err(Usage(format!(
                     "--html {} names the file of another report; give each report its own",
                     path.display()
                 )));
             }
-            html => crate::open_sink(html, "HTML")?,
+            html => open_sink(html, "HTML")?,
         };
         let html = match html {
             (Some(sink), pending) => Some((
@@ -90,12 +92,12 @@ impl Pages {
         summary: &Summary,
         meta: &ReportMeta,
         duration: Duration,
-        out: &mut dyn Write,
+        out: &mut Output,
     ) -> Result<Option<PathBuf>, Usage> {
         let coverage = self.coverage.unwrap_or_default();
         // Asked for by name: printed with -q too.
         if self.shown {
-            let _ = writeln!(out, "{}", coverage.summary());
+            out.coverage(&coverage.summary());
         }
         let Some((html, sink, pending)) = self.html else {
             return Ok(None);

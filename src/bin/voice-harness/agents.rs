@@ -15,6 +15,7 @@ use voice_harness::{
 
 use crate::Usage;
 use crate::args::RunArgs;
+use crate::output::usage;
 
 /// The agent a run uses: the built-in ones, or one in another process.
 pub(crate) enum RunAgent {
@@ -163,11 +164,7 @@ impl<'a> Agents<'a> {
             pool: None,
         };
         if !agents.external() && (args.concurrency.is_some() || args.rate.is_some()) {
-            return Err(Usage(
-                "--concurrency and --rate apply to an agent in another process (--agent-command, \
-                 --agent-url); built-in agents run on the cores (-j)"
-                    .into(),
-            ));
+            return Err(usage::concurrency_without_agent());
         }
         Ok(agents)
     }
@@ -234,17 +231,10 @@ impl<'a> Agents<'a> {
 fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
     if let Some(url) = &args.agent_url {
         if url.starts_with("https://") {
-            return Err(Usage(format!(
-                "--agent-url {url}: https is not supported; the runner speaks plain http, \
-                 which is what an agent on this machine (loopback) needs, and it carries no \
-                 TLS stack. Use http://127.0.0.1:PORT/, or put a plain-http proxy in front"
-            )));
+            return Err(usage::https_agent_url(url));
         }
         if !url.starts_with("http://") {
-            return Err(Usage(format!(
-                "--agent-url {url:?}: expected a URL starting with http://, e.g. \
-                 http://127.0.0.1:8080/agent"
-            )));
+            return Err(usage::not_http_agent_url(url));
         }
         // Parsed as each request will parse it: a URL that cannot be is one usage error,
         // not the same failure in every case (#23.20).
@@ -254,10 +244,7 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
             Err(e) => Some(e.to_string()),
         };
         if let Some(why) = why {
-            return Err(Usage(format!(
-                "--agent-url {url:?}: not a URL ({why}); expected e.g. \
-                 http://127.0.0.1:8080/agent or http://[::1]:8080/agent"
-            )));
+            return Err(usage::bad_agent_url(url, &why));
         }
     }
     check_protocol_agent(args)?;
@@ -267,16 +254,11 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
     let argv = match shlex::split(command) {
         Some(argv) if !argv.is_empty() => argv,
         _ => {
-            return Err(Usage(format!(
-                "--agent-command: cannot split {command:?} into a program and its arguments"
-            )));
+            return Err(usage::unsplittable_command(command));
         }
     };
     if !program_exists(&argv[0]) {
-        return Err(Usage(format!(
-            "--agent-command: no program `{}` (not a file, and not found on PATH)",
-            argv[0]
-        )));
+        return Err(usage::no_program(&argv[0]));
     }
     Ok(Some(argv))
 }
@@ -286,18 +268,12 @@ fn check_agent(args: &RunArgs) -> Result<Option<Vec<String>>, Usage> {
 fn check_protocol_agent(args: &RunArgs) -> Result<(), Usage> {
     if let Some(url) = &args.agent_openai {
         if !url.starts_with("http://") {
-            return Err(Usage(format!(
-                "--agent-openai {url:?}: expected a base URL starting with http:// (no TLS: an \
-                 agent under test runs on this machine), e.g. http://127.0.0.1:8000/v1"
-            )));
+            return Err(usage::bad_openai_url(url));
         }
     }
     if let Some(url) = &args.agent_retell {
         if !url.starts_with("ws://") {
-            return Err(Usage(format!(
-                "--agent-retell {url:?}: expected a WebSocket URL starting with ws:// (no TLS: \
-                 an agent under test runs on this machine), e.g. ws://127.0.0.1:8080/llm-websocket"
-            )));
+            return Err(usage::bad_retell_url(url));
         }
     }
     for (i, header) in args.agent_headers.iter().enumerate() {
@@ -306,11 +282,7 @@ fn check_protocol_agent(args: &RunArgs) -> Result<(), Usage> {
                 && hyper::header::HeaderValue::from_str(value.trim()).is_ok()
         });
         if !valid {
-            return Err(Usage(format!(
-                "--agent-header number {}: expected \"Name: value\" with a valid HTTP header \
-                 name and value (the value is not shown here)",
-                i + 1
-            )));
+            return Err(usage::bad_header(i + 1));
         }
     }
     Ok(())
@@ -336,10 +308,7 @@ pub(crate) fn probe_agents(args: &RunArgs) -> Result<(), Usage> {
             continue;
         };
         if nobody_listens(&target) {
-            return Err(Usage(format!(
-                "{flag} {url}: nothing listens on {target}: start the agent first, or check \
-                 the port"
-            )));
+            return Err(usage::nobody_listens(flag, url, &target));
         }
     }
     Ok(())

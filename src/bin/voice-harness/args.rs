@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use voice_harness::Shard;
 
 use crate::import;
+use crate::output::usage;
 
 /// Calls in flight for an agent in another process when `--concurrency` is not given.
 pub(crate) const DEFAULT_CONCURRENCY: usize = 32;
@@ -92,9 +93,7 @@ pub(crate) struct SweepArgs {
 fn parse_seeds(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!(
-            "expected a whole number of at least 1 (seeds per case), found {text:?}"
-        )),
+        _ => Err(usage::not_seeds(text)),
     }
 }
 
@@ -105,21 +104,15 @@ const MAX_REPEAT: u32 = 10_000;
 fn parse_repeat(text: &str) -> Result<u32, String> {
     match text.trim().parse::<u64>() {
         Ok(n) if (1..=u64::from(MAX_REPEAT)).contains(&n) => Ok(n as u32),
-        Ok(n) if n > u64::from(MAX_REPEAT) => Err(format!(
-            "expected a whole number from 1 to {MAX_REPEAT} (runs per seed), found {text:?}"
-        )),
-        _ => Err(format!(
-            "expected a whole number of at least 1 (runs per seed), found {text:?}"
-        )),
+        Ok(n) if n > u64::from(MAX_REPEAT) => Err(usage::too_many_repeats(text, MAX_REPEAT)),
+        _ => Err(usage::not_repeats(text)),
     }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-        _ => Err(format!(
-            "expected a pass rate from 0.0 to 1.0, found {text:?}"
-        )),
+        _ => Err(usage::not_rate(text)),
     }
 }
 
@@ -250,34 +243,27 @@ pub(crate) struct RunArgs {
 }
 
 fn parse_seed(text: &str) -> Result<u64, String> {
-    text.trim().parse::<u64>().map_err(|_| {
-        format!(
-            "expected a whole number from 0 to {} (a seed), found {text:?}",
-            u64::MAX
-        )
-    })
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| usage::not_seed(text))
 }
 
 fn parse_jobs(text: &str) -> Result<NonZeroUsize, String> {
-    text.trim().parse::<NonZeroUsize>().map_err(|_| {
-        format!("expected a whole number of at least 1 (calls at a time), found {text:?}")
-    })
+    text.trim()
+        .parse::<NonZeroUsize>()
+        .map_err(|_| usage::not_jobs(text))
 }
 
 fn parse_per_second(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err(format!(
-            "expected calls per second above 0, such as 5 or 0.5, found {text:?}"
-        )),
+        _ => Err(usage::not_per_second(text)),
     }
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s.is_finite() && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
-        _ => Err(format!(
-            "expected a number of seconds above 0 (at most 86400), found {text:?}"
-        )),
+        _ => Err(usage::not_seconds(text)),
     }
 }

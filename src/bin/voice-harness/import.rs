@@ -8,7 +8,7 @@ use clap::Args;
 use voice_harness::import::{self, Platform};
 
 use crate::Usage;
-use crate::output;
+use crate::output::{self, usage};
 
 #[derive(Args)]
 #[command(
@@ -40,8 +40,8 @@ pub(crate) struct ImportArgs {
 
 /// Imports, prints what was written (and the rows skipped); any error writes nothing.
 pub(crate) fn import(args: &ImportArgs) -> Result<bool, Usage> {
-    let platform = Platform::from_flag(&args.from)
-        .ok_or_else(|| Usage(format!("--from {}: not a platform", args.from)))?;
+    let platform =
+        Platform::from_flag(&args.from).ok_or_else(|| usage::not_platform(&args.from))?;
     match import::import(&args.files, platform, &args.out, args.as_script, args.force) {
         Ok(imported) => {
             for warning in &imported.warnings {
@@ -60,11 +60,7 @@ pub(crate) fn import(args: &ImportArgs) -> Result<bool, Usage> {
         }
         Err(errors) => {
             let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            Err(Usage(format!(
-                "{}\nnothing was written to {}",
-                all.join("\nerror: "),
-                args.out.display()
-            )))
+            Err(usage::import_failed(&all, &args.out))
         }
     }
 }

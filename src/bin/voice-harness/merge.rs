@@ -7,23 +7,22 @@ use std::path::PathBuf;
 
 use crate::Usage;
 use crate::args::MergeArgs;
-use crate::output;
+use crate::output::{self, usage};
 use crate::sinks::{Pending, open_report};
 
 /// Merges; `Ok(false)` when a case in the merged report is not as expected.
 pub(crate) fn merge(args: &MergeArgs) -> Result<bool, Usage> {
     let mut reports = Vec::new();
     for path in &args.reports {
-        let bytes = std::fs::read(path)
-            .map_err(|e| Usage(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = std::fs::read(path).map_err(|e| usage::cannot_read(path, e))?;
         reports.push((path.display().to_string(), bytes));
     }
-    let merged = voice_harness::report::merge(&reports).map_err(|e| Usage(e.to_string()))?;
+    let merged = voice_harness::report::merge(&reports).map_err(usage::said)?;
     // Written beside and renamed over, as a run's reports are.
     let open = |path: &PathBuf| {
         open_report(path)
             .map(|(file, pending)| (BufWriter::new(file), pending))
-            .map_err(|e| Usage(format!("cannot write {}: {e}", path.display())))
+            .map_err(|e| usage::cannot_write(path, e))
     };
     let commit = |pending: Option<Pending>| pending.map_or(Ok(()), Pending::commit);
     match &args.json {
@@ -33,13 +32,13 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<bool, Usage> {
         }
         None => merged.write_json(BufWriter::new(io::stdout())),
     }
-    .map_err(|e| Usage(format!("cannot write the merged JSON report: {e}")))?;
+    .map_err(|e| Usage(usage::cannot_write_report("merged JSON", e)))?;
     if let Some(path) = &args.junit {
         let (out, pending) = open(path)?;
         merged
             .write_junit(out)
             .and_then(|()| commit(pending))
-            .map_err(|e| Usage(format!("cannot write the merged JUnit report: {e}")))?;
+            .map_err(|e| Usage(usage::cannot_write_report("merged JUnit", e)))?;
     }
     let s = &merged.summary;
     output::merged(args.reports.len(), s);

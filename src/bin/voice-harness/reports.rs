@@ -14,7 +14,7 @@ use voice_harness::report::{
 use crate::Usage;
 use crate::agents::protocol_agent_meta;
 use crate::args::RunArgs;
-use crate::output::Output;
+use crate::output::{Output, usage};
 use crate::pages::Pages;
 use crate::sinks::{Pending, Sink, open_sink, writer};
 use crate::sweep::SweepPlan;
@@ -57,9 +57,7 @@ impl Reports {
             (&json_sink, &junit_sink),
             (Some(Sink::Stdout), Some(Sink::Stdout))
         ) {
-            return Err(Usage(
-                "--json and --junit cannot both write to standard output".into(),
-            ));
+            return Err(usage::both_on_stdout());
         }
         let on_stdout =
             matches!(json_sink, Some(Sink::Stdout)) || matches!(junit_sink, Some(Sink::Stdout));
@@ -99,7 +97,7 @@ impl Reports {
             .take()
             .map(|s| JsonReportWriter::new(writer(s)))
             .transpose()
-            .map_err(|e| Usage(format!("cannot write the JSON report: {e}")))?;
+            .map_err(|e| Usage(usage::cannot_write_report("JSON", e)))?;
         Ok(())
     }
 
@@ -118,7 +116,7 @@ impl Reports {
             };
             if let Err(e) = written {
                 self.write_error
-                    .get_or_insert(format!("cannot write the JSON report: {e}"));
+                    .get_or_insert(usage::cannot_write_report("JSON", e));
             }
         }
         if let Some(junit) = &mut self.junit {
@@ -147,7 +145,7 @@ impl Reports {
             if let Err(e) = written.and_then(|()| self.json_pending.map_or(Ok(()), Pending::commit))
             {
                 self.write_error
-                    .get_or_insert(format!("cannot write the JSON report: {e}"));
+                    .get_or_insert(usage::cannot_write_report("JSON", e));
             }
         }
         if let (Some(junit), Some(sink)) = (self.junit, self.junit_sink) {
@@ -156,7 +154,7 @@ impl Reports {
                 written.and_then(|()| self.junit_pending.map_or(Ok(()), Pending::commit))
             {
                 self.write_error
-                    .get_or_insert(format!("cannot write the JUnit report: {e}"));
+                    .get_or_insert(usage::cannot_write_report("JUnit", e));
             }
         }
         if let Some(message) = self.write_error {

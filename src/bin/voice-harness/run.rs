@@ -18,7 +18,7 @@ use voice_harness::{Case, RunOptions};
 use crate::Usage;
 use crate::agents::{Agents, probe_agents};
 use crate::args::{DEFAULT_CONCURRENCY, RunArgs};
-use crate::output::{self, Output};
+use crate::output::{self, Output, usage};
 use crate::pages::Pages;
 use crate::progress::Progress;
 use crate::reports::{Reports, run_meta};
@@ -32,16 +32,14 @@ pub(crate) fn run(args: &RunArgs, sweep: Option<&SweepPlan>) -> Result<bool, Usa
     // The environment's limits, read the same way as under `cargo test`; a bad value is a
     // usage error, before any case runs.
     let run_options = RunOptions::from_env()
-        .map_err(|e| Usage(e.to_string()))?
+        .map_err(usage::said)?
         .with_turn_timeout(args.turn_timeout)
         .with_seed(args.seed);
     let agents = Agents::check(args)?;
     if same_file(&args.json, &args.junit) {
-        return Err(Usage(
-            "--json and --junit name the same file; give each report its own".into(),
-        ));
+        return Err(usage::same_report_file());
     }
-    let files = CaseFiles::find(&args.paths).map_err(|e| Usage(e.to_string()))?;
+    let files = CaseFiles::find(&args.paths).map_err(usage::said)?;
     let mut meta = run_meta(files.meta(args.shard), args, sweep);
     check_files(args, &files)?;
     probe_agents(args)?;
@@ -125,10 +123,7 @@ impl Selection {
 fn check_files(args: &RunArgs, files: &CaseFiles) -> Result<(), Usage> {
     if files.is_empty() {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Usage(format!(
-            "no case files (*.json) found in {}",
-            paths.join(", ")
-        )));
+        return Err(usage::no_case_files(&paths));
     }
     // A report written over one of the run's case files would replace that case.
     for (flag, path) in [("--json", &args.json), ("--junit", &args.junit)] {
@@ -136,11 +131,7 @@ fn check_files(args: &RunArgs, files: &CaseFiles) -> Result<(), Usage> {
             continue;
         };
         if let Some(case) = files.named(path) {
-            return Err(Usage(format!(
-                "{flag} {} is the case file {case} of this run; writing the report there \
-                 would replace the case: give the report another path",
-                path.display()
-            )));
+            return Err(usage::report_over_case(flag, path, case));
         }
     }
     Ok(())
@@ -168,8 +159,8 @@ fn suite_options(
     #[cfg(feature = "llm")]
     let run_options = {
         let mut run_options = run_options;
-        let mut llm =
-            voice_harness::llm::LlmConfig::from_env(std::path::Path::new("")).map_err(Usage)?;
+        let mut llm = voice_harness::llm::LlmConfig::from_env(std::path::Path::new(""))
+            .map_err(usage::said)?;
         if let Some(url) = &args.llm_url {
             llm.url = Some(url.clone());
         }
@@ -307,9 +298,7 @@ impl Run<'_> {
         let none_selected = |suite: &CaseFiles| selecting && !suite.any_selected(options);
         if let (Some(shard), true) = (args.shard, selection.files.is_empty()) {
             if selection.suite.as_ref().is_some_and(none_selected) {
-                return Err(Usage(format!(
-                    "no case matched the selection (--filter / --tag) among {all} case files"
-                )));
+                return Err(usage::none_selected(all));
             }
             // Not an error: a small suite on a wide matrix leaves some shards empty.
             out.empty_shard(shard, all);
@@ -328,9 +317,7 @@ impl Run<'_> {
                     return Ok(Some(true));
                 }
             }
-            return Err(Usage(format!(
-                "no case matched the selection (--filter / --tag) among {all} case files"
-            )));
+            return Err(usage::none_selected(all));
         }
         Ok(None)
     }

@@ -7,6 +7,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::Usage;
+use crate::output::usage;
 
 /// Where a report goes.
 pub(crate) enum Sink {
@@ -35,12 +36,7 @@ pub(crate) fn open_sink(
         Some(p) if p.as_os_str() == "-" => Ok((Some(Sink::Stdout), None)),
         Some(p) => open_report(p)
             .map(|(file, pending)| (Some(Sink::File(p.clone(), file)), pending))
-            .map_err(|e| {
-                Usage(format!(
-                    "cannot write the {what} report to {}: {e}",
-                    p.display()
-                ))
-            }),
+            .map_err(|e| usage::cannot_open_report(what, p, e)),
     }
 }
 

@@ -9,6 +9,7 @@ use voice_harness::sweep::{self, SweepOptions};
 
 use crate::Usage;
 use crate::args::SweepArgs;
+use crate::output::usage;
 
 /// What `sweep` adds to a run.
 pub(crate) struct SweepPlan {
@@ -25,18 +26,13 @@ impl SweepArgs {
         // falls back to the run's seed): two different first seeds are a mistake.
         let from = match (self.from, self.run.seed) {
             (Some(from), Some(seed)) if from != seed => {
-                return Err(Usage(format!(
-                    "--seed {seed} and --from {from} both name the first seed of each sweep; give one"
-                )));
+                return Err(usage::seed_and_from(seed, from));
             }
             (from, seed) => from.or(seed),
         };
         if let (Some(from), Some(seeds)) = (from, self.seeds) {
             if from.checked_add(seeds - 1).is_none() {
-                return Err(Usage(format!(
-                    "--from {from} --seeds {seeds}: the seeds would pass {} (the largest seed)",
-                    u64::MAX
-                )));
+                return Err(usage::seeds_overflow(from, seeds));
             }
         }
         // A bound the flags alone can never meet (issue 23, fault 16); one that only a
@@ -52,11 +48,7 @@ impl SweepArgs {
                 Some(runs) => sweep::why_unreachable(runs, rate, self.repeat),
             };
             if let Some(why) = why {
-                let seeds = self
-                    .seeds
-                    .map(|n| format!("--seeds {n} "))
-                    .unwrap_or_default();
-                return Err(Usage(format!("{seeds}--min-pass-rate {rate}: {why}")));
+                return Err(usage::unreachable_rate(self.seeds, rate, &why));
             }
         }
         if let Some(dir) = &self.shrink {
@@ -66,12 +58,7 @@ impl SweepArgs {
                     std::fs::write(&probe, b"")?;
                     std::fs::remove_file(probe)
                 })
-                .map_err(|e| {
-                    Usage(format!(
-                        "--shrink {}: cannot write there: {e}",
-                        dir.display()
-                    ))
-                })?;
+                .map_err(|e| usage::shrink_unwritable(dir, e))?;
         }
         let mut options = SweepOptions::default()
             .with_from(self.from)

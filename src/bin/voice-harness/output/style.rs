@@ -1,232 +1,20 @@
-//! Every line the runner prints for a person to read: a case's line and the exchange under
-//! a failing one, the sweep table, the summary and what was written, and the notes of
-//! `merge`, `import`, an interrupt and a usage error. Reports are not printed lines (see
-//! `reports.rs`); the progress bar is `progress.rs`.
+//! How a run's lines look: the line of a case (`FAIL  cases/x.json (id): …`), the exchange
+//! under a failing one, a row of the sweep table and the summary, coloured on a terminal.
 
-use std::io::{self, IsTerminal, Write};
-use std::path::Path;
 use std::time::Duration;
 
-use voice_harness::Shard;
 use voice_harness::case::{Speaker, ToolCall};
 use voice_harness::report::{CaseReport, ReportStatus, Summary};
 use voice_harness::run::{RowEvent, StepResult};
 
-use crate::progress::Progress;
-
-/// Where a run's lines go, and how they look.
-pub(crate) struct Output {
-    out: Box<dyn Write + Send>,
-    style: Style,
-    /// `NO_COLOR`: no colour, and no progress bar.
-    plain: bool,
-    /// `-q`: only the summary line (and what was asked for by name).
-    quiet: bool,
-    /// `-v`: a line for every case, and every failed step under a failing one.
-    verbose: bool,
-    /// A sweep's cases, for its table (none with `-q`).
-    swept: Vec<CaseReport>,
-}
-
-impl Output {
-    /// People read stdout, unless a report is written there (then stderr).
-    pub(crate) fn new(report_on_stdout: bool, quiet: bool, verbose: bool) -> Self {
-        let out: Box<dyn Write + Send> = if report_on_stdout {
-            Box::new(io::stderr())
-        } else {
-            Box::new(io::stdout())
-        };
-        let to_terminal = if report_on_stdout {
-            io::stderr().is_terminal()
-        } else {
-            io::stdout().is_terminal()
-        };
-        let plain = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Self {
-            out,
-            style: Style {
-                colour: to_terminal && !plain,
-            },
-            plain,
-            quiet,
-            verbose,
-            swept: Vec::new(),
-        }
-    }
-
-    /// The progress bar of `len` steps: cases, or a sweep's calls.
-    pub(crate) fn progress(&self, len: u64, sweep: bool) -> Progress {
-        Progress::new(
-            len,
-            io::stderr().is_terminal() && !self.plain && !self.quiet,
-            if sweep { "calls" } else { "cases" },
-        )
-    }
-
-    /// A case of a run as it is reported, in file order: a line when it is not as expected
-    /// (every case with `-v`), and the exchange under one that fails.
-    pub(crate) fn case(&mut self, progress: &Progress, case: &CaseReport) {
-        if !self.quiet && (self.verbose || !case.as_expected) {
-            let mut text = self.style.line(case, self.verbose);
-            if fails_unexpectedly(case) {
-                text.push_str(&self.style.exchange(case, self.verbose));
-            }
-            progress.println(&mut self.out, &text);
-        }
-    }
-
-    /// A case of a sweep, kept for the table printed at the end.
-    pub(crate) fn swept(&mut self, case: &CaseReport) {
-        if !self.quiet {
-            self.swept.push(case.clone());
-        }
-    }
-
-    /// The sweep table, worst first (nothing with `-q`).
-    pub(crate) fn sweep_table(&mut self) {
-        if self.quiet {
-            return;
-        }
-        // Worst first: the lowest bound, then by file.
-        self.swept.sort_by(|a, b| {
-            let bound = |r: &CaseReport| r.sweep.as_ref().map_or(-1.0, |s| s.wilson_lower);
-            (a.as_expected, bound(a))
-                .partial_cmp(&(b.as_expected, bound(b)))
-                .unwrap_or(std::cmp::Ordering::Equal)
-                .then_with(|| a.file.cmp(&b.file))
-        });
-        let _ = writeln!(self.out, "{}", sweep_header());
-        for case in &self.swept {
-            let _ = writeln!(self.out, "{}", self.style.sweep_line(case));
-        }
-    }
-
-    /// `--coverage`'s summary (printed with `-q` too: asked for by name).
-    pub(crate) fn coverage(&mut self, summary: &str) {
-        let _ = writeln!(self.out, "{summary}");
-    }
-
-    /// A shard of a suite that holds none of its case files.
-    pub(crate) fn empty_shard(&mut self, shard: Shard, all: usize) {
-        let _ = writeln!(
-            self.out,
-            "shard {shard} holds none of the {all} case files: nothing to run here"
-        );
-    }
-
-    /// A shard that holds none of the cases the selection runs (other shards do).
-    pub(crate) fn unselected_shard(&mut self, shard: Shard) {
-        let _ = writeln!(
-            self.out,
-            "shard {shard} holds none of the cases the selection (--filter / --tag) runs: nothing to run here"
-        );
-    }
-
-    /// The summary of a run Ctrl-C or SIGTERM stopped.
-    pub(crate) fn interrupted(&mut self, summary: &Summary, elapsed: Duration) {
-        // Not "all as expected": the cases that did not finish are not known to be.
-        let _ = writeln!(
-            self.out,
-            "{}; {} ({:.2} s)",
-            summary.counts(),
-            self.style.paint("interrupted", "31"),
-            elapsed.as_secs_f64()
-        );
-        let _ = writeln!(
-            self.out,
-            "interrupted: the reports hold only the {} that finished",
-            count(summary.total, "case")
-        );
-    }
-
-    /// The summary line.
-    pub(crate) fn summary(&mut self, summary: &Summary, elapsed: Duration) {
-        let _ = writeln!(self.out, "{}", self.style.summary(summary, elapsed));
-    }
-
-    /// Where the reports were written (files only; nothing with `-q`).
-    pub(crate) fn written(
-        &mut self,
-        json: Option<&Path>,
-        junit: Option<&Path>,
-        html: Option<&Path>,
-    ) {
-        for (what, path) in [
-            ("JSON report", json),
-            ("JUnit report", junit),
-            ("HTML report", html),
-        ] {
-            if let (Some(path), false) = (path, self.quiet) {
-                let _ = writeln!(self.out, "{what}: {}", path.display());
-            }
-        }
-    }
-}
-
-/// The case fails where it should pass: its line shows the exchange.
-fn fails_unexpectedly(case: &CaseReport) -> bool {
-    !case.as_expected && case.status == ReportStatus::Fail
-}
-
-/// A run's case whose line shows its exchange, which needs its steps and transcript.
-pub(crate) fn shows_exchange(quiet: bool, case: &CaseReport) -> bool {
-    !quiet && fails_unexpectedly(case)
-}
-
-/// A usage error, on stderr.
-pub(crate) fn usage_error(message: &str) {
-    eprintln!("error: {message}");
-}
-
-/// The first Ctrl-C or SIGTERM, on stderr.
-pub(crate) fn interrupting() {
-    eprintln!(
-        "interrupted: stopping the agents and writing the reports of the cases \
-         that finished (interrupt again to quit at once)"
-    );
-}
-
-/// `merge`'s note of what it joined, on stderr.
-pub(crate) fn merged(reports: usize, summary: &Summary) {
-    eprintln!("merged {reports} reports: {}", summary.counts());
-}
-
-/// An `import` warning (a row skipped), on stderr.
-pub(crate) fn import_warning(warning: &dyn std::fmt::Display) {
-    eprintln!("{warning}");
-}
-
-/// A case file `import` wrote, on stdout.
-pub(crate) fn imported_case(path: &Path, turns: usize, tool_calls: usize, source: &str) {
-    println!(
-        "wrote {} ({}, {}) from {source}",
-        path.display(),
-        count(turns, "turn"),
-        count(tool_calls, "tool call"),
-    );
-}
-
-/// `import`'s last line, on stderr.
-pub(crate) fn imported(calls: usize, out: &Path) {
-    eprintln!("imported {} into {}", count(calls, "call"), out.display());
-}
-
-/// `1 case`, `3 turns`.
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
 /// How a line looks: coloured on a terminal (unless `NO_COLOR`).
-struct Style {
-    colour: bool,
+pub(super) struct Style {
+    /// Colours are on.
+    pub(super) colour: bool,
 }
 
 /// The sweep table's header.
-fn sweep_header() -> String {
+pub(super) fn sweep_header() -> String {
     format!(
         "{:>11} {:>6} {:>7} {:>6}  case",
         "passes", "lower", "pass^k", "flaky"
@@ -235,7 +23,7 @@ fn sweep_header() -> String {
 
 impl Style {
     /// One row of the sweep table.
-    fn sweep_line(&self, case: &CaseReport) -> String {
+    pub(super) fn sweep_line(&self, case: &CaseReport) -> String {
         let id = case
             .test_id
             .as_deref()
@@ -282,7 +70,7 @@ impl Style {
     }
 
     /// `text` in the colour of ANSI code `code`, when colours are on.
-    fn paint(&self, text: &str, code: &str) -> String {
+    pub(super) fn paint(&self, text: &str, code: &str) -> String {
         if self.colour {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -292,7 +80,7 @@ impl Style {
 
     /// `FAIL  cases/x.json (test_id): step 2 failed: …`, or `ok    cases/x.json` with -v
     /// (which also shows every problem of a file that cannot be loaded).
-    fn line(&self, case: &CaseReport, verbose: bool) -> String {
+    pub(super) fn line(&self, case: &CaseReport, verbose: bool) -> String {
         let id = case
             .test_id
             .as_deref()
@@ -325,7 +113,7 @@ impl Style {
     /// step (what the caller said and the agent heard, what the agent said and whether a
     /// barge-in cut it, its tool calls, what was expected); with `verbose` every failed
     /// step or outcome check, each named. Each line starts with a newline.
-    fn exchange(&self, case: &CaseReport, verbose: bool) -> String {
+    pub(super) fn exchange(&self, case: &CaseReport, verbose: bool) -> String {
         let mut text = String::new();
         let first = case.unexpected_failures().next();
         if let Some(first) = first {
@@ -469,7 +257,7 @@ impl Style {
     }
 
     /// `12 cases: 10 passed, 1 failed, 1 error; 1 not as expected (0.12 s)`.
-    fn summary(&self, s: &Summary, elapsed: Duration) -> String {
+    pub(super) fn summary(&self, s: &Summary, elapsed: Duration) -> String {
         let verdict = if s.as_expected == s.total {
             self.paint("all as expected", "32")
         } else {

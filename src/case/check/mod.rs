@@ -10,9 +10,13 @@ use super::{Keyword, KeywordRegex};
 use crate::message::{self, Problem};
 use crate::normalize::has_token;
 
+mod caller;
 mod case;
+mod expect;
 mod pattern;
+mod recorded;
 mod rules;
+mod sweep;
 mod tools;
 mod turn;
 

@@ -2,6 +2,7 @@
 //! encoding, JSON syntax, inexact numbers, a shared `test_id`) and its fields (unknown,
 //! missing, of the wrong type, against a rule of the case format). Read by the case author.
 
+use super::case_rules::Broken;
 use super::load::{Location, Problem};
 use crate::limits::MAX_CASE_FILE_BYTES;
 
@@ -107,9 +108,10 @@ pub(crate) fn wrong_type(path: &str, expected: &str, found: &str) -> Problem {
     )
 }
 
-pub(crate) fn rule(path: &str, message: impl Into<String>, help: Option<&str>) -> Problem {
-    let problem = Problem::at(Location::Path(path.to_owned()), message);
-    match help {
+/// A rule of the case format broken at `path` (the wording is in `case_rules.rs`).
+pub(crate) fn rule(path: &str, broken: Broken) -> Problem {
+    let problem = Problem::at(Location::Path(path.to_owned()), broken.what);
+    match broken.help {
         Some(help) => problem.help(help),
         None => problem,
     }
@@ -122,31 +124,3 @@ pub(crate) fn duplicate_test_id(test_id: &str, others: &[String]) -> Problem {
     )
     .help("give every case file its own test_id")
 }
-
-/// A case's `sweep.min_pass_rate` of 1: its problem and help.
-pub(crate) fn case_sweep_never(rate: f64) -> (String, &'static str) {
-    (
-        format!(
-            "a 95% lower bound is under 1 for any number of seeds, so min_pass_rate {rate} can never be met"
-        ),
-        "leave min_pass_rate out to require every seed to pass",
-    )
-}
-
-/// A case's `sweep.seeds` too few for its `min_pass_rate`: its problem and help.
-pub(crate) fn case_sweep_too_few(
-    seeds: u64,
-    best: f64,
-    rate: f64,
-    needed: u64,
-) -> (String, String) {
-    (
-        format!(
-            "with {seeds} seeds the 95% lower bound is at most {best:.2} (every seed passing), under min_pass_rate {rate}: the test could never pass"
-        ),
-        format!("use at least {needed} seeds, or a lower min_pass_rate"),
-    )
-}
-
-/// A case that needs an LLM and has a `sweep` block.
-pub(crate) const LLM_CASE_SWEEP: &str = "a case that needs an LLM (a judge, a rephrasing caller) cannot be swept: every seed would need new LLM answers";

@@ -1,6 +1,7 @@
 //! Every sentence a user reads lives here, split by who reads it:
 //!
-//! - `load` and `load_problems`: the case author, when a case file cannot be run;
+//! - `load`, `load_problems` and `case_rules`: the case author, when a case file cannot be
+//!   run (the error, the file and its fields, each rule of the format);
 //! - `step`: whoever judges the agent, why a step or a call failed;
 //! - `agent`: the agent's author, what went wrong with the agent itself during a call;
 //! - `runner`: whoever runs the suite, what the runner and `cargo test` say about a run;
@@ -14,6 +15,7 @@
 use std::time::Duration;
 
 mod agent;
+mod case_rules;
 mod hints;
 mod load;
 mod load_problems;
@@ -21,6 +23,7 @@ mod runner;
 mod step;
 
 pub(crate) use agent::*;
+pub(crate) use case_rules::*;
 pub(crate) use hints::*;
 pub(crate) use load::MAX_SHOWN;
 pub use load::{LoadError, Location, Problem};

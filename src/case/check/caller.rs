@@ -42,7 +42,7 @@ impl Checker {
             self.fraction(
                 n,
                 &fields.at("disfluency_rate"),
-                "it is the chance per caller line of inserting a filler: 0.15 means 15%",
+                message::DISFLUENCY_RATE_HELP,
             )
         });
         let wer = fields.get("asr").map(|n| {
@@ -55,11 +55,7 @@ impl Checker {
                 ));
                 return None;
             };
-            self.fraction(
-                wer,
-                &asr.at("wer"),
-                "it is the expected share of words misheard: 0.1 means one word in ten",
-            )
+            self.fraction(wer, &asr.at("wer"), message::WER_HELP)
         });
         Some(CallerSection {
             disfluency_rate: rate.checked()?,
@@ -78,11 +74,7 @@ impl Checker {
     ) -> Option<f64> {
         let value = self.f64(node, path)?;
         if !(0.0..=1.0).contains(&value) {
-            self.rule(
-                path,
-                format!("expected a number from 0.0 to 1.0, found {value}"),
-                Some(help),
-            );
+            self.rule(path, message::not_a_fraction(value, help));
             return None;
         }
         Some(value)

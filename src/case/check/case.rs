@@ -4,7 +4,6 @@
 //! `sweep.rs`, `recorded.rs`, `expect.rs`, `turn.rs`, `rules.rs`, `tools.rs`.
 
 use super::caller::CallerSection;
-use super::rules;
 use super::{Checked, Checker, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{Case, DEFAULT_TONE_MARKERS};
@@ -85,11 +84,7 @@ impl Checker {
             match self.u64(n, &at)? {
                 wpm @ 1..=1000 => Some(wpm as u32),
                 other => {
-                    self.rule(
-                        &at,
-                        format!("expected words per minute from 1 to 1000, found {other}"),
-                        Some("conversational speech is about 150"),
-                    );
+                    self.rule(&at, message::speech_wpm(other));
                     None
                 }
             }
@@ -105,8 +100,7 @@ impl Checker {
             .map(|n| self.outcome(n, root.at("outcome")));
         let turns = match (root.get("turns"), follows_rules) {
             (Some(_), true) => {
-                let (message, help) = rules::rules_with_turns();
-                self.rule(&root.at("turns"), message, Some(help));
+                self.rule(&root.at("turns"), message::rules_with_turns());
                 None
             }
             (None, true) => Some(Vec::new()),
@@ -117,8 +111,7 @@ impl Checker {
             (Some(node), false) => self.turns(node, &root.at("turns")),
         };
         if root.get("outcome").is_some() && !follows_rules {
-            let (message, help) = rules::outcome_without_rules();
-            self.rule(&root.at("outcome"), message, Some(help));
+            self.rule(&root.at("outcome"), message::outcome_without_rules());
         }
         if follows_rules && root.get("outcome").is_none() {
             self.push(
@@ -127,7 +120,7 @@ impl Checker {
                     "outcome",
                     "the checks on the whole call, for a caller that follows rules",
                 )
-                .help("e.g. \"outcome\": {\"tool_calls\": [{\"name\": \"ReserveRestaurant\"}], \"ended_by\": \"caller\"}"),
+                .help(message::OUTCOME_EXAMPLE),
             );
         }
         if let (Some(Some(tools)), Some(turns)) = (&tools, &turns) {
@@ -154,12 +147,7 @@ impl Checker {
         });
 
         if root.get("agent").is_some() && root.get("transcript").is_some() {
-            self.rule(
-                &root.at("agent"),
-                "`agent` and `transcript` cannot both be given: a case with a recorded \
-                 transcript is validated as it is, so no agent is run",
-                Some("remove `agent` to validate the recording, or `transcript` to simulate the call"),
-            );
+            self.rule(&root.at("agent"), message::agent_and_transcript());
         }
 
         let CallerSection {
@@ -177,11 +165,7 @@ impl Checker {
             .as_ref()
             .is_some_and(|turns| turns.iter().any(|t| t.judge.is_some()));
         if (rephrase || judged) && matches!(sweep, Some(Some(_))) {
-            self.rule(
-                &root.at("sweep"),
-                message::LLM_CASE_SWEEP,
-                Some("remove `sweep` (or the `judge` and `caller.rephrase`)"),
-            );
+            self.rule(&root.at("sweep"), message::llm_case_sweep());
             return None;
         }
         Some(Case {
@@ -218,19 +202,7 @@ impl Checker {
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
         let len = id.chars().count();
         if len == 0 || len > TEST_ID_MAX || bad.is_some() {
-            let why = match bad {
-                Some(c) => format!("it contains {c:?}"),
-                None if len == 0 => "it is empty".to_owned(),
-                None => format!("it is {len} characters long"),
-            };
-            self.rule(
-                &path,
-                format!(
-                    "expected 1–{TEST_ID_MAX} characters of A-Z a-z 0-9 _ . -, found {} ({why})",
-                    message::quote(id)
-                ),
-                Some("use letters, digits, `_`, `.` and `-`, e.g. \"billing_inquiry_v1\""),
-            );
+            self.rule(&path, message::test_id(TEST_ID_MAX, id, bad, len));
             return None;
         }
         Some(id.to_owned())

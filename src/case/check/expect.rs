@@ -3,6 +3,7 @@
 use super::{Checked, Checker};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{Expect, Status};
+use crate::message;
 
 const EXPECT_FIELDS: &[&str] = &["status", "failure_steps"];
 
@@ -29,8 +30,7 @@ impl Checker {
             if !list.is_empty() {
                 self.rule(
                     &fields.at("failure_steps"),
-                    format!("expected no failing steps for status \"pass\", found {list:?}"),
-                    Some("use \"status\": \"fail\", or remove `failure_steps`"),
+                    message::failing_steps_for_pass(list),
                 );
                 return None;
             }
@@ -64,24 +64,15 @@ impl Checker {
             };
             if !in_range {
                 ok = false;
-                let expected = match turn_count {
-                    Some(max) => format!("a step from 1 to {max}"),
-                    None => "a step number of at least 1".to_owned(),
-                };
                 self.rule(
                     &item_path,
-                    format!("expected {expected}, found {step}"),
-                    None,
+                    message::failing_step_out_of_range(turn_count, step),
                 );
                 continue;
             }
             if let Some(&last) = steps.last().filter(|&&last| u64::from(last) >= step) {
                 ok = false;
-                self.rule(
-                    &item_path,
-                    format!("expected steps in ascending order without repeats, found {step} after {last}"),
-                    None,
-                );
+                self.rule(&item_path, message::failing_steps_out_of_order(step, last));
                 continue;
             }
             steps.push(step as u32);

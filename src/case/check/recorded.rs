@@ -4,6 +4,7 @@
 use super::{Checked, Checker, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{RecordedRow, ReplayReply, Speaker};
+use crate::message;
 
 const AGENT_FIELDS: &[&str] = &["replay"];
 const REPLAY_FIELDS: &[&str] = &["text", "latency_ms", "tool_calls"];
@@ -121,8 +122,7 @@ impl Checker {
                 misplaced = true;
                 self.rule(
                     &fields.at(field),
-                    format!("`{field}` belongs to {meaning}"),
-                    Some("remove it, or move it to the row it describes"),
+                    message::misplaced_row_field(field, meaning),
                 );
             }
         }
@@ -152,11 +152,7 @@ impl Checker {
         }
         for field in ["name", "arguments", "result"] {
             if fields.get(field).is_some() {
-                self.rule(
-                    &fields.at(field),
-                    format!("`{field}` belongs to tool rows (\"speaker\": \"tool\")"),
-                    None,
-                );
+                self.rule(&fields.at(field), message::tool_field_off_tool_row(field));
                 return None;
             }
         }

@@ -22,27 +22,19 @@ impl Checker {
                 let at = fields.at("seeds");
                 match self.u64(n, &at)? {
                     0 => {
-                        self.rule(&at, "expected at least 1 seed, found 0", None);
+                        self.rule(&at, message::no_seeds());
                         None
                     }
                     n if n > 100_000 => {
-                        self.rule(
-                            &at,
-                            format!("expected at most 100000 seeds for one test, found {n}"),
-                            Some("run a larger sweep with `voice-harness sweep --seeds N`"),
-                        );
+                        self.rule(&at, message::too_many_seeds(n));
                         None
                     }
                     n => Some(n),
                 }
             });
-        let rate = fields.get("min_pass_rate").map(|n| {
-            self.fraction(
-                n,
-                &fields.at("min_pass_rate"),
-                "the lowest acceptable pass rate: the test fails when the 95% lower bound is under it",
-            )
-        });
+        let rate = fields
+            .get("min_pass_rate")
+            .map(|n| self.fraction(n, &fields.at("min_pass_rate"), message::MIN_PASS_RATE_HELP));
         let (seeds, min_pass_rate) = (seeds?, rate.checked()?);
         // A bound no number of passes can meet is refused here, before any call (issue 23,
         // fault 16).
@@ -50,14 +42,13 @@ impl Checker {
             let at = fields.at("min_pass_rate");
             match crate::sweep::seeds_needed(rate, 1) {
                 None => {
-                    let (problem, help) = message::case_sweep_never(rate);
-                    self.rule(&at, problem, Some(help));
+                    self.rule(&at, message::case_sweep_never(rate));
                     return None;
                 }
                 Some(needed) if needed > seeds => {
                     let best = crate::sweep::wilson_lower(seeds, seeds);
-                    let (problem, help) = message::case_sweep_too_few(seeds, best, rate, needed);
-                    self.rule(&fields.at("seeds"), problem, Some(&help));
+                    let broken = message::case_sweep_too_few(seeds, best, rate, needed);
+                    self.rule(&fields.at("seeds"), broken);
                     return None;
                 }
                 Some(_) => {}

@@ -1,7 +1,9 @@
 //! The rules of the case format (docs/case-format.md), one function per section, reporting *every*
 //! problem with its JSON path. Primitive checks (types, blanks, choices) are here; the
-//! sections are in `case.rs` (the top level, caller, agent, transcript, expect) and
-//! `turn.rs` (the script).
+//! sections are in `case.rs` (the top level), `caller.rs`, `sweep.rs`, `recorded.rs`
+//! (`agent.replay`, `transcript`), `expect.rs`, `turn.rs` (the script), `rules.rs` (a
+//! caller that follows rules), `tools.rs`; `pattern.rs` finds regexes that can never match.
+//! The checker decides which rule is broken; how each reads is in `message/case_rules.rs`.
 
 use std::borrow::Cow;
 

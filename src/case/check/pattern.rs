@@ -14,6 +14,8 @@
 //! (`twenty`, `\bone hundred\b`) can never match either: review P3. A number word counts
 //! as a word when nothing in the pattern glues a letter or digit to it: a space, `\b`, `^`,
 //! `$` or the pattern's own edge on each side. `\Bten` (inside a longer word) is allowed.
+//!
+//! What it finds is a [`Never`]; how that reads is in `message/case_rules.rs`.
 
 use std::sync::OnceLock;
 

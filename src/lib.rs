@@ -14,6 +14,10 @@ use call::caller::hearing;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod import;
+// The runner's machinery (limits, the run store, sweeps, reports): public so the binary
+// and the crate's own tests reach it, hidden from the docs because it may change in any
+// release (docs/ARCHITECTURE.md, "The public API").
+#[doc(hidden)]
 pub mod limits;
 #[cfg(feature = "llm")]
 pub mod llm;
@@ -24,10 +28,13 @@ mod numbers;
 mod prepare;
 mod render;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod report;
 mod rng;
 pub mod run;
+#[doc(hidden)]
 pub mod store;
+#[doc(hidden)]
 pub mod sweep;
 mod tool_match;
 mod validate;
@@ -42,6 +49,7 @@ pub use agent::{
 };
 pub use case::{Case, LoadError, Status, load_case, parse_case};
 pub use normalize::{appears_in, tokens};
+#[doc(hidden)]
 pub use prepare::Shard;
 pub use run::{Outcome, RunOptions, run_case};
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, Tools};
+use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Notes, Reply, Tools};
 use crate::case::{CallerAct, Case, EndedBy, RecordedRow, Speaker, ToolCall};
 use crate::hearing;
 use crate::limits::MAX_REPLY_BYTES;
@@ -266,8 +266,9 @@ pub(crate) async fn simulate<A: Agent>(
     limits: CallLimits,
 ) -> Conversation {
     let mut rng = SplitMix64::new(seed);
-    // Built-in agents cannot hang, and a replayed latency is data, not a wait: not timed.
-    let timeout = agent.__timed().then_some(limits.turn_timeout);
+    // Every agent is timed; a built-in one answers on its first poll (its waits are counted,
+    // see `agent::wait_ms`), so its replayed latencies, data, are never cut.
+    let timeout = Some(limits.turn_timeout);
     let wall_clock = agent.wall_clock();
     let mut convo = Conversation {
         transcript: Vec::with_capacity(case.turns.len() * 2),
@@ -739,65 +740,53 @@ fn fault(step_order: u32, message: String) -> Fault {
 }
 
 /// The agent's answer to `line`, and its latency in milliseconds: the time the call's clock
-/// took, plus the waits a built-in agent counted instead of sleeping (`agent::wait_ms`).
+/// took, plus the waits counted instead of slept (`agent::wait_ms`, on the virtual clock),
+/// unless the agent measured it itself (a streaming agent's time to its first token).
 async fn reply_timed<A: Agent>(
     agent: &mut A,
     line: &CallerLine<'_>,
     timeout: Option<Duration>,
     wall_clock: bool,
 ) -> (Result<Result<Reply, crate::agent::AgentError>, String>, u64) {
-    // Built-in agents only (not timed, on the virtual clock): a wrapper around one is timed,
-    // and its waits must race the turn timeout as they always did.
-    let counts = !agent.__timed() && !wall_clock;
     let asked = Instant::now();
-    let counted = std::cell::Cell::new(0);
+    let mut notes = Notes {
+        counting: !wall_clock,
+        ..Notes::default()
+    };
     let answer = {
         let reply = std::pin::pin!(agent.reply(line));
-        if counts {
-            guarded(
-                Counting {
-                    inner: reply,
-                    counted: &counted,
-                },
-                timeout,
-                wall_clock,
-            )
-            .await
-        } else {
-            guarded(reply, timeout, wall_clock).await
-        }
+        let noted = Noted {
+            inner: reply,
+            notes: &mut notes,
+        };
+        guarded(noted, timeout, wall_clock).await
     };
-    let mut latency = asked.elapsed().as_millis() as u64 + counted.get();
-    // A streaming agent measured its time to the first content token.
-    if let Ok(Ok(_)) = &answer {
-        let measured = std::panic::catch_unwind(AssertUnwindSafe(|| agent.__latency_ms()));
-        if let Ok(Some(ms)) = measured {
-            latency = ms;
-        }
+    let mut latency = asked.elapsed().as_millis() as u64 + notes.counted_ms;
+    if let (Ok(Ok(_)), Some(ms)) = (&answer, notes.latency_ms) {
+        latency = ms;
     }
     // A timeout, as the agent alone can explain it (a program that never wrote a byte).
-    let answer = answer.map_err(|why| match agent.__timeout_hint() {
+    let answer = answer.map_err(|why| match notes.timeout_hint {
         Some(hint) if message::is_no_reply_within(&why) => format!("{why}; {hint}"),
         _ => why,
     });
     (answer, latency)
 }
 
-/// Polls a built-in agent's reply with its waits counted into `counted` (see
-/// `agent::counting_waits`).
-struct Counting<'a, 'c, F> {
+/// Polls an agent's reply with `notes` installed (see `agent::noting`): what the agent says
+/// about its reply besides the reply lands there, whoever wraps it.
+struct Noted<'a, 'n, F> {
     inner: Pin<&'a mut F>,
-    counted: &'c std::cell::Cell<u64>,
+    notes: &'n mut Notes,
 }
 
-impl<F: Future> Future for Counting<'_, '_, F> {
+impl<F: Future> Future for Noted<'_, '_, F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let inner = self.inner.as_mut();
-        let (poll, ms) = crate::agent::counting_waits(|| inner.poll(cx));
-        self.counted.set(self.counted.get() + ms);
-        poll
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let inner = this.inner.as_mut();
+        crate::agent::noting(this.notes, || inner.poll(cx))
     }
 }
 

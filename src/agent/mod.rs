@@ -9,16 +9,21 @@ use serde_json::Value;
 use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
 use crate::tool_match::{at_path, spoken};
 
+mod command;
+#[cfg(any(feature = "fuzz", feature = "retell"))]
 pub(crate) mod external;
+mod http;
 mod openai;
 #[doc(hidden)]
 pub mod processes;
+mod protocol;
 #[cfg(feature = "retell")]
 mod retell;
 mod sse;
 mod tools;
 
-pub use external::{CommandAgent, HttpAgent, HttpPool};
+pub use command::CommandAgent;
+pub use http::{HttpAgent, HttpPool};
 pub use openai::{OpenAiAgent, TurnTiming};
 #[cfg(feature = "retell")]
 pub use retell::RetellAgent;

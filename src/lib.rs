@@ -8,7 +8,8 @@ pub mod case;
 #[cfg(feature = "fuzz")]
 mod fuzz;
 mod harness;
-mod hearing;
+// What the agent hears lives with the caller (`call/caller/hearing.rs`).
+use call::caller::hearing;
 // `voice-harness import` (docs/import.md): the runner's, not part of the public API.
 #[cfg(feature = "cli")]
 #[doc(hidden)]

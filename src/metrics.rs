@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::call::Row;
+use crate::call::conversation::Row;
 use crate::case::{CallerAct, Case, Speaker, Status};
 use crate::validate::StepResult;
 

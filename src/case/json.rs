@@ -65,7 +65,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node<'de>, E> {
         serde_json::Number::from_f64(v)
             .map(Node::Number)
-            .ok_or_else(|| E::custom("number out of range"))
+            .ok_or_else(|| E::custom(message::NUMBER_OUT_OF_RANGE))
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
         Ok(Node::String(Cow::Borrowed(v)))
@@ -101,9 +101,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
                 }
             };
             if duplicate {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate key `{key}` (each field may appear once)"
-                )));
+                return Err(de::Error::custom(message::duplicate_key(&key)));
             }
             let value = map.next_value()?;
             entries.push((key, value));

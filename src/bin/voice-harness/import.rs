@@ -1,6 +1,6 @@
 //! `voice-harness import --from PLATFORM FILE... --out DIR`: production calls into case files
 //! (docs/import.md). The work is the library's (`voice_harness::import`); this parses the
-//! arguments and prints.
+//! arguments and has `output.rs` print what it did.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,7 @@ use clap::Args;
 use voice_harness::import::{self, Platform};
 
 use crate::Usage;
+use crate::output::{self, usage};
 
 #[derive(Args)]
 #[command(
@@ -39,45 +40,27 @@ pub(crate) struct ImportArgs {
 
 /// Imports, prints what was written (and the rows skipped); any error writes nothing.
 pub(crate) fn import(args: &ImportArgs) -> Result<bool, Usage> {
-    let platform = Platform::from_flag(&args.from)
-        .ok_or_else(|| Usage(format!("--from {}: not a platform", args.from)))?;
+    let platform =
+        Platform::from_flag(&args.from).ok_or_else(|| usage::not_platform(&args.from))?;
     match import::import(&args.files, platform, &args.out, args.as_script, args.force) {
         Ok(imported) => {
             for warning in &imported.warnings {
-                eprintln!("{warning}");
+                output::import_warning(warning);
             }
             for case in &imported.cases {
-                println!(
-                    "wrote {} ({}, {}) from {}",
-                    args.out.join(&case.name).display(),
-                    count(case.turns, "turn"),
-                    count(case.tool_calls, "tool call"),
-                    case.source
+                output::imported_case(
+                    &args.out.join(&case.name),
+                    case.turns,
+                    case.tool_calls,
+                    &case.source,
                 );
             }
-            eprintln!(
-                "imported {} into {}",
-                count(imported.cases.len(), "call"),
-                args.out.display()
-            );
+            output::imported(imported.cases.len(), &args.out);
             Ok(true)
         }
         Err(errors) => {
             let all: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            Err(Usage(format!(
-                "{}\nnothing was written to {}",
-                all.join("\nerror: "),
-                args.out.display()
-            )))
+            Err(usage::import_failed(&all, &args.out))
         }
-    }
-}
-
-/// `1 turn`, `3 turns`.
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
     }
 }

@@ -1,13 +1,16 @@
 //! `--html FILE` and `--coverage` (docs/report.md): the page and the coverage, fed each case
 //! as it is reported, written when the run is over.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use voice_harness::report::{CaseReport, Coverage, HtmlReport, PageInfo, ReportMeta, Summary};
 
-use crate::{Pending, RunArgs, Sink, SweepPlan, Usage, writer};
+use crate::Usage;
+use crate::args::RunArgs;
+use crate::output::{Output, usage};
+use crate::sinks::{Pending, Sink, open_sink, same_file, writer};
+use crate::sweep::SweepPlan;
 
 /// The HTML page and the coverage of a run, when asked for.
 pub(crate) struct Pages {
@@ -22,26 +25,19 @@ impl Pages {
     pub(crate) fn open(args: &RunArgs) -> Result<Self, Usage> {
         let html = match &args.html {
             Some(path) if path.as_os_str() == "-" => {
-                return Err(Usage(
-                    "--html needs a file: the page is a file to open in a browser".into(),
-                ));
+                return Err(usage::html_on_stdout());
             }
             // The same file however it is named (`r.json`, `./r.json`).
             Some(path)
-                if crate::same_file(&args.html, &args.json)
-                    || crate::same_file(&args.html, &args.junit) =>
+                if same_file(&args.html, &args.json) || same_file(&args.html, &args.junit) =>
             {
-                return Err(Usage(format!(
-                    "--html {} names the file of another report; give each report its own",
-                    path.display()
-                )));
+                return Err(usage::html_same_file(path));
             }
-            html => crate::open_sink(html, "HTML")?,
+            html => open_sink(html, "HTML")?,
         };
         let html = match html {
             (Some(sink), pending) => Some((
-                HtmlReport::new()
-                    .map_err(|e| Usage(format!("cannot write the HTML report: {e}")))?,
+                HtmlReport::new().map_err(|e| Usage(usage::cannot_write_report("HTML", e)))?,
                 sink,
                 pending,
             )),
@@ -71,7 +67,7 @@ impl Pages {
         }
         if let Some((html, _, _)) = &mut self.html {
             html.case(case)
-                .map_err(|e| format!("cannot write the HTML report: {e}"))?;
+                .map_err(|e| usage::cannot_write_report("HTML", e))?;
         }
         Ok(())
     }
@@ -90,12 +86,12 @@ impl Pages {
         summary: &Summary,
         meta: &ReportMeta,
         duration: Duration,
-        out: &mut dyn Write,
+        out: &mut Output,
     ) -> Result<Option<PathBuf>, Usage> {
         let coverage = self.coverage.unwrap_or_default();
         // Asked for by name: printed with -q too.
         if self.shown {
-            let _ = writeln!(out, "{}", coverage.summary());
+            out.coverage(&coverage.summary());
         }
         let Some((html, sink, pending)) = self.html else {
             return Ok(None);
@@ -122,7 +118,7 @@ impl Pages {
             .with_sweep(swept);
         html.finish(writer(sink), summary, meta, &coverage, &info)
             .and_then(|()| pending.map_or(Ok(()), Pending::commit))
-            .map_err(|e| Usage(format!("cannot write the HTML report: {e}")))?;
+            .map_err(|e| Usage(usage::cannot_write_report("HTML", e)))?;
         Ok(path)
     }
 }

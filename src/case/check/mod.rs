@@ -1,7 +1,9 @@
 //! The rules of the case format (docs/case-format.md), one function per section, reporting *every*
 //! problem with its JSON path. Primitive checks (types, blanks, choices) are here; the
-//! sections are in `case.rs` (the top level, caller, agent, transcript, expect) and
-//! `turn.rs` (the script).
+//! sections are in `case.rs` (the top level), `caller.rs`, `sweep.rs`, `recorded.rs`
+//! (`agent.replay`, `transcript`), `expect.rs`, `turn.rs` (the script), `rules.rs` (a
+//! caller that follows rules), `tools.rs`; `pattern.rs` finds regexes that can never match.
+//! The checker decides which rule is broken; how each reads is in `message/case_rules.rs`.
 
 use std::borrow::Cow;
 
@@ -10,9 +12,13 @@ use super::{Keyword, KeywordRegex};
 use crate::message::{self, Problem};
 use crate::normalize::has_token;
 
+mod caller;
 mod case;
+mod expect;
 mod pattern;
+mod recorded;
 mod rules;
+mod sweep;
 mod tools;
 mod turn;
 
@@ -44,8 +50,9 @@ impl Checker {
         self.problems.push(problem);
     }
 
-    fn rule(&mut self, path: &JsonPath<'_>, message: impl Into<String>, help: Option<&str>) {
-        self.push(message::rule(&path.to_string(), message, help));
+    /// A rule of the format broken at `path` (its wording from `message::case_rules`).
+    fn rule(&mut self, path: &JsonPath<'_>, broken: message::Broken) {
+        self.push(message::rule(&path.to_string(), broken));
     }
 
     fn wrong_type(&mut self, path: &JsonPath<'_>, expected: &str, found: &Node<'_>) {
@@ -107,14 +114,7 @@ impl Checker {
     fn not_blank(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
         let text = self.string(node, path)?;
         if text.trim().is_empty() {
-            self.rule(
-                path,
-                format!(
-                    "expected text, found a blank string {}",
-                    message::quote(text)
-                ),
-                None,
-            );
+            self.rule(path, message::blank_text(text));
             return None;
         }
         Some(text.to_owned())
@@ -144,14 +144,7 @@ impl Checker {
     fn words(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
         let text = self.not_blank(node, path)?;
         if !has_token(&text) {
-            self.rule(
-                path,
-                format!(
-                    "expected words, found {} (no letter or digit)",
-                    message::quote(&text)
-                ),
-                Some("lines are matched as words; write what the caller says"),
-            );
+            self.rule(path, message::no_words(&text));
             return None;
         }
         Some(text)
@@ -207,11 +200,7 @@ impl Checker {
         if cfg!(feature = "llm") {
             return Some(());
         }
-        self.rule(
-            at,
-            format!("{what} needs an LLM, and this build of voice-harness has no `llm` feature"),
-            Some(message::NEEDS_LLM_HELP),
-        );
+        self.rule(at, message::needs_llm(what));
         None
     }
 
@@ -231,11 +220,7 @@ impl Checker {
             Node::String(_) => self.phrase(node, path).map(Keyword::Phrase),
             Node::Array(items) => {
                 if items.is_empty() {
-                    self.rule(
-                        path,
-                        "expected at least one alternative phrase, found an empty list",
-                        Some("a list means \"any of these phrases\"; give one or more"),
-                    );
+                    self.rule(path, message::no_alternatives());
                     return None;
                 }
                 every(
@@ -259,16 +244,7 @@ impl Checker {
                         // A pattern no reply's words can match could only fail (or, forbidden,
                         // never fail): refused, as a misspelt field is.
                         if let Some(why) = pattern::never_matches(pattern, self.spoken_numbers) {
-                            self.rule(
-                                &at,
-                                format!(
-                                    "the regular expression {} can never match: it needs {}, and {}",
-                                    message::quote(pattern),
-                                    why.needs(),
-                                    why.because()
-                                ),
-                                Some(why.help()),
-                            );
+                            self.rule(&at, message::regex_never_matches(pattern, &why));
                             return None;
                         }
                         Some(Keyword::Regex(KeywordRegex {
@@ -279,14 +255,7 @@ impl Checker {
                     Err(err) => {
                         let why = err.to_string();
                         let why = why.lines().last().unwrap_or_default().trim();
-                        self.rule(
-                            &at,
-                            format!(
-                                "the regular expression {} does not compile: {why}",
-                                message::quote(pattern)
-                            ),
-                            Some("it is matched against the reply's words, lowercased and joined by single spaces"),
-                        );
+                        self.rule(&at, message::regex_does_not_compile(pattern, why));
                         None
                     }
                 }
@@ -306,14 +275,7 @@ impl Checker {
     fn phrase(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
         let text = self.string(node, path)?;
         if !has_token(text) {
-            self.rule(
-                path,
-                format!(
-                    "expected a phrase with at least one letter or digit, found {}",
-                    message::quote(text)
-                ),
-                Some("phrases are matched as words; punctuation alone never matches"),
-            );
+            self.rule(path, message::no_phrase(text));
             return None;
         }
         Some(text.to_owned())
@@ -329,14 +291,7 @@ impl Checker {
             match self.string(item, &item_path) {
                 Some(text) if !has_token(text) => {
                     ok = false;
-                    self.rule(
-                        &item_path,
-                        format!(
-                            "expected a phrase with at least one letter or digit, found {}",
-                            message::quote(text)
-                        ),
-                        Some("phrases are matched as words; punctuation alone never matches"),
-                    );
+                    self.rule(&item_path, message::no_phrase(text));
                 }
                 Some(text) => out.push(text.to_owned()),
                 None => ok = false,

@@ -14,76 +14,15 @@
 //! (`twenty`, `\bone hundred\b`) can never match either: review P3. A number word counts
 //! as a word when nothing in the pattern glues a letter or digit to it: a space, `\b`, `^`,
 //! `$` or the pattern's own edge on each side. `\Bten` (inside a longer word) is allowed.
+//!
+//! What it finds is a [`Never`]; how that reads is in `message/case_rules.rs`.
 
 use std::sync::OnceLock;
 
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Look};
 
+use crate::message::Never;
 use crate::numbers::always_digits;
-
-/// What makes a pattern impossible, for the message.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Never {
-    /// A literal character normalized words never hold.
-    Char(char),
-    /// A character class with no member normalized words hold (as written in the pattern
-    /// is not known here, so the message names the class by its first members).
-    Class(String),
-    /// Two spaces in a row: words are joined by single spaces.
-    DoubleSpace,
-    /// A number word as a word, with numbers read as spoken (they are digits by then).
-    NumberWord(String),
-}
-
-impl Never {
-    /// What the pattern needs, in words: `"H"`, `a tab`, `two spaces in a row`.
-    pub(super) fn needs(&self) -> String {
-        match self {
-            Never::Char(c) => describe_char(*c),
-            Never::Class(members) => format!("one of {members}"),
-            Never::DoubleSpace => "two spaces in a row".to_owned(),
-            Never::NumberWord(word) => format!("the number word {word:?}"),
-        }
-    }
-
-    /// Why no reply's words hold it.
-    pub(super) fn because(&self) -> &'static str {
-        match self {
-            Never::NumberWord(_) => {
-                "with \"matching\": {\"numbers\": \"spoken\"} a reply's numbers are read as digits before keywords are matched"
-            }
-            _ => "a reply's words are lowercase letters and digits joined by single spaces",
-        }
-    }
-
-    /// How to write it so that it can match.
-    pub(super) fn help(&self) -> &'static str {
-        match self {
-            Never::Char(c) if c.is_alphanumeric() => {
-                "the reply's words are lowercased first: write the letters in lowercase, or start the pattern with (?i)"
-            }
-            Never::Char(_) | Never::Class(_) => {
-                "every character that is not a letter or digit becomes a space: match a space there (` ` or ` ?`), or leave it out"
-            }
-            Never::DoubleSpace => {
-                "the reply's words are joined by single spaces: write one space (or ` +`)"
-            }
-            Never::NumberWord(_) => {
-                "write the number in digits (`20`, or `\\d+` for any number); to match the letters inside a longer word, say so with `\\B` (`\\Bten`)"
-            }
-        }
-    }
-}
-
-fn describe_char(c: char) -> String {
-    match c {
-        '\t' => "a tab".to_owned(),
-        '\n' | '\r' => "a line break".to_owned(),
-        c if c.is_whitespace() => format!("the space character U+{:04X}", u32::from(c)),
-        c if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
-        c => format!("{:?}", c.to_string()),
-    }
-}
 
 /// The characters normalized words can hold: a space, and letters and digits that
 /// lowercasing leaves as they are.

@@ -4,6 +4,7 @@
 use super::{Checked, Checker, Fields, every};
 use crate::case::json::{JsonPath, Node};
 use crate::case::{EndedBy, OutcomeChecks, Rule, Rules};
+use crate::message;
 
 const RULE_FIELDS: &[&str] = &["when", "say", "once", "then"];
 const OUTCOME_FIELDS: &[&str] = &[
@@ -28,11 +29,7 @@ impl Checker {
             return Some(None);
         }
         let Some(rules_node) = fields.get("rules") else {
-            self.rule(
-                &fields.path,
-                "`opening`, `otherwise`, `max_retries` and `max_turns` belong to a caller that follows `rules`, and there are none",
-                Some("add `rules`, or remove these fields"),
-            );
+            self.rule(&fields.path, message::rules_fields_without_rules());
             return None;
         };
         let opening = self
@@ -64,11 +61,7 @@ impl Checker {
     fn rules_list(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<Rule>> {
         let items = self.array(node, path, "a list of rules {\"when\": […], \"say\": …}")?;
         if items.is_empty() {
-            self.rule(
-                path,
-                "expected at least one rule, found an empty list",
-                None,
-            );
+            self.rule(path, message::no_rules());
             return None;
         }
         every(
@@ -95,11 +88,7 @@ impl Checker {
                     _ => self.keywords(n, &at),
                 }?;
                 if when.is_empty() {
-                    self.rule(
-                        &at,
-                        "expected at least one phrase, found an empty list",
-                        None,
-                    );
+                    self.rule(&at, message::no_when());
                     return None;
                 }
                 Some(when)
@@ -123,7 +112,7 @@ impl Checker {
     fn caller_lines(&mut self, node: &Node<'_>, at: &JsonPath<'_>) -> Option<u32> {
         match self.u64(node, at)? {
             0 => {
-                self.rule(at, "expected at least 1 caller line, found 0", None);
+                self.rule(at, message::no_caller_lines());
                 None
             }
             n => Some(n.min(u64::from(u32::MAX)) as u32),
@@ -185,19 +174,4 @@ impl RulesPart {
             outcome,
         }
     }
-}
-
-/// How the rule-related problems of the top level read.
-pub(super) fn rules_with_turns() -> (&'static str, &'static str) {
-    (
-        "a caller follows `rules` or a script of `turns`, not both",
-        "remove `turns` to let the caller answer what the agent asks, or remove `caller.rules`",
-    )
-}
-
-pub(super) fn outcome_without_rules() -> (&'static str, &'static str) {
-    (
-        "`outcome` judges a call whose caller follows `caller.rules`; this caller has none",
-        "add `caller.opening` and `caller.rules`, or check each step with `turns`",
-    )
 }

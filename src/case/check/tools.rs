@@ -31,7 +31,7 @@ impl Checker {
             let tool_path = path.field(name);
             if name.trim().is_empty() {
                 ok = false;
-                self.rule(&tool_path, "expected a tool name, found a blank one", None);
+                self.rule(&tool_path, message::blank_tool_key());
                 continue;
             }
             let Some(items) = self.array(mocks, &tool_path, "a list of mocks") else {
@@ -67,22 +67,14 @@ impl Checker {
             .map(|n| self.u64(n, &fields.at("latency_ms")));
         let answer = match (fields.get("result"), error) {
             (Some(_), Some(_)) => {
-                self.rule(
-                    &fields.path,
-                    "a mock gives `result` or `error`, found both",
-                    Some("keep `result` for a tool that works, `error` for one that fails"),
-                );
+                self.rule(&fields.path, message::mock_with_result_and_error());
                 None
             }
             (Some(result), None) => Some(MockAnswer::Result(result.to_value())),
             (None, Some(Some(error))) => Some(MockAnswer::Error(error)),
             (None, Some(None)) => None,
             (None, None) => {
-                self.rule(
-                    &fields.path,
-                    "a mock needs `result` (what the tool returns) or `error` (why it fails)",
-                    Some("e.g. {\"match\": {\"order_id\": \"5512\"}, \"result\": {\"status\": \"shipped\"}}"),
-                );
+                self.rule(&fields.path, message::mock_without_answer());
                 None
             }
         };
@@ -109,11 +101,7 @@ impl Checker {
     fn tool_name(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<String> {
         let name = self.string(node, path)?;
         if name.trim().is_empty() {
-            self.rule(
-                path,
-                format!("expected a tool name, found {}", message::quote(name)),
-                None,
-            );
+            self.rule(path, message::blank_tool_name(name));
             return None;
         }
         Some(name.to_owned())
@@ -165,32 +153,29 @@ impl Checker {
     ) -> Option<Vec<Mention>> {
         let items = self.array(node, path, "a list of mentions {\"tool\": …, \"path\": …}")?;
         every(items.iter().enumerate().map(|(i, item)| {
-                let fields = self.object(item, path.index(i), MENTION_FIELDS)?;
-                let tool = self
-                    .required(&fields, "tool", "the tool whose result holds the value")
-                    .and_then(|n| self.tool_name(n, &fields.at("tool")));
-                let at = fields.at("path");
-                let value_path = self
-                    .required(&fields, "path", "where the value is in the result, e.g. \"booking.id\"")
-                    .and_then(|n| self.string(n, &at));
-                let value_path = match value_path {
-                    Some(p) if p.split('.').any(|part| part.trim().is_empty()) => {
-                        self.rule(
-                            &at,
-                            format!(
-                                "expected dot-separated keys or indexes such as \"items.0.name\", found {}",
-                                message::quote(p)
-                            ),
-                            None,
-                        );
-                        None
-                    }
-                    other => other.map(str::to_owned),
-                };
-                Some(Mention {
-                    tool: tool?,
-                    path: value_path?,
-                })
+            let fields = self.object(item, path.index(i), MENTION_FIELDS)?;
+            let tool = self
+                .required(&fields, "tool", "the tool whose result holds the value")
+                .and_then(|n| self.tool_name(n, &fields.at("tool")));
+            let at = fields.at("path");
+            let value_path = self
+                .required(
+                    &fields,
+                    "path",
+                    "where the value is in the result, e.g. \"booking.id\"",
+                )
+                .and_then(|n| self.string(n, &at));
+            let value_path = match value_path {
+                Some(p) if p.split('.').any(|part| part.trim().is_empty()) => {
+                    self.rule(&at, message::bad_mention_path(p));
+                    None
+                }
+                other => other.map(str::to_owned),
+            };
+            Some(Mention {
+                tool: tool?,
+                path: value_path?,
+            })
         }))
     }
 
@@ -204,11 +189,7 @@ impl Checker {
             .map(|n| self.arguments(n, &fields.at("arguments")));
         let result = fields.get("result").map(Node::to_value);
         if fields.get("text").is_some() {
-            self.rule(
-                &fields.at("text"),
-                "a tool row has no `text`: it is a call, with `name`, `arguments` and `result`",
-                None,
-            );
+            self.rule(&fields.at("text"), message::tool_row_with_text());
             return None;
         }
         Some(ToolCall {
@@ -230,14 +211,7 @@ impl Checker {
     ) {
         if !tools.contains_key(name) {
             let mocked: Vec<&str> = tools.keys().map(String::as_str).collect();
-            self.rule(
-                path,
-                format!(
-                    "tool `{name}` has no mock in `tools` (mocked: {}), so a call to it would fail unanswered",
-                    mocked.join(", ")
-                ),
-                Some("add a mock for it under `tools`, or fix the name"),
-            );
+            self.rule(path, message::tool_without_mock(name, &mocked));
         }
     }
 }

@@ -29,11 +29,7 @@ impl Checker {
     pub(super) fn turns(&mut self, node: &Node<'_>, path: &JsonPath<'_>) -> Option<Vec<Turn>> {
         let items = self.array(node, path, "a list of turns")?;
         if items.is_empty() {
-            self.rule(
-                path,
-                "expected at least one turn, found an empty list",
-                None,
-            );
+            self.rule(path, message::no_turns());
             return None;
         }
         every(
@@ -65,8 +61,7 @@ impl Checker {
                     };
                     self.rule(
                         &fields.at("step_order"),
-                        format!("expected {expected_step}, found {found}"),
-                        Some("number the turns 1, 2, 3, … in the order they appear in the file"),
+                        message::step_order(expected_step, &found),
                     );
                     return None;
                 }
@@ -77,18 +72,11 @@ impl Checker {
             .get("barge_in_after_ms")
             .map(|n| self.u64(n, &fields.at("barge_in_after_ms")));
         if let Some(Some(_)) = barge_in {
-            let problem = if index == 0 {
-                Some("the first turn has no agent reply before it to cut off")
-            } else if !matches!(act, Some((CallerAct::Say, _)) | None) {
-                Some("only a turn where the caller speaks (`user_input`) can cut the agent off")
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
+            let first = index == 0;
+            if first || !matches!(act, Some((CallerAct::Say, _)) | None) {
                 self.rule(
                     &fields.at("barge_in_after_ms"),
-                    problem,
-                    Some("remove `barge_in_after_ms`, or move it to a later spoken turn"),
+                    message::barge_in_misplaced(first),
                 );
             }
         }
@@ -120,11 +108,7 @@ impl Checker {
         if let Some((CallerAct::Silence(_) | CallerAct::Dtmf(_), _)) = &act {
             for pin in ["said", "heard"] {
                 if fields.get(pin).is_some() {
-                    self.rule(
-                        &fields.at(pin),
-                        format!("`{pin}` pins a spoken line; this turn is silence or keypad tones, not speech"),
-                        Some("remove it, or make the turn a spoken one with `user_input`"),
-                    );
+                    self.rule(&fields.at(pin), message::pin_on_silent_turn(pin));
                 }
             }
         }
@@ -172,19 +156,11 @@ impl Checker {
                 .iter()
                 .any(|k| !matches!(k, crate::case::Keyword::Phrase(_)))
         {
-            self.rule(
-                &fields.path,
-                "an exact step needs one expected phrase: alternatives and regular expressions cannot be joined into one",
-                Some("set `expected_agent_response` to the exact reply"),
-            );
+            self.rule(&fields.path, message::exact_step_without_one_phrase());
             return None;
         }
         if turn.exact_match_required && !has_token(&turn.expected_phrase()) {
-            self.rule(
-                &fields.path,
-                "an exact step needs an expected phrase with at least one word, found none",
-                Some("set `expected_agent_response`, or give `expected_agent_response_keywords`"),
-            );
+            self.rule(&fields.path, message::exact_step_without_words());
             return None;
         }
         if turn.barge_in_after_ms.is_some() && (index == 0 || !matches!(turn.act, CallerAct::Say)) {
@@ -208,7 +184,7 @@ impl Checker {
                         "user_input",
                         "what the caller says",
                     )
-                    .help("or `silence_ms` (the caller stays quiet) or `dtmf` (keypad tones)"),
+                    .help(message::NO_ACT_HELP),
                 );
                 None
             }
@@ -220,7 +196,7 @@ impl Checker {
                 let at = fields.at("silence_ms");
                 let ms = self.u64(fields.get("silence_ms")?, &at)?;
                 if ms == 0 {
-                    self.rule(&at, "expected at least 1 ms of silence, found 0", None);
+                    self.rule(&at, message::no_silence());
                     return None;
                 }
                 Some((CallerAct::Silence(ms), String::new()))
@@ -232,29 +208,13 @@ impl Checker {
                     .chars()
                     .find(|c| !matches!(c, '0'..='9' | '*' | '#' | 'A'..='D'));
                 if digits.is_empty() || bad.is_some() {
-                    let found = match bad {
-                        Some(c) => format!("{c:?} in {}", message::quote(digits)),
-                        None => "an empty string".to_owned(),
-                    };
-                    self.rule(
-                        &at,
-                        format!("expected keypad tones 0-9 * # A-D, found {found}"),
-                        Some("e.g. \"4521#\""),
-                    );
+                    self.rule(&at, message::bad_dtmf(digits, bad));
                     return None;
                 }
                 Some((CallerAct::Dtmf(digits.to_owned()), digits.to_owned()))
             }
             several => {
-                let list: Vec<String> = several.iter().map(|f| format!("`{f}`")).collect();
-                self.rule(
-                    &fields.path,
-                    format!(
-                        "a turn is one thing the caller does: expected one of `user_input`, `silence_ms`, `dtmf`, found {}",
-                        list.join(" and ")
-                    ),
-                    Some("split it into one turn per thing the caller does"),
-                );
+                self.rule(&fields.path, message::several_acts(several));
                 None
             }
         }

@@ -1,0 +1,134 @@
+//! What the runner and `cargo test` say about a run as a whole: a bad environment variable,
+//! a missing cases folder, a `harness!` target without `harness = false`, a swept case under
+//! its bound, a sweep that can never pass, and the runner's counts and JUnit lines. Read by
+//! whoever runs the suite.
+
+use std::fmt;
+
+// ---- the environment ---------------------------------------------------------------------
+
+impl fmt::Display for crate::limits::EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&bad_env_value(self.var, &self.value, self.default))
+    }
+}
+
+pub(crate) fn bad_env_value(var: &str, value: &str, default: usize) -> String {
+    format!(
+        "environment variable {var}: expected a whole number of at least 1, found {value:?}\n  help: fix it, or unset it to use the default ({default})"
+    )
+}
+
+// ---- the runner's counts and lines --------------------------------------------------------
+
+/// `1 case`, `2 cases`.
+#[cfg(feature = "cli")]
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+// ---- cargo test's cases folder -------------------------------------------------------------
+
+/// What the guard test says when cargo's own harness ran the `harness!` target.
+pub const HARNESS_NOT_FALSE: &str = "voice_harness::harness! needs its test target to have \
+`harness = false`: cargo's own test harness ran instead, so no case was run.\n  \
+help: in Cargo.toml, add\n\n[[test]]\nname = \"<this file's name>\"\nharness = false\n";
+
+pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> String {
+    format!(
+        "voice_harness::harness!: cannot read the cases folder `{root}` ({absolute}): {why}\n  \
+         help: create it and add a case file, or point the macro at your folder with \
+         `voice_harness::harness!(root = \"path/to/cases\")` (relative to the crate root)"
+    )
+}
+
+pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
+    format!(
+        "voice_harness::harness!: no case file (*.json) in the cases folder `{root}` \
+         ({absolute})\n  help: add a case file there (see docs/rust.md, \"Add a case\"), \
+         or point the macro at your folder with `root = \"path/to/cases\"`"
+    )
+}
+
+// ---- sweeps --------------------------------------------------------------------------------
+
+/// A swept case under its bound: the failing seeds and how to shrink one. `bound` is the
+/// lower bound and `min_pass_rate`, when the case has one; `first` the first failing seed
+/// and why. `runner_flags` makes the runner call the same agent (`Agent::__runner_flags`);
+/// `None` when it cannot (an agent in Rust): the hint then says what reproduces it.
+pub(crate) fn sweep_failed(
+    file: &str,
+    (passes, runs): (u64, u64),
+    bound: Option<(f64, f64)>,
+    failing_seeds: &[u64],
+    first: Option<(u64, &str)>,
+    (from, seeds): (u64, u64),
+    runner_flags: Option<&str>,
+) -> String {
+    let bound = match bound {
+        Some((lower, rate)) => {
+            format!("the 95% lower bound {lower:.2} is under min_pass_rate {rate}")
+        }
+        None => "every seed must pass".to_owned(),
+    };
+    let listed: Vec<String> = failing_seeds.iter().take(20).map(u64::to_string).collect();
+    let more = if failing_seeds.len() > 20 {
+        ", …"
+    } else {
+        ""
+    };
+    let next = match (runner_flags, first) {
+        (Some(flags), _) => format!(
+            "shrink one to a minimal case (from the crate's folder): voice-harness sweep {file} \
+             --from {from} --seeds {seeds}{flags} --shrink shrunk/"
+        ),
+        (None, Some((seed, _))) => format!(
+            "reproduce one: a copy of the case with \"seed\": {seed} and without \"sweep\" \
+             fails the same way under cargo test (the runner's `sweep --shrink` cannot call an \
+             agent written in Rust)"
+        ),
+        (None, None) => "reproduce one: a copy of the case with \"seed\" set to a failing seed \
+             and without \"sweep\" fails the same way under cargo test"
+            .to_owned(),
+    };
+    let first = first
+        .map(|(seed, reason)| format!("\n  first failing seed {seed}: {reason}"))
+        .unwrap_or_default();
+    format!(
+        "sweep of {file}: {passes}/{runs} seeds passed; {bound}\n  failing seeds: {}{more}{first}\n  \
+         {next}",
+        listed.join(", "),
+    )
+}
+
+/// A sweep's bound that `runs` runs, all passing, cannot meet (issue 23, fault 16).
+pub(crate) fn sweep_bound_unreachable(runs: u64, best: f64, rate: f64, needed: u64) -> String {
+    format!(
+        "{runs} runs that all pass have a 95% lower bound of {best:.2}, under {rate}; use at least {needed} seeds"
+    )
+}
+
+/// A bound of 1 (or more): no sweep ever meets it.
+pub(crate) fn sweep_bound_never(rate: f64) -> String {
+    format!(
+        "a 95% lower bound is under 1 for any number of seeds, so {rate} can never be met; leave the bound out to require every run to pass"
+    )
+}
+
+/// A case whose sweep, as the flags and its `sweep` block make it, can never pass.
+pub(crate) fn sweep_cannot_pass(why: &str) -> String {
+    format!("this sweep can never pass: {why}")
+}
+
+pub(crate) const LLM_NOT_SWEPT: &str = "a case that needs an LLM (a judge, a rephrasing caller) is not swept: every seed would need new LLM answers; run it with `voice-harness run`";
+
+#[cfg(feature = "cli")]
+pub(crate) const NOT_SHRUNK: &str = "not shrunk: the failing seed's fillers and misheard lines, written down, did not fail the same way (the agent varies between runs?)";
+
+#[cfg(feature = "cli")]
+pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
+    "the call passed, but the case expects it to fail";

@@ -171,6 +171,9 @@ impl Running {
         let mut answer = Vec::new();
         // Bytes already buffered (a line begun when a timeout cut the last read) count.
         self.wrote |= !self.stdout.buffer().is_empty();
+        // Should this read time out, a program that never wrote a byte gets a hint: its
+        // reply may sit in its output buffer.
+        super::note_timeout_hint((!self.wrote).then(|| message::nothing_on_stdout(program)));
         let mut bounded = (&mut self.stdout).take(MAX_REPLY_LINE as u64);
         let read = bounded.read_until(b'\n', &mut answer).await;
         self.wrote |= matches!(read, Ok(n) if n > 0);
@@ -391,12 +394,6 @@ impl Agent for CommandAgent {
             " --agent-command {}",
             message::shell_word(&command.join(" "))
         ))
-    }
-
-    fn __timeout_hint(&self) -> Option<String> {
-        let call = self.call.as_ref()?;
-        (!call.wrote && call.stdout.buffer().is_empty())
-            .then(|| message::nothing_on_stdout(&self.program()))
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {

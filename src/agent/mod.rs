@@ -30,44 +30,85 @@ pub use retell::RetellAgent;
 pub use tools::{MAX_TOOL_CALLS_PER_TURN, ToolError, Tools};
 
 thread_local! {
-    /// Inside [`counting_waits`]: the virtual milliseconds waited so far by [`wait_ms`].
-    static COUNTED: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    /// While the call polls an agent's reply (see [`noting`]): what the agent tells it.
+    static NOTES: std::cell::RefCell<Option<Notes>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Waits `ms` on the call's clock (a replayed latency, a tool mock's). Inside
-/// [`counting_waits`] (a built-in agent's reply, polled by the call) the wait is counted
-/// into the reply's latency instead of slept on tokio's paused clock: the same
-/// milliseconds, without a timer and a trip through tokio's driver, which took a tenth of
-/// a large suite's time. Elsewhere it sleeps, as any agent's wait does.
-pub(crate) async fn wait_ms(ms: u64) {
-    let counted = ms > 0
-        && COUNTED.with(|c| match c.get() {
-            Some(total) => {
-                c.set(Some(total + ms));
-                true
-            }
-            None => false,
-        });
-    if ms > 0 && !counted {
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+/// What the crate's own agents tell the call about a reply, besides the reply: written while
+/// the call polls the reply (the call installs the notes around every poll, see [`noting`]),
+/// so an agent wrapped in another is heard all the same, and no wrapper forwards anything.
+/// Not an `Agent` method on purpose: an agent written by a user has nothing to say here.
+#[derive(Debug, Default)]
+pub(crate) struct Notes {
+    /// [`wait_ms`] counts its waits here instead of sleeping (an agent on the virtual clock).
+    pub(crate) counting: bool,
+    /// The virtual milliseconds counted so far.
+    pub(crate) counted_ms: u64,
+    /// The reply's latency as the agent measured it: a streaming agent's time to its first
+    /// content token, what a voice pipeline's speech synthesis waits for.
+    pub(crate) latency_ms: Option<u64>,
+    /// What the agent can add to a turn timeout's message (a program that wrote nothing at
+    /// all: its reply may sit in its output buffer).
+    pub(crate) timeout_hint: Option<String>,
+}
+
+/// Runs `f` (one poll of an agent's future) with `notes` installed, so what the agent notes
+/// lands in them. A panic in `f` still takes them back.
+pub(crate) fn noting<T>(notes: &mut Notes, f: impl FnOnce() -> T) -> T {
+    struct Restore<'n> {
+        notes: &'n mut Notes,
+        outer: Option<Notes>,
     }
-}
-
-/// Runs `f` (one poll of a built-in agent's reply) with [`wait_ms`] counting instead of
-/// sleeping; returns its result and the milliseconds counted. A panic in `f` still ends
-/// the counting.
-pub(crate) fn counting_waits<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    struct Restore(Option<u64>);
-    impl Drop for Restore {
+    impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            COUNTED.with(|c| c.set(self.0));
+            let mine = NOTES.with(|n| n.replace(self.outer.take()));
+            *self.notes = mine.unwrap_or_default();
         }
     }
-    let restore = Restore(COUNTED.with(|c| c.replace(Some(0))));
-    let result = f();
-    let counted = COUNTED.with(std::cell::Cell::get).unwrap_or(0);
-    drop(restore);
-    (result, counted)
+    let outer = NOTES.with(|n| n.replace(Some(std::mem::take(notes))));
+    let _restore = Restore { notes, outer };
+    f()
+}
+
+/// Writes into the notes of the reply being polled; nothing outside a call's poll.
+fn note(f: impl FnOnce(&mut Notes)) {
+    NOTES.with(|n| {
+        if let Some(notes) = n.borrow_mut().as_mut() {
+            f(notes);
+        }
+    });
+}
+
+/// The reply's latency as the agent measured it (see [`Notes::latency_ms`]).
+pub(crate) fn note_latency(ms: u64) {
+    note(|n| n.latency_ms = Some(ms));
+}
+
+/// What a turn timeout's message should add, as things stand now (`None`: nothing).
+pub(crate) fn note_timeout_hint(hint: Option<String>) {
+    note(|n| n.timeout_hint = hint);
+}
+
+/// Waits `ms` on the call's clock (a replayed latency, a tool mock's). For an agent on the
+/// virtual clock, polled by the call, the wait is counted into the reply's latency instead
+/// of slept on tokio's paused clock: the same milliseconds, without a timer and a trip
+/// through tokio's driver (which took a tenth of a large suite's time), and never cut by
+/// the turn timeout (a replayed latency is data, not a wait). Elsewhere it sleeps, as any
+/// agent's wait does.
+pub(crate) async fn wait_ms(ms: u64) {
+    if ms == 0 {
+        return;
+    }
+    let counted = NOTES.with(|n| match n.borrow_mut().as_mut() {
+        Some(notes) if notes.counting => {
+            notes.counted_ms += ms;
+            true
+        }
+        _ => false,
+    });
+    if !counted {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
 }
 
 /// What the harness tells an agent when a call starts.
@@ -290,35 +331,14 @@ pub trait Agent {
         false
     }
 
-    /// Not part of the public API: `false` for the built-in agents, which cannot hang and
-    /// whose replayed latencies are data, so the turn timeout does not apply to them.
-    #[doc(hidden)]
-    fn __timed(&self) -> bool {
-        true
-    }
-
-    /// Not part of the public API: the last reply's latency as the agent measured it, asked
-    /// right after a reply that succeeded; `None` (the default) times the whole reply. The
-    /// agents that stream ([`OpenAiAgent`], `RetellAgent`) measure the time to their first
-    /// content token: what a voice pipeline's speech synthesis waits for.
-    #[doc(hidden)]
-    fn __latency_ms(&mut self) -> Option<u64> {
-        None
-    }
-
-    /// Not part of the public API: what the agent can add to a turn timeout's message (a
-    /// program that wrote nothing at all: its reply may sit in its output buffer).
-    #[doc(hidden)]
-    fn __timeout_hint(&self) -> Option<String> {
-        None
-    }
-
     /// Not part of the public API: the runner's flags that make it call this agent
     /// (` --agent-command "python3 agent.py"`): empty for the built-in agents (the runner's
-    /// own), `None` when the runner cannot call it (an agent written in Rust).
+    /// own), `None` when the runner cannot call it (an agent written in Rust). Never
+    /// forwarded: an agent that wraps another is a different agent, which the runner cannot
+    /// call, so the default `None` is its right answer.
     #[doc(hidden)]
     fn __runner_flags(&self) -> Option<String> {
-        (!self.__timed()).then(String::new)
+        None
     }
 }
 
@@ -380,8 +400,8 @@ impl IdealAgent {
 }
 
 impl Agent for IdealAgent {
-    fn __timed(&self) -> bool {
-        false
+    fn __runner_flags(&self) -> Option<String> {
+        Some(String::new())
     }
 
     fn greeting(&mut self) -> Option<String> {
@@ -446,8 +466,8 @@ impl ReplayAgent {
 }
 
 impl Agent for ReplayAgent {
-    fn __timed(&self) -> bool {
-        false
+    fn __runner_flags(&self) -> Option<String> {
+        Some(String::new())
     }
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
@@ -485,8 +505,8 @@ impl BuiltinAgent {
 }
 
 impl Agent for BuiltinAgent {
-    fn __timed(&self) -> bool {
-        false
+    fn __runner_flags(&self) -> Option<String> {
+        Some(String::new())
     }
 
     fn greeting(&mut self) -> Option<String> {
@@ -509,7 +529,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counted_waits_add_up_and_a_panic_ends_the_counting() {
+    fn notes_count_waits_hear_a_wrapped_agent_and_survive_a_panic() {
         let poll_once = |ms: &[u64]| {
             let waits: Vec<_> = ms.iter().map(|ms| wait_ms(*ms)).collect();
             let waker = std::task::Waker::noop();
@@ -519,10 +539,53 @@ mod tests {
                 assert!(ready, "a counted wait is over at once");
             }
         };
-        let ((), ms) = counting_waits(|| poll_once(&[0, 200, 35]));
-        assert_eq!(ms, 235);
-        let panicked = std::panic::catch_unwind(|| counting_waits(|| panic!("a bug")));
+        let mut notes = Notes {
+            counting: true,
+            ..Notes::default()
+        };
+        noting(&mut notes, || {
+            poll_once(&[0, 200, 35]);
+            note_latency(12);
+            note_timeout_hint(Some("flush".into()));
+        });
+        assert_eq!(notes.counted_ms, 235);
+        assert_eq!(notes.latency_ms, Some(12));
+        assert_eq!(notes.timeout_hint.as_deref(), Some("flush"));
+        // Notes inside notes (a call inside a call's poll) are their own, and the outer
+        // ones come back after.
+        let mut outer = Notes::default();
+        noting(&mut outer, || {
+            let mut inner = Notes::default();
+            noting(&mut inner, || note_latency(5));
+            assert_eq!(inner.latency_ms, Some(5));
+            note_latency(7);
+        });
+        assert_eq!(outer.latency_ms, Some(7));
+        // A panic still hands the notes back, with what was noted before it.
+        let mut notes = Notes::default();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            noting(&mut notes, || {
+                note_latency(3);
+                panic!("a bug")
+            })
+        }));
         assert!(panicked.is_err());
+        assert_eq!(notes.latency_ms, Some(3));
+        // Not counting (an agent on real time): a wait sleeps.
+        let mut real = Notes::default();
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut wait = std::pin::pin!(wait_ms(40));
+            let pending = noting(&mut real, || wait.as_mut().poll(&mut cx).is_pending());
+            assert!(pending, "not counting: the wait is a sleep");
+        });
+        assert_eq!(real.counted_ms, 0);
         // Outside: a wait is a sleep again (pending until a timer fires), not a count.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()

@@ -84,8 +84,6 @@ pub struct OpenAiAgent {
     messages: Vec<Value>,
     /// The call's mocked tools, as OpenAI `tools`.
     tools: Vec<Value>,
-    /// The last reply's time to its first content token.
-    latency: Option<u64>,
     timings: Vec<TurnTiming>,
 }
 
@@ -120,7 +118,6 @@ impl OpenAiAgent {
             call_id: String::new(),
             messages: Vec::new(),
             tools: Vec::new(),
-            latency: None,
             timings: Vec::new(),
         }
     }
@@ -227,7 +224,6 @@ impl Agent for OpenAiAgent {
         self.call_id = call.call_id.to_owned();
         self.messages.clear();
         self.timings.clear();
-        self.latency = None;
         if let Some(prompt) = &self.system_prompt {
             self.messages
                 .push(json!({"role": "system", "content": prompt}));
@@ -248,7 +244,6 @@ impl Agent for OpenAiAgent {
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         let started = Instant::now();
-        self.latency = None;
         let text = match line.event {
             // Chat completions have no silence: the agent is not asked, and says nothing.
             CallerEvent::Silence { .. } => {
@@ -258,7 +253,7 @@ impl Agent for OpenAiAgent {
                     total_ms: 0,
                     requests: 0,
                 });
-                self.latency = Some(0);
+                super::note_latency(0);
                 return Ok(Reply::Say(String::new()));
             }
             CallerEvent::Dtmf(digits) => digits,
@@ -337,16 +332,12 @@ impl Agent for OpenAiAgent {
             total_ms,
             requests,
         });
-        self.latency = Some(first_token.unwrap_or(total_ms));
+        super::note_latency(first_token.unwrap_or(total_ms));
         Ok(Reply::Say(said.join(" ")))
     }
 
     fn wall_clock(&self) -> bool {
         true
-    }
-
-    fn __latency_ms(&mut self) -> Option<u64> {
-        self.latency.take()
     }
 
     /// The runner's flags for this agent; a header's value is a secret, so it is left for

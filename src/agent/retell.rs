@@ -50,7 +50,6 @@ pub struct RetellAgent {
     transcript: Vec<Value>,
     next_id: u64,
     greeting: Option<String>,
-    latency: Option<u64>,
     timings: Vec<TurnTiming>,
 }
 
@@ -81,7 +80,6 @@ impl RetellAgent {
             transcript: Vec::new(),
             next_id: 1,
             greeting: None,
-            latency: None,
             timings: Vec::new(),
         }
     }
@@ -335,7 +333,6 @@ impl Agent for RetellAgent {
         self.transcript.clear();
         self.next_id = 1;
         self.greeting = None;
-        self.latency = None;
         self.timings.clear();
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_REPLY_LINE))
@@ -378,7 +375,6 @@ impl Agent for RetellAgent {
 
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         let started = Instant::now();
-        self.latency = None;
         if let Some(heard) = line.interrupted {
             // The caller cut in: the agent's last line is what was heard of it.
             if let Some(last) = self
@@ -425,7 +421,7 @@ impl Agent for RetellAgent {
             total_ms,
             requests: 1,
         });
-        self.latency = Some(got.first_token.unwrap_or(total_ms));
+        super::note_latency(got.first_token.unwrap_or(total_ms));
         if !got.content.is_empty() {
             self.transcript
                 .push(json!({"role": "agent", "content": got.content}));
@@ -451,10 +447,6 @@ impl Agent for RetellAgent {
 
     fn wall_clock(&self) -> bool {
         true
-    }
-
-    fn __latency_ms(&mut self) -> Option<u64> {
-        self.latency.take()
     }
 
     fn __runner_flags(&self) -> Option<String> {

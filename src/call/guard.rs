@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::agent::{Agent, AgentError, CallerLine, Reply};
+use crate::agent::{Agent, AgentError, CallerLine, Notes, Reply};
 use crate::message;
 
-/// The clock a call's turns run on: the per-turn timeout (`None`: not timed) and whether
+/// The clock a call's turns run on: the per-turn timeout and whether
 /// the agent runs on the wall clock.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Clock {
@@ -23,63 +23,52 @@ pub(super) struct Clock {
 }
 
 /// The agent's answer to `line`, and its latency in milliseconds: the time the call's clock
-/// took, plus the waits a built-in agent counted instead of sleeping (`agent::wait_ms`).
+/// took, plus the waits counted instead of slept (`agent::wait_ms`, on the virtual clock),
+/// unless the agent measured it itself (a streaming agent's time to its first token).
 pub(super) async fn reply_timed<A: Agent>(
     agent: &mut A,
     line: &CallerLine<'_>,
     clock: Clock,
 ) -> (Result<Result<Reply, AgentError>, String>, u64) {
-    // Built-in agents only (not timed, on the virtual clock): a wrapper around one is timed,
-    // and its waits must race the turn timeout as they always did.
-    let counts = !agent.__timed() && !clock.wall_clock;
     let asked = Instant::now();
-    let counted = std::cell::Cell::new(0);
+    let mut notes = Notes {
+        counting: !clock.wall_clock,
+        ..Notes::default()
+    };
     let answer = {
         let reply = std::pin::pin!(agent.reply(line));
-        if counts {
-            guarded(
-                Counting {
-                    inner: reply,
-                    counted: &counted,
-                },
-                clock,
-            )
-            .await
-        } else {
-            guarded(reply, clock).await
-        }
+        let noted = Noted {
+            inner: reply,
+            notes: &mut notes,
+        };
+        guarded(noted, clock).await
     };
-    let mut latency = asked.elapsed().as_millis() as u64 + counted.get();
-    // A streaming agent measured its time to the first content token.
-    if let Ok(Ok(_)) = &answer {
-        let measured = std::panic::catch_unwind(AssertUnwindSafe(|| agent.__latency_ms()));
-        if let Ok(Some(ms)) = measured {
-            latency = ms;
-        }
+    let mut latency = asked.elapsed().as_millis() as u64 + notes.counted_ms;
+    if let (Ok(Ok(_)), Some(ms)) = (&answer, notes.latency_ms) {
+        latency = ms;
     }
     // A timeout, as the agent alone can explain it (a program that never wrote a byte).
-    let answer = answer.map_err(|why| match agent.__timeout_hint() {
+    let answer = answer.map_err(|why| match notes.timeout_hint {
         Some(hint) if message::is_no_reply_within(&why) => format!("{why}; {hint}"),
         _ => why,
     });
     (answer, latency)
 }
 
-/// Polls a built-in agent's reply with its waits counted into `counted` (see
-/// `agent::counting_waits`).
-struct Counting<'a, 'c, F> {
+/// Polls an agent's reply with `notes` installed (see `agent::noting`): what the agent says
+/// about its reply besides the reply lands there, whoever wraps it.
+struct Noted<'a, 'n, F> {
     inner: Pin<&'a mut F>,
-    counted: &'c std::cell::Cell<u64>,
+    notes: &'n mut Notes,
 }
 
-impl<F: Future> Future for Counting<'_, '_, F> {
+impl<F: Future> Future for Noted<'_, '_, F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let inner = self.inner.as_mut();
-        let (poll, ms) = crate::agent::counting_waits(|| inner.poll(cx));
-        self.counted.set(self.counted.get() + ms);
-        poll
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let inner = this.inner.as_mut();
+        crate::agent::noting(this.notes, || inner.poll(cx))
     }
 }
 

@@ -46,8 +46,9 @@ pub(crate) async fn simulate<A: Agent>(
     limits: CallLimits,
 ) -> Conversation {
     let clock = Clock {
-        // Built-in agents cannot hang, and a replayed latency is data, not a wait: not timed.
-        timeout: agent.__timed().then_some(limits.turn_timeout),
+        // Every agent is timed; a built-in one answers on its first poll (its waits are
+        // counted, see `agent::wait_ms`), so its replayed latencies, data, are never cut.
+        timeout: Some(limits.turn_timeout),
         wall_clock: agent.wall_clock(),
     };
     let tools = Tools::new(case.tools.clone());

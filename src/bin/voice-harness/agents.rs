@@ -65,12 +65,6 @@ impl Agent for ProtocolAgent {
     fn wall_clock(&self) -> bool {
         true
     }
-    fn __latency_ms(&mut self) -> Option<u64> {
-        match self {
-            Self::OpenAi(a) => a.__latency_ms(),
-            Self::Retell(a) => a.__latency_ms(),
-        }
-    }
 }
 
 impl Agent for RunAgent {
@@ -126,23 +120,6 @@ impl Agent for RunAgent {
     }
     fn wall_clock(&self) -> bool {
         !matches!(self, Self::Builtin(_))
-    }
-    // As the built-in agent says: its replayed latencies are data, never cut by the turn
-    // timeout (before, the runner cut them where `cargo test` did not).
-    fn __timed(&self) -> bool {
-        match self {
-            Self::Builtin(a) => a.__timed(),
-            Self::Command(a) => a.__timed(),
-            Self::Http(a) => a.__timed(),
-            Self::Protocol(a) => a.__timed(),
-        }
-    }
-    // The streaming agents measure their time to the first content token.
-    fn __latency_ms(&mut self) -> Option<u64> {
-        match self {
-            Self::Protocol(a) => a.__latency_ms(),
-            _ => None,
-        }
     }
 }
 

@@ -27,7 +27,9 @@ pub use http::{HttpAgent, HttpPool};
 pub use openai::{OpenAiAgent, TurnTiming};
 #[cfg(feature = "retell")]
 pub use retell::RetellAgent;
-pub use tools::{MAX_TOOL_CALLS_PER_TURN, ToolError, Tools};
+#[doc(hidden)]
+pub use tools::MAX_TOOL_CALLS_PER_TURN;
+pub use tools::{ToolError, Tools};
 
 thread_local! {
     /// While the call polls an agent's reply (see [`noting`]): what the agent tells it.

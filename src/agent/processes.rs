@@ -5,7 +5,7 @@
 //!
 //! A program starts as the leader of a process group of its own, and ending the call kills
 //! that group. A process that leaves the group (`setsid sleep 1000 &`, a daemon) is found
-//! another way: every agent program is started with [`MARK`] in its environment, set to a
+//! another way: every agent program is started with `MARK` in its environment, set to a
 //! value of its own call, which everything it starts inherits; at the end of the call, on
 //! Linux, every process that carries the call's mark is killed too.
 

@@ -19,11 +19,26 @@ mod tools;
 mod turn;
 
 pub use crate::message::{LoadError, Location, Problem};
-pub use crate::rng::seed_for_test_id;
-pub use keyword::{Keyword, KeywordRegex};
 pub use load::{load_case, parse_case};
-pub use model::{Case, CaseSweep, DEFAULT_TONE_MARKERS, Expect, Status};
-pub use recorded::{RecordedRow, ReplayReply, Speaker};
+pub use model::{Case, Status};
+// A transcript row's parts (`run::Row`).
+pub use recorded::Speaker;
+pub use tools::ToolCall;
+
+// The parts of a case: public, so an agent can read what it is given, but described by
+// docs/case-format.md rather than by rustdoc, and hidden from it to keep the documented
+// surface what a test author writes against (docs/ARCHITECTURE.md, "The public API").
+#[doc(hidden)]
+pub use crate::rng::seed_for_test_id;
+#[doc(hidden)]
+pub use keyword::{Keyword, KeywordRegex};
+#[doc(hidden)]
+pub use model::{CaseSweep, DEFAULT_TONE_MARKERS, Expect};
+#[doc(hidden)]
+pub use recorded::{RecordedRow, ReplayReply};
+#[doc(hidden)]
 pub use rules::{EndedBy, OutcomeChecks, Rule, Rules};
-pub use tools::{ExpectedCall, Mention, Mock, MockAnswer, ToolCall};
+#[doc(hidden)]
+pub use tools::{ExpectedCall, Mention, Mock, MockAnswer};
+#[doc(hidden)]
 pub use turn::{CallerAct, Turn};

@@ -1,6 +1,6 @@
 //! One call end to end: build the agent, simulate (or take the recording), validate, apply
 //! an LLM judge's verdicts, measure and judge once; what a call produces ([`Outcome`] and its
-//! parts); and how calls are driven ([`Drive`]: blocking this thread, or on the runtime the
+//! parts); and how calls are driven (`Drive`: blocking this thread, or on the runtime the
 //! caller is on). The pipeline (`pipeline.rs`) puts this stage among the others.
 
 use std::cell::RefCell;

@@ -12,12 +12,13 @@ use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 use crate::agent::Agent;
 use crate::case::Case;
 use crate::case::discover::{self, display_path};
+use crate::config;
 use crate::message;
+use crate::pipeline::{self, Calls, CaseVerdict, Judged, Mode, Select, Verdict};
 use crate::prepare::{self, CaseFile, Ids, Namer, Shard};
 use crate::render;
-use crate::run::RunOptions;
+use crate::run::{self, Drive, RunOptions};
 use crate::store::Store;
-use crate::sweep;
 
 pub use crate::message::HARNESS_NOT_FALSE;
 
@@ -115,7 +116,8 @@ pub fn check_root(config: &HarnessConfig) -> Result<(), String> {
     }
 }
 
-/// Runs one case file: load, simulate, validate, snapshot, judge.
+/// Runs one case file through the pipeline (load, checks, call, judge, its sweep), then
+/// checks its snapshots and says why it failed.
 #[doc(hidden)]
 pub fn check_case_file<A: Agent>(
     config: &HarnessConfig,
@@ -160,29 +162,49 @@ pub fn check_case_file<A: Agent>(
         Ok(options) => options,
         Err(err) => return fail(err.to_string()),
     };
-    let case = match prepare::load(&file) {
-        Ok(case) => case,
-        Err(err) => return fail(err.to_string()),
+    let calls = Calls {
+        make_agent: &make_agent,
+        options: &options,
+        lock_root: manifest,
+        drive: Drive::Block,
     };
-    if let Err(err) = prepare::unique(&case, &file, &ids_of(config)) {
-        return fail(err.to_string());
-    }
-    let ran = match prepare::run_file(&file, &case, &make_agent, &options, manifest) {
+    let ids = ids_of(config);
+    let judged = run::block(pipeline::case_file(
+        &file,
+        Select::default(),
+        &ids,
+        &calls,
+        Mode::Call,
+    ));
+    let (case, call, sweep) = match judged {
+        Judged::Case(judged) => match *judged {
+            CaseVerdict {
+                case,
+                verdict: Verdict::Called { call, sweep },
+            } => (case, call, sweep),
+            // A case is only swept by its own block here.
+            CaseVerdict { .. } => return Ok(()),
+        },
+        Judged::NotLoaded { error, .. } => return fail(error.to_string()),
+        // Everything is selected.
+        Judged::Skipped => return Ok(()),
+    };
+    let ran = match call {
         Ok(ran) => ran,
         Err(err) => return fail(err),
     };
     let outcome = ran.outcome;
+    // A case with `sweep` ran its seeds too, by the step `run` and `sweep` take; its
+    // metrics snapshot records the pass count.
+    let swept = match sweep.transpose() {
+        Ok(swept) => swept.map(|(result, ..)| result),
+        Err(err) => return fail(err),
+    };
 
     // Check both snapshots before failing, so one run leaves every `.snap.new` to review.
     let snapshot_dir = manifest
         .join(config.snapshots)
         .join(within_root.with_extension(""));
-    // A case with `sweep` runs its seeds too, by the step `run` and `sweep` take; its
-    // metrics snapshot records the pass count.
-    let swept = match sweep::sweep_if_asked(&case, &make_agent, &options, None, &|| {}) {
-        Ok(swept) => swept.map(|(result, ..)| result),
-        Err(err) => return fail(err),
-    };
     let transcript = render::transcript_text(&case, &outcome, ran.redact);
     let metrics = render::metrics_json(&outcome, ran.redact, swept.as_ref());
     let changed: Vec<String> = [("transcript", &transcript), ("metrics", &metrics)]
@@ -221,7 +243,7 @@ pub fn check_case_file<A: Agent>(
         .create(file.shown.clone(), outcome);
     if !changed.is_empty() {
         let folder = display_path(snapshot_dir.strip_prefix(manifest).unwrap_or(&snapshot_dir));
-        let ci = message::is_ci(|var| std::env::var(var).ok());
+        let ci = config::ci();
         text.push(message::snapshot_mismatch(&folder, &changed, ci));
     }
     if text.is_empty() {
@@ -283,7 +305,7 @@ fn ids_of(config: &HarnessConfig) -> Arc<Ids> {
     let root = Path::new(config.manifest_dir).join(config.root);
     let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
     Arc::clone(indexes.entry(root.clone()).or_insert_with(|| {
-        let run = std::env::var("NEXTEST_RUN_ID").ok();
+        let run = config::nextest_run_id();
         let shared = run.and_then(|run| shared_index(config, &root, &run));
         Arc::new(shared.unwrap_or_else(|| build_index(config, &root)))
     }))

@@ -5,6 +5,7 @@
 pub mod agent;
 mod call;
 pub mod case;
+mod config;
 #[cfg(feature = "fuzz")]
 mod fuzz;
 mod harness;
@@ -25,6 +26,7 @@ mod message;
 mod metrics;
 mod normalize;
 mod numbers;
+mod pipeline;
 mod prepare;
 mod render;
 #[cfg(feature = "cli")]

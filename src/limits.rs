@@ -1,5 +1,6 @@
-//! Limits, and the environment variables that override them: one reader for `cargo test`
-//! and the runner, so the two can never disagree (docs/configuration.md).
+//! Limits, and how the environment variables that override them are read (the reading is
+//! `config`'s): one reader for `cargo test` and the runner, so the two can never disagree
+//! (docs/configuration.md).
 
 use std::fmt;
 
@@ -53,11 +54,7 @@ impl fmt::Debug for EnvError {
 impl std::error::Error for EnvError {}
 
 impl Limits {
-    /// The defaults, overridden by `MAX_TRANSCRIPT_SIZE` and `VOICE_HARNESS_MAX_RUNS` when
-    /// set. A value that is not a whole number ≥ 1 is an error, never silently the default.
-    pub fn from_env() -> Result<Self, EnvError> {
-        Self::from_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
-    }
+    // `from_env` is in `config`, with every other environment variable.
 
     /// Like [`Limits::from_env`], reading variables through `lookup` (for tests), on top of
     /// the defaults.

@@ -1,17 +1,14 @@
-//! One path from case files to judged calls, shared by `cargo test` (`harness.rs`) and the
-//! runner (`report/`): discovery, the duplicate `test_id` index, loading, building the
-//! agent, the run, and the one-line reason. The two sides differ only in how they name a
-//! file (relative to the crate, or to the current directory) and where results go.
+//! The suite a run takes its cases from, the same for `cargo test` (`harness.rs`) and the
+//! runner (`report/`): discovery of case files and their names, shards, the duplicate
+//! `test_id` index, and loading one file as its name. The two sides differ only in how they
+//! name a file (relative to the crate, or to the current directory).
 
 use std::collections::BTreeMap;
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use crate::agent::Agent;
 use crate::case::discover::{self, DiscoverError, clean, display_path};
-use crate::case::{Case, Expect, Status, load_case};
+use crate::case::{Case, load_case};
 use crate::message::{self, LoadError};
-use crate::run::{Outcome, RunOptions, run_case};
 
 /// A case file, and how people see its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,226 +196,6 @@ pub(crate) fn unique(case: &Case, file: &CaseFile, ids: &Ids) -> Result<(), Load
     }
 }
 
-/// A call that ran.
-#[derive(Debug)]
-pub(crate) struct Ran {
-    pub(crate) outcome: Outcome,
-    /// Its latencies are wall time, so snapshots show `[ms]` for them.
-    pub(crate) redact: bool,
-}
-
-/// Builds the agent for `case` and runs the call. A panic while building the agent is this
-/// case's error, never the end of the run.
-pub(crate) fn run<A: Agent>(
-    case: &Case,
-    make_agent: impl FnOnce(&Case) -> A,
-    options: &RunOptions,
-) -> Result<Ran, String> {
-    let mut agent = build(case, make_agent)?;
-    let redact = redacted(&agent, case);
-    let outcome = run_case(case, &mut agent, options);
-    started(Ran { outcome, redact })
-}
-
-/// A call that never started is the case's error (status `error`, a failed test), for
-/// every kind of case: with no caller line said, no verdict on it means anything.
-fn started(ran: Ran) -> Result<Ran, String> {
-    match &ran.outcome.error {
-        Some(error) => Err(error.clone()),
-        None => Ok(ran),
-    }
-}
-
-/// [`run`] for a case file: a case that needs an LLM (a `judge`, a rephrasing caller) gets
-/// it here, with its lock file `llm/<file>` under `lock_root`.
-pub(crate) fn run_file<A: Agent>(
-    file: &CaseFile,
-    case: &Case,
-    make_agent: impl FnOnce(&Case) -> A,
-    options: &RunOptions,
-    lock_root: &Path,
-) -> Result<Ran, String> {
-    let around = Around::open(file, case, options, lock_root)?;
-    let ran = run(&around.case, make_agent, options);
-    around.close(ran)
-}
-
-/// [`run_file`] on the current runtime (see `run::run_case_here`). The LLM's requests
-/// block this thread while they last.
-#[cfg(feature = "cli")]
-pub(crate) async fn run_file_here<A: Agent>(
-    file: &CaseFile,
-    case: &Case,
-    make_agent: impl FnOnce(&Case) -> A,
-    options: &RunOptions,
-    lock_root: &Path,
-) -> Result<Ran, String> {
-    let around = Around::open(file, case, options, lock_root)?;
-    let ran = run_here(&around.case, make_agent, options).await;
-    around.close(ran)
-}
-
-/// What a case file's call runs inside: the case's LLM session when it needs one, and the
-/// case as the call runs it (its lines rephrased when it asks for that). For the sync and
-/// async runs alike, which differ only in how the call itself is driven.
-struct Around<'c> {
-    #[cfg(feature = "llm")]
-    session: Option<crate::llm::Session<'c>>,
-    case: std::borrow::Cow<'c, Case>,
-}
-
-impl<'c> Around<'c> {
-    fn open(
-        file: &CaseFile,
-        case: &'c Case,
-        options: &'c RunOptions,
-        lock_root: &Path,
-    ) -> Result<Self, String> {
-        use std::borrow::Cow;
-        #[cfg(feature = "llm")]
-        if case.uses_llm() {
-            let config = match &options.llm {
-                Some(config) => Cow::Borrowed(config),
-                None => Cow::Owned(crate::llm::LlmConfig::from_env(lock_root)?),
-            };
-            let mut session = crate::llm::Session::open(config, &file.shown)?;
-            let case = if case.rephrase {
-                Cow::Owned(crate::llm::rephrase(case, &mut session)?)
-            } else {
-                Cow::Borrowed(case)
-            };
-            return Ok(Self {
-                session: Some(session),
-                case,
-            });
-        }
-        // Without the feature the loader refuses a case that needs an LLM.
-        let _ = (file, options, lock_root);
-        Ok(Self {
-            #[cfg(feature = "llm")]
-            session: None,
-            case: Cow::Borrowed(case),
-        })
-    }
-
-    /// Judges the steps and writes the lock file (when there is a session); the lock file
-    /// keeps what was recorded even when the call or its judge fails.
-    fn close(self, ran: Result<Ran, String>) -> Result<Ran, String> {
-        #[cfg(feature = "llm")]
-        if let Some(mut session) = self.session {
-            let judged = ran.and_then(|mut ran| {
-                crate::llm::judge(&self.case, &mut ran.outcome, &mut session)?;
-                Ok(ran)
-            });
-            if let Some(note) = session.close()? {
-                eprintln!("{note}");
-            }
-            return judged;
-        }
-        ran
-    }
-}
-
-/// Like [`run`], on the current runtime (see `run::run_case_here`).
-#[cfg(feature = "cli")]
-pub(crate) async fn run_here<A: Agent>(
-    case: &Case,
-    make_agent: impl FnOnce(&Case) -> A,
-    options: &RunOptions,
-) -> Result<Ran, String> {
-    let mut agent = build(case, make_agent)?;
-    let redact = redacted(&agent, case);
-    let outcome = crate::run::run_case_here(case, &mut agent, options).await;
-    started(Ran { outcome, redact })
-}
-
-/// The agent for `case`; a panic while building it is the case's error.
-fn build<A: Agent>(case: &Case, make_agent: impl FnOnce(&Case) -> A) -> Result<A, String> {
-    panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
-        .map_err(|p| message::agent_not_built(&crate::call::panic_message(&*p)))
-}
-
-/// Wall-clock latencies differ on every run, so snapshots show `[ms]` for them. A recorded
-/// transcript's latencies are part of the case, so they stay.
-fn redacted(agent: &impl Agent, case: &Case) -> bool {
-    agent.wall_clock() && case.transcript.is_none()
-}
-
-/// `pass`, or `fail, failing steps [2, 3]`: what a case expects.
-pub(crate) fn expected_verdict(expect: Option<&Expect>) -> String {
-    match expect {
-        None => "pass".to_owned(),
-        Some(e) => message::verdict(
-            e.status.as_str(),
-            e.failure_steps.as_deref().unwrap_or_default(),
-        ),
-    }
-}
-
-/// What a call got, in the same words.
-pub(crate) fn got_verdict(outcome: &Outcome) -> String {
-    message::verdict(outcome.status.as_str(), &outcome.metrics.failure_steps)
-}
-
-/// Why a case is not as expected, on one line (the runner's line, JUnit's message); `None`
-/// when it is. A case that expects a plain pass gives its first failure; a negative test
-/// gives expected vs got, then the first failure it did not expect.
-pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
-    if outcome.as_expected {
-        return None;
-    }
-    let expected_failing: &[u32] = case
-        .expect
-        .as_ref()
-        .and_then(|e| e.failure_steps.as_deref())
-        .unwrap_or_default();
-    let greeting = outcome
-        .greeting
-        .iter()
-        .filter(|g| !g.passed)
-        .map(|g| message::greeting_failed(g.details.as_deref().unwrap_or("failed")));
-    let unexpected = greeting
-        .chain(
-            outcome
-                .steps
-                .iter()
-                .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
-                .map(|s| {
-                    let details = s.details.as_deref().unwrap_or("failed");
-                    if case.rules.is_some() {
-                        message::check_failed(s.step_order, &s.expected_user_input, details)
-                    } else {
-                        message::step_failed(s.step_order, details)
-                    }
-                }),
-        )
-        .chain(
-            outcome
-                .tone
-                .found
-                .iter()
-                .map(|(step, marker)| message::tone_failed(*step, marker)),
-        )
-        .next();
-    let plain_pass = case
-        .expect
-        .as_ref()
-        .is_none_or(|e| e.status == Status::Pass);
-    Some(match (plain_pass, unexpected) {
-        (true, Some(first)) => first,
-        (_, first) => {
-            let both = message::expected_vs_got(
-                &expected_verdict(case.expect.as_ref()),
-                &got_verdict(outcome),
-            );
-            match first {
-                Some(first) => format!("{both}; {first}"),
-                None => both,
-            }
-        }
-    })
-}
-
 /// One of N shards of a suite (`--shard K/N`, `VOICE_HARNESS_SHARD=K/N`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -451,15 +228,7 @@ impl Shard {
         crate::rng::seed_for_test_id(within) % self.n == self.k - 1
     }
 
-    /// The shard `VOICE_HARNESS_SHARD` names, if it is set.
-    pub fn from_env() -> Result<Option<Self>, String> {
-        match std::env::var("VOICE_HARNESS_SHARD") {
-            Err(_) => Ok(None),
-            Ok(text) => Self::parse(&text)
-                .map(Some)
-                .map_err(|e| format!("environment variable VOICE_HARNESS_SHARD: {e}")),
-        }
-    }
+    // `from_env` is in `config`, with every other environment variable.
 }
 
 impl std::fmt::Display for Shard {

@@ -1,20 +1,24 @@
-//! One call end to end: simulate (or take the recording), validate, measure, judge; and
-//! what a call produces ([`Outcome`] and its parts).
+//! One call end to end: build the agent, simulate (or take the recording), validate, apply
+//! an LLM judge's verdicts, measure and judge once; what a call produces ([`Outcome`] and its
+//! parts); and how calls are driven (`Drive`: blocking this thread, or on the runtime the
+//! caller is on). The pipeline (`pipeline.rs`) puts this stage among the others.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::agent::Agent;
 use crate::call::{self, CallLimits};
 pub use crate::call::{Cut, Row, RowEvent};
-use crate::case::{Case, Status};
+use crate::case::{Case, Expect, Status};
 pub use crate::hearing::{CONFUSIONS, NOISE_WORDS};
 use crate::limits::{EnvError, Limits};
 use crate::message;
 use crate::metrics;
 pub use crate::metrics::{Metrics, VoiceMetrics};
 pub use crate::normalize::FILLERS;
-use crate::validate;
+use crate::validate::{self, JudgeVerdict};
 pub use crate::validate::{StepResult, ToneCheck};
 
 /// How calls are run. `cargo test` and the runner both start from
@@ -58,8 +62,9 @@ impl RunOptions {
     }
 
     /// These options, with each limit overridden by its environment variable when set.
-    pub fn with_env(self) -> Result<Self, EnvError> {
-        self.with_env_lookup(|var| std::env::var_os(var).map(|v| v.to_string_lossy().into_owned()))
+    pub fn with_env(mut self) -> Result<Self, EnvError> {
+        self.limits = self.limits.with_env()?;
+        Ok(self)
     }
 
     /// Like [`RunOptions::with_env`], reading variables through `lookup` (for tests).
@@ -153,7 +158,7 @@ thread_local! {
     static WALL: RefCell<Option<tokio::runtime::Runtime>> = const { RefCell::new(None) };
 }
 
-fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
+fn block_on<F: Future>(wall_clock: bool, future: F) -> F::Output {
     let cell = if wall_clock { &WALL } else { &VIRTUAL };
     cell.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -176,6 +181,42 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
     })
 }
 
+/// How the calls of the pipeline's async body are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Drive {
+    /// Each call blocks this thread on a current-thread runtime of its own (paused time, or
+    /// real time for [`Agent::wall_clock`] agents), so the body never waits and [`block`]
+    /// drives it: [`run_case`], `cargo test`, the runner's cores.
+    Block,
+    /// Each call on the tokio runtime the caller is on, which must have real time and I/O:
+    /// how the runner keeps many calls to agents in another process in flight on one thread.
+    #[cfg(feature = "cli")]
+    Here,
+}
+
+/// Runs `future` to its end on this thread: the sync entry points' way into the pipeline's
+/// async body. With [`Drive::Block`] every call blocks inside it, so one poll ends it; were it
+/// ever to wait, the thread sleeps until it is woken.
+pub(crate) fn block<F: Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
 /// Runs `case` against `agent` and judges it (docs/case-format.md).
 ///
 /// A case with a recorded `transcript` is validated as it is and `agent` is not called. The
@@ -196,79 +237,87 @@ fn block_on<F: std::future::Future>(wall_clock: bool, future: F) -> F::Output {
 /// assert_eq!(outcome.transcript[1].text, "account review");
 /// ```
 pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> Outcome {
-    let (limits, seed) = call_setup(case, options);
-    let conversation = match &case.transcript {
-        Some(rows) => call::recorded(rows, limits.max_rows),
-        None => block_on(
-            agent.wall_clock(),
-            call::simulate(case, seed, agent, limits),
-        ),
-    };
-    judge(case, seed, conversation)
+    block(converse(case, agent, options, Drive::Block, None)).0
 }
 
-/// Like [`run_case`], on the tokio runtime the caller is already on, which must have real
-/// time and I/O enabled: how the runner keeps many calls to agents in another process in
-/// flight on one thread.
-#[cfg(feature = "cli")]
-pub(crate) async fn run_case_here<A: Agent>(
+/// A call that ran.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub(crate) outcome: Outcome,
+    /// Its latencies are wall time, so snapshots show `[ms]` for them.
+    pub(crate) redact: bool,
+}
+
+/// What an LLM judge says of a call's steps: `(index of the step, verdict)`.
+pub(crate) type Verdicts = Vec<(usize, JudgeVerdict)>;
+
+/// The judge a call's steps are given to after they are validated, before the call is
+/// judged (the pipeline's LLM judge, for a case with `judge`s). `Err`: the case's error.
+pub(crate) type Judge<'j> = &'j mut dyn FnMut(&[Row], &[StepResult]) -> Result<Verdicts, String>;
+
+/// One call of `case`: its agent built by `make_agent` (a panic there is the case's error,
+/// never the end of the run), the call driven as `drive` says, its steps validated, then
+/// given to `judge`, and the call judged once. `Err`: why the case is an error (the agent
+/// was not built, the call never started, the judge failed).
+pub(crate) async fn call<A: Agent>(
+    case: &Case,
+    make_agent: impl FnOnce(&Case) -> A,
+    options: &RunOptions,
+    drive: Drive,
+    judge: Option<Judge<'_>>,
+) -> Result<Ran, String> {
+    let mut agent = panic::catch_unwind(AssertUnwindSafe(|| make_agent(case)))
+        .map_err(|p| message::agent_not_built(&call::panic_message(&*p)))?;
+    // Wall-clock latencies differ on every run, so snapshots show `[ms]` for them. A
+    // recorded transcript's latencies are part of the case, so they stay.
+    let redact = agent.wall_clock() && case.transcript.is_none();
+    let (outcome, judged) = converse(case, &mut agent, options, drive, judge).await;
+    judged?;
+    // A call that never started is the case's error (status `error`, a failed test), for
+    // every kind of case: with no caller line said, no verdict on it means anything.
+    match &outcome.error {
+        Some(error) => Err(error.clone()),
+        None => Ok(Ran { outcome, redact }),
+    }
+}
+
+/// The call itself and its verdict; the judge's error, if it failed (the judge is not asked
+/// about a call that never started).
+async fn converse<A: Agent>(
     case: &Case,
     agent: &mut A,
     options: &RunOptions,
-) -> Outcome {
-    let (limits, seed) = call_setup(case, options);
-    let conversation = match &case.transcript {
-        Some(rows) => call::recorded(rows, limits.max_rows),
-        None => call::simulate(case, seed, agent, limits).await,
-    };
-    judge(case, seed, conversation)
-}
-
-/// A call's limits and seed (the options' seed, else the case's).
-fn call_setup(case: &Case, options: &RunOptions) -> (CallLimits, u64) {
+    drive: Drive,
+    judge: Option<Judge<'_>>,
+) -> (Outcome, Result<(), String>) {
     let limits = CallLimits {
         turn_timeout: options.turn_timeout,
         max_rows: options.limits.max_transcript_rows,
     };
-    (limits, options.seed.unwrap_or_else(|| case.seed()))
-}
-
-/// Whether a call's status is what the case expects (`pass`, or its `expect`).
-fn expected(case: &Case, status: Status, metrics: &Metrics) -> bool {
-    match &case.expect {
-        None => status == Status::Pass,
-        Some(expect) => {
-            expect.status == status
-                && expect
-                    .failure_steps
-                    .as_ref()
-                    .is_none_or(|steps| *steps == metrics.failure_steps)
+    let seed = options.seed.unwrap_or_else(|| case.seed());
+    let convo = match (&case.transcript, drive) {
+        (Some(rows), _) => call::recorded(rows, limits.max_rows),
+        #[cfg(feature = "cli")]
+        (None, Drive::Here) => call::simulate(case, seed, agent, limits).await,
+        (None, _) => block_on(
+            agent.wall_clock(),
+            call::simulate(case, seed, agent, limits),
+        ),
+    };
+    let mut steps = validate_steps(case, &convo);
+    let judged = match judge {
+        Some(judge) if convo.not_started.is_none() => {
+            judge(&convo.transcript, &steps).map(|verdicts| apply(&mut steps, verdicts))
         }
-    }
+        _ => Ok(()),
+    };
+    (verdict(case, seed, convo, steps), judged)
 }
 
-impl Outcome {
-    /// Judges the call again after its steps changed (an LLM judge's verdicts): the
-    /// step-derived metrics, the status, and whether it is as expected.
-    #[cfg_attr(not(feature = "llm"), allow(dead_code))]
-    pub(crate) fn rejudge(&mut self, case: &Case) {
-        let mut metrics = Metrics::compute(
-            case,
-            &self.steps,
-            &self.transcript,
-            self.metrics.disfluencies_injected,
-        );
-        metrics.asr_wer = self.metrics.asr_wer;
-        metrics.rules = self.metrics.rules.clone();
-        self.metrics = metrics;
-        self.status = status(&self.steps, self.tone.passed, self.greeting.as_ref());
-        self.as_expected = self.error.is_none() && expected(case, self.status, &self.metrics);
-    }
-}
-
-fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
+/// Each step's verdict by the case's checks (a rule-following call's: its outcome checks).
+fn validate_steps(case: &Case, convo: &call::Conversation) -> Vec<StepResult> {
     let cut = convo.truncated.then_some(convo.transcript.len());
-    let steps = match &convo.rules {
+    match &convo.rules {
         Some(run) => validate::validate_outcome(
             case,
             &convo.transcript,
@@ -285,7 +334,45 @@ fn judge(case: &Case, seed: u64, convo: call::Conversation) -> Outcome {
             cut,
             &convo.tool_problems,
         ),
-    };
+    }
+}
+
+/// Puts an LLM judge's verdicts on the steps: each is kept on its step, and a `fail` or
+/// `unsure` verdict fails the step with its reason.
+fn apply(steps: &mut [StepResult], verdicts: Verdicts) {
+    for (i, verdict) in verdicts {
+        let Some(step) = steps.get_mut(i) else {
+            continue;
+        };
+        if verdict.verdict != "pass" {
+            step.passed = false;
+            let said = format!("judge: {}: {}", verdict.verdict, verdict.reason);
+            step.details = Some(match step.details.take() {
+                Some(details) => format!("{details}; {said}"),
+                None => said,
+            });
+        }
+        step.judge = Some(verdict);
+    }
+}
+
+/// Whether a call's status is what the case expects (`pass`, or its `expect`).
+fn expected(case: &Case, status: Status, metrics: &Metrics) -> bool {
+    match &case.expect {
+        None => status == Status::Pass,
+        Some(expect) => {
+            expect.status == status
+                && expect
+                    .failure_steps
+                    .as_ref()
+                    .is_none_or(|steps| *steps == metrics.failure_steps)
+        }
+    }
+}
+
+/// The call judged once its steps are final: the tone and greeting checks, the metrics, the
+/// status, and whether it is what the case expects.
+fn verdict(case: &Case, seed: u64, convo: call::Conversation, steps: Vec<StepResult>) -> Outcome {
     let tone = validate::tone_check(&case.tone_markers, &convo.transcript, case.spoken_numbers);
     let mut metrics =
         Metrics::compute(case, &steps, &convo.transcript, convo.disfluencies_injected);
@@ -330,4 +417,79 @@ fn status(steps: &[StepResult], tone_passed: bool, greeting: Option<&StepResult>
         Some(greeting) if !greeting.passed => Status::Fail,
         _ => metrics::status(steps, tone_passed),
     }
+}
+
+/// `pass`, or `fail, failing steps [2, 3]`: what a case expects.
+pub(crate) fn expected_verdict(expect: Option<&Expect>) -> String {
+    match expect {
+        None => "pass".to_owned(),
+        Some(e) => message::verdict(
+            e.status.as_str(),
+            e.failure_steps.as_deref().unwrap_or_default(),
+        ),
+    }
+}
+
+/// What a call got, in the same words.
+pub(crate) fn got_verdict(outcome: &Outcome) -> String {
+    message::verdict(outcome.status.as_str(), &outcome.metrics.failure_steps)
+}
+
+/// Why a case is not as expected, on one line (the runner's line, JUnit's message); `None`
+/// when it is. A case that expects a plain pass gives its first failure; a negative test
+/// gives expected vs got, then the first failure it did not expect.
+pub(crate) fn reason(case: &Case, outcome: &Outcome) -> Option<String> {
+    if outcome.as_expected {
+        return None;
+    }
+    let expected_failing: &[u32] = case
+        .expect
+        .as_ref()
+        .and_then(|e| e.failure_steps.as_deref())
+        .unwrap_or_default();
+    let greeting = outcome
+        .greeting
+        .iter()
+        .filter(|g| !g.passed)
+        .map(|g| message::greeting_failed(g.details.as_deref().unwrap_or("failed")));
+    let unexpected = greeting
+        .chain(
+            outcome
+                .steps
+                .iter()
+                .filter(|s| !s.passed && !expected_failing.contains(&s.step_order))
+                .map(|s| {
+                    let details = s.details.as_deref().unwrap_or("failed");
+                    if case.rules.is_some() {
+                        message::check_failed(s.step_order, &s.expected_user_input, details)
+                    } else {
+                        message::step_failed(s.step_order, details)
+                    }
+                }),
+        )
+        .chain(
+            outcome
+                .tone
+                .found
+                .iter()
+                .map(|(step, marker)| message::tone_failed(*step, marker)),
+        )
+        .next();
+    let plain_pass = case
+        .expect
+        .as_ref()
+        .is_none_or(|e| e.status == Status::Pass);
+    Some(match (plain_pass, unexpected) {
+        (true, Some(first)) => first,
+        (_, first) => {
+            let both = message::expected_vs_got(
+                &expected_verdict(case.expect.as_ref()),
+                &got_verdict(outcome),
+            );
+            match first {
+                Some(first) => format!("{both}; {first}"),
+                None => both,
+            }
+        }
+    })
 }

@@ -1,19 +1,24 @@
 //! Sweeps (docs/sweeps.md): one case under many callers (seeds), pass rates with a Wilson
 //! 95% lower bound, pass^k for agents that are not deterministic, and shrinking a failing
-//! seed to a minimal case that fails without it.
+//! seed to a minimal case that fails without it. Here: the settings, the plan, the math and
+//! the result; running the seeds is `seeds.rs`'s, shrinking `shrink.rs`'s.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::agent::Agent;
 use crate::case::Case;
-use crate::prepare;
 use crate::run::{Outcome, RunOptions};
 
+mod seeds;
 // Shrinking is the runner's (`sweep --shrink`).
 #[cfg(feature = "cli")]
 mod shrink;
+#[cfg(feature = "cli")]
+pub(crate) use seeds::in_parallel;
+#[cfg(feature = "fuzz")]
+pub(crate) use seeds::sweep_case;
+pub(crate) use seeds::{Spread, sweep};
 #[cfg(feature = "cli")]
 pub(crate) use shrink::{shrink, shrunk_id};
 
@@ -157,63 +162,9 @@ pub(crate) fn plan(
 /// What sweeping one case found: the result, the first failing run, and the first run.
 pub(crate) type Swept = (SweepResult, Option<Outcome>, Option<Outcome>);
 
-/// Sweeps `case` when [`plan`] says so (see there for `asked`); `Ok(None)` when it is not
-/// swept. `on_run` is called after every run.
-pub(crate) fn sweep_if_asked<A: Agent>(
-    case: &Case,
-    make_agent: &impl Fn(&Case) -> A,
-    run: &RunOptions,
-    asked: Option<&SweepOptions>,
-    on_run: &(dyn Fn() + Sync),
-) -> Result<Option<Swept>, String> {
-    let Some(options) = plan(case, asked, run)? else {
-        return Ok(None);
-    };
-    Ok(Some(sweep_case(case, make_agent, run, &options, on_run)))
-}
-
-/// [`sweep_if_asked`] with the seeds in parallel (see [`sweep_case_par`]): `sweep`'s.
-#[cfg(feature = "cli")]
-pub(crate) fn sweep_if_asked_par<A: Agent>(
-    case: &Case,
-    make_agent: &(impl Fn(&Case) -> A + Sync),
-    run: &RunOptions,
-    asked: Option<&SweepOptions>,
-    on_run: &(dyn Fn() + Sync),
-) -> Result<Option<Swept>, String> {
-    let Some(options) = plan(case, asked, run)? else {
-        return Ok(None);
-    };
-    Ok(Some(sweep_case_par(
-        case, make_agent, run, &options, on_run,
-    )))
-}
-
-/// [`sweep_if_asked`] on the current runtime, one run after another (the runner's calls in
-/// flight: see `run::run_case_here`).
-#[cfg(feature = "cli")]
-pub(crate) async fn sweep_if_asked_here<A: Agent>(
-    case: &Case,
-    make_agent: &impl Fn(&Case) -> A,
-    run: &RunOptions,
-    asked: Option<&SweepOptions>,
-) -> Result<Option<Swept>, String> {
-    let Some(options) = plan(case, asked, run)? else {
-        return Ok(None);
-    };
-    if case.uses_llm() {
-        return Ok(Some(llm_not_swept(&options, case)));
-    }
-    let mut tally = Tally::default();
-    for (seed, run) in seeds(case, run, &options) {
-        let mut verdicts = Vec::with_capacity(options.repeat as usize);
-        for _ in 0..options.repeat.max(1) {
-            let ran = prepare::run_here(case, make_agent, &run).await;
-            verdicts.push(tally.add(case, seed, ran));
-        }
-        tally.seed_done(seed, &verdicts);
-    }
-    Ok(Some(tally.finish(case, &options)))
+/// The first seed of a sweep of `case`.
+fn first_seed(case: &Case, options: &SweepOptions) -> u64 {
+    options.from.unwrap_or_else(|| case.seed())
 }
 
 /// What a sweep of one case found: the report's `sweep` object.
@@ -291,221 +242,6 @@ pub fn pass_hat_k(passes: u64, runs: u64, k: u64) -> f64 {
     }
     // The product form, without large binomials: ∏ (passes - i) / (runs - i).
     (0..k).fold(1.0, |acc, i| acc * (passes - i) as f64 / (runs - i) as f64)
-}
-
-/// Sweeps one case: each seed `repeat` times, with a fresh agent each run. `on_run` is
-/// called after every run (for a progress bar).
-pub(crate) fn sweep_case<A: Agent>(
-    case: &Case,
-    make_agent: &impl Fn(&Case) -> A,
-    run: &RunOptions,
-    options: &SweepOptions,
-    on_run: &(dyn Fn() + Sync),
-) -> Swept {
-    if case.uses_llm() {
-        return llm_not_swept(options, case);
-    }
-    let mut tally = Tally::default();
-    for (seed, run) in seeds(case, run, options) {
-        let mut verdicts = Vec::with_capacity(options.repeat as usize);
-        for _ in 0..options.repeat.max(1) {
-            let ran = prepare::run(case, make_agent, &run);
-            verdicts.push(tally.add(case, seed, ran));
-            on_run();
-        }
-        tally.seed_done(seed, &verdicts);
-    }
-    tally.finish(case, options)
-}
-
-/// [`sweep_case`] with its seeds run in parallel on the current rayon pool (the runner's
-/// `-j` or `--concurrency` threads), a chunk at a time, and counted in seed order, so the
-/// result is the same for any number of threads. Without this, a sweep of one case ran
-/// one call at a time whatever `--concurrency` said (issue 23, fault 17).
-#[cfg(feature = "cli")]
-pub(crate) fn sweep_case_par<A: Agent>(
-    case: &Case,
-    make_agent: &(impl Fn(&Case) -> A + Sync),
-    run: &RunOptions,
-    options: &SweepOptions,
-    on_run: &(dyn Fn() + Sync),
-) -> Swept {
-    use rayon::prelude::*;
-    /// Seeds whose outcomes are held at once: those that pass are dropped as counted.
-    const CHUNK: u64 = 256;
-    if case.uses_llm() {
-        return llm_not_swept(options, case);
-    }
-    let from = first_seed(case, options);
-    let total = options.seeds.unwrap_or(DEFAULT_SEEDS);
-    let repeat = options.repeat.max(1);
-    let mut tally = Tally::default();
-    for start in (0..total).step_by(CHUNK as usize) {
-        let len = (total - start).min(CHUNK) as usize;
-        let ran: Vec<(u64, Vec<Result<prepare::Ran, String>>)> = (0..len)
-            .into_par_iter()
-            .map(|i| {
-                let seed = from.wrapping_add(start + i as u64);
-                let run = run.clone().with_seed(Some(seed));
-                let runs = (0..repeat)
-                    .map(|_| {
-                        let ran = prepare::run(case, make_agent, &run);
-                        on_run();
-                        ran
-                    })
-                    .collect();
-                (seed, runs)
-            })
-            .collect();
-        for (seed, runs) in ran {
-            let verdicts: Vec<bool> = runs
-                .into_iter()
-                .map(|ran| tally.add(case, seed, ran))
-                .collect();
-            tally.seed_done(seed, &verdicts);
-        }
-    }
-    tally.finish(case, options)
-}
-
-/// The first seed of a sweep of `case`.
-fn first_seed(case: &Case, options: &SweepOptions) -> u64 {
-    options.from.unwrap_or_else(|| case.seed())
-}
-
-/// Each seed of the sweep, with the run's options for it.
-fn seeds<'a>(
-    case: &Case,
-    run: &'a RunOptions,
-    options: &SweepOptions,
-) -> impl Iterator<Item = (u64, RunOptions)> + 'a {
-    let from = first_seed(case, options);
-    (0..options.seeds.unwrap_or(DEFAULT_SEEDS)).map(move |i| {
-        let seed = from.wrapping_add(i);
-        (seed, run.clone().with_seed(Some(seed)))
-    })
-}
-
-/// A case that needs an LLM: every seed would need new LLM answers, so it is not swept.
-fn llm_not_swept(options: &SweepOptions, case: &Case) -> Swept {
-    let from = first_seed(case, options);
-    let mut result = SweepResult::once(&options.clone().with_from(Some(from)), 0, None);
-    result.first_failure = Some(FirstFailure {
-        seed: from,
-        reason: crate::message::LLM_NOT_SWEPT.to_owned(),
-    });
-    (result, None, None)
-}
-
-/// The runs of a sweep so far.
-#[derive(Default)]
-struct Tally {
-    passes: u64,
-    runs: u64,
-    flaky: bool,
-    failing_seeds: Vec<u64>,
-    first: Option<(u64, Outcome, String)>,
-    /// A run that errs (the call never started) has no outcome, but it is the failure.
-    first_error: Option<(u64, String)>,
-    first_run: Option<Outcome>,
-    /// Some call never started.
-    errored: bool,
-}
-
-impl Tally {
-    /// Counts one run of `seed`; whether it was as expected.
-    fn add(&mut self, case: &Case, seed: u64, ran: Result<prepare::Ran, String>) -> bool {
-        // A call that never started is no verdict on the agent's words: it is an error,
-        // named first whatever failed before it.
-        let (ok, outcome, reason) = match ran {
-            Ok(ran) => match ran.outcome.error.clone() {
-                Some(error) => (false, None, Some(error)),
-                None => {
-                    let reason = prepare::reason(case, &ran.outcome);
-                    (ran.outcome.as_expected, Some(ran.outcome), reason)
-                }
-            },
-            Err(err) => (false, None, Some(err)),
-        };
-        self.runs += 1;
-        self.passes += u64::from(ok);
-        match &outcome {
-            None => {
-                self.errored = true;
-                if self.first_error.is_none() {
-                    self.first_error = Some((seed, reason.unwrap_or_default()));
-                }
-            }
-            Some(outcome) if !ok && self.first.is_none() => {
-                self.first = Some((seed, outcome.clone(), reason.unwrap_or_default()));
-            }
-            Some(_) => {}
-        }
-        if self.first_run.is_none() {
-            self.first_run = outcome;
-        }
-        ok
-    }
-
-    /// Ends `seed`, whose runs gave `verdicts`.
-    fn seed_done(&mut self, seed: u64, verdicts: &[bool]) {
-        self.flaky |= verdicts.iter().any(|v| *v != verdicts[0]);
-        if verdicts.iter().any(|v| !v) && self.failing_seeds.len() < 100 {
-            self.failing_seeds.push(seed);
-        }
-    }
-
-    fn finish(self, case: &Case, options: &SweepOptions) -> Swept {
-        let Self {
-            passes,
-            runs,
-            flaky,
-            failing_seeds,
-            first,
-            first_error,
-            first_run,
-            errored,
-        } = self;
-        let wilson = wilson_lower(passes, runs);
-        let ok = !errored
-            && match options.min_pass_rate {
-                Some(rate) => wilson >= rate,
-                None => passes == runs,
-            };
-        let result = SweepResult {
-            seeds: options.seeds.unwrap_or(DEFAULT_SEEDS),
-            from: first_seed(case, options),
-            repeat: options.repeat.max(1),
-            runs,
-            passes,
-            pass_rate: if runs == 0 {
-                0.0
-            } else {
-                passes as f64 / runs as f64
-            },
-            wilson_lower: wilson,
-            pass_hat_k: (options.repeat > 1)
-                .then(|| pass_hat_k(passes, runs, u64::from(options.repeat))),
-            flaky,
-            failing_seeds,
-            first_failure: first_error
-                .or_else(|| {
-                    first
-                        .as_ref()
-                        .map(|(seed, _, reason)| (*seed, reason.clone()))
-                })
-                .map(|(seed, reason)| FirstFailure { seed, reason }),
-            min_pass_rate: options.min_pass_rate,
-            recorded: false,
-            ok,
-            errored,
-        };
-        if errored {
-            // No run's outcome stands for the case: it is an error (see `errored`).
-            return (result, None, None);
-        }
-        (result, first.map(|(_, outcome, _)| outcome), first_run)
-    }
 }
 
 impl SweepResult {

@@ -13,8 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::call::Row;
 use crate::case::Case;
-use crate::run::Outcome;
+use crate::validate::{JudgeVerdict, StepResult};
 
 mod client;
 
@@ -48,37 +49,7 @@ pub struct LlmConfig {
     pub lock_root: PathBuf,
 }
 
-impl LlmConfig {
-    /// From the environment: offline when insta would not write snapshots (`CI`).
-    pub fn from_env(lock_root: &Path) -> Result<Self, String> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let timeout = match var("VOICE_HARNESS_LLM_TIMEOUT") {
-            None => Duration::from_secs(60),
-            Some(text) => match text.trim().parse::<f64>() {
-                Ok(s) if s > 0.0 && s.is_finite() => Duration::from_secs_f64(s),
-                _ => {
-                    return Err(format!(
-                        "environment variable VOICE_HARNESS_LLM_TIMEOUT: expected seconds above 0, found {text:?}"
-                    ));
-                }
-            },
-        };
-        let ci = crate::message::is_ci(|v| std::env::var(v).ok());
-        Ok(Self {
-            url: var("VOICE_HARNESS_LLM_URL"),
-            model: var("VOICE_HARNESS_LLM_MODEL").unwrap_or_else(|| "default".to_owned()),
-            key: var("VOICE_HARNESS_LLM_KEY"),
-            timeout,
-            mode: if ci {
-                LockMode::Offline
-            } else {
-                LockMode::Record
-            },
-            prune: var("VOICE_HARNESS_LLM_PRUNE").is_some_and(|v| v == "1"),
-            lock_root: lock_root.to_owned(),
-        })
-    }
-}
+// `LlmConfig::from_env` is in `config`, with every other environment variable.
 
 /// One recorded exchange.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -358,17 +329,21 @@ pub(crate) fn rephrase(case: &Case, session: &mut Session<'_>) -> Result<Case, S
     Ok(case)
 }
 
-/// Asks the judge about every step with a `judge`: a `fail` or `unsure` verdict fails the
-/// step with its reason; the reason is kept on the step either way. An error of the judge
-/// is an `Err`: the case's error, never the agent's fail.
+/// Asks the judge about every step with a `judge`, given the call's `transcript` and its
+/// validated `steps`: the verdict of each step asked, by its index in `steps`. The pipeline
+/// applies them (a `fail` or `unsure` verdict fails the step with its reason; the reason is
+/// kept on the step either way). An error of the judge is an `Err`: the case's error, never
+/// the agent's fail.
 pub(crate) fn judge(
     case: &Case,
-    outcome: &mut Outcome,
+    transcript: &[Row],
+    steps: &[StepResult],
     session: &mut Session<'_>,
-) -> Result<(), String> {
+) -> Result<Vec<(usize, JudgeVerdict)>, String> {
+    let mut verdicts = Vec::new();
     let mut so_far = String::new();
-    let mut rows = outcome.transcript.iter().peekable();
-    for (turn, step) in case.turns.iter().zip(outcome.steps.iter_mut()) {
+    let mut rows = transcript.iter().peekable();
+    for (i, (turn, step)) in case.turns.iter().zip(steps).enumerate() {
         // The conversation up to this step's reply.
         while let Some(row) = rows.peek() {
             if row.step_order > turn.step_order {
@@ -403,21 +378,15 @@ pub(crate) fn judge(
                 "the LLM judge's answer is outside its schema (expected a verdict pass, fail or unsure and a reason): {answer}"
             ));
         };
-        step.judge = Some(crate::validate::JudgeVerdict {
-            verdict: verdict.to_owned(),
-            reason: reason.to_owned(),
-        });
-        if verdict != "pass" {
-            step.passed = false;
-            let said = format!("judge: {verdict}: {reason}");
-            step.details = Some(match step.details.take() {
-                Some(details) => format!("{details}; {said}"),
-                None => said,
-            });
-        }
+        verdicts.push((
+            i,
+            JudgeVerdict {
+                verdict: verdict.to_owned(),
+                reason: reason.to_owned(),
+            },
+        ));
     }
-    outcome.rejudge(case);
-    Ok(())
+    Ok(verdicts)
 }
 
 #[cfg(test)]

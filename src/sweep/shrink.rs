@@ -6,8 +6,7 @@ use serde_json::Value;
 use crate::agent::Agent;
 use crate::case::{Case, Speaker, parse_case};
 use crate::hearing::Mishearing;
-use crate::prepare;
-use crate::run::{Outcome, RunOptions};
+use crate::run::{self, Drive, Outcome, RunOptions};
 
 /// Where a line of the failing run is written down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +66,7 @@ pub(crate) fn shrink<A: Agent>(
         let Ok(shrunk) = parse_case("shrink.json", &bytes) else {
             return false;
         };
-        match prepare::run(&shrunk, make_agent, &run) {
+        match run::block(run::call(&shrunk, make_agent, &run, Drive::Block, None)) {
             Ok(ran) => {
                 !ran.outcome.as_expected
                     && ran.outcome.metrics.failure_steps == failing.metrics.failure_steps

@@ -5,7 +5,9 @@
 pub mod agent;
 mod call;
 pub mod case;
-mod config;
+// Every environment variable, in one place; public (hidden) for the runner's two.
+#[doc(hidden)]
+pub mod config;
 #[cfg(feature = "fuzz")]
 mod fuzz;
 mod harness;
@@ -34,6 +36,7 @@ mod render;
 pub mod report;
 mod rng;
 pub mod run;
+mod stats;
 #[doc(hidden)]
 pub mod store;
 #[doc(hidden)]

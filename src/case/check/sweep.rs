@@ -40,13 +40,13 @@ impl Checker {
         // fault 16).
         if let Some(rate) = min_pass_rate {
             let at = fields.at("min_pass_rate");
-            match crate::sweep::seeds_needed(rate, 1) {
+            match crate::stats::seeds_needed(rate, 1) {
                 None => {
                     self.rule(&at, message::case_sweep_never(rate));
                     return None;
                 }
                 Some(needed) if needed > seeds => {
-                    let best = crate::sweep::wilson_lower(seeds, seeds);
+                    let best = crate::stats::wilson_lower(seeds, seeds);
                     let broken = message::case_sweep_too_few(seeds, best, rate, needed);
                     self.rule(&fields.at("seeds"), broken);
                     return None;

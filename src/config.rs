@@ -1,8 +1,9 @@
 //! Every environment variable the library reads, read here and nowhere else: the limits
 //! (`MAX_TRANSCRIPT_SIZE`, `VOICE_HARNESS_MAX_RUNS`), the shard (`VOICE_HARNESS_SHARD`),
 //! nextest's run (`NEXTEST_RUN_ID`), CI (`CI`, `TF_BUILD`) and the LLM
-//! (`VOICE_HARNESS_LLM_*`). Other modules ask this one; what a value means stays with the
-//! type it configures (docs/configuration.md lists them all).
+//! (`VOICE_HARNESS_LLM_*`), and for the runner `NO_COLOR` and `PATH`. Other modules (and
+//! the binary) ask this one; what a value means stays with the type it configures
+//! (docs/configuration.md lists them all).
 
 use crate::limits::{EnvError, Limits};
 use crate::message;
@@ -85,4 +86,18 @@ impl crate::llm::LlmConfig {
             lock_root: lock_root.to_owned(),
         })
     }
+}
+
+/// `NO_COLOR` is set and not empty (<https://no-color.org>): the runner prints no colour.
+#[cfg(feature = "cli")]
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// The folders of `PATH`, in order (where the runner looks for an agent program).
+#[cfg(feature = "cli")]
+pub fn path_dirs() -> Vec<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default()
 }

@@ -325,6 +325,7 @@ fn program_exists(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).is_file();
     }
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    voice_harness::config::path_dirs()
+        .iter()
+        .any(|dir| dir.join(program).is_file())
 }

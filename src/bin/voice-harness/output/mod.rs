@@ -45,7 +45,7 @@ impl Output {
         } else {
             io::stdout().is_terminal()
         };
-        let plain = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let plain = voice_harness::config::no_color();
         Self {
             out,
             style: Style {

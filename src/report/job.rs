@@ -49,7 +49,7 @@ pub(super) fn run_file<A: Agent>(
         &calls,
         Mode::Call,
     ));
-    report(file, judged, options, PageAt::BeforeSweep)
+    report(file, judged, options)
 }
 
 /// [`run_file`] among the calls in flight: on the current runtime, or for a case that
@@ -63,7 +63,7 @@ pub(super) async fn run_file_in_flight<'scope, 'env, A: Agent>(
 ) -> Option<CaseReport> {
     let case = match pipeline::ready(file, select(options), ids) {
         Ok(case) => case,
-        Err(judged) => return report(file, judged, options, PageAt::Last),
+        Err(judged) => return report(file, judged, options),
     };
     if case.uses_llm() {
         let (done, report_back) = tokio::sync::oneshot::channel();
@@ -71,7 +71,7 @@ pub(super) async fn run_file_in_flight<'scope, 'env, A: Agent>(
             let report = std::panic::catch_unwind(AssertUnwindSafe(|| {
                 let calls = calls(options, make_agent, Drive::Block);
                 let judged = run::block(pipeline::judge(file, case, &calls, Mode::Call));
-                report(file, judged, options, PageAt::Last)
+                report(file, judged, options)
             }));
             let _ = done.send(report);
         });
@@ -84,7 +84,7 @@ pub(super) async fn run_file_in_flight<'scope, 'env, A: Agent>(
     }
     let calls = calls(options, make_agent, Drive::Here);
     let judged = pipeline::judge(file, case, &calls, Mode::Call).await;
-    report(file, judged, options, PageAt::Last)
+    report(file, judged, options)
 }
 
 /// `sweep`'s job for one file: its seeds in parallel on the current rayon pool. `on_call`
@@ -116,28 +116,13 @@ pub(super) fn sweep_file<A: Agent>(
     if let Judged::NotLoaded { .. } = judged {
         on_call();
     }
-    report(file, judged, options, PageAt::BeforeSweep)
-}
-
-/// When a case's part of the HTML page is rendered ahead ([`SuiteOptions::page`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PageAt {
-    /// Before its sweep's result is put on the report (`run` on the cores, and a recorded
-    /// transcript in `sweep`: as before the pipeline, kept byte for byte; the page then
-    /// lacks the sweep's pass rate, see the report of issue 24's pipeline branch).
-    BeforeSweep,
-    /// Once the report is whole (`run` in flight).
-    Last,
+    report(file, judged, options)
 }
 
 /// The report of what the pipeline made of `file` (`None`: not selected), with its part of
-/// the HTML page when [`SuiteOptions::page`] asks.
-fn report(
-    file: &CaseFile,
-    judged: Judged,
-    options: &SuiteOptions,
-    at: PageAt,
-) -> Option<CaseReport> {
+/// the HTML page when [`SuiteOptions::page`] asks, rendered once the report is whole (its
+/// sweep included), whichever schedule ran it.
+fn report(file: &CaseFile, judged: Judged, options: &SuiteOptions) -> Option<CaseReport> {
     let shown = file.shown.clone();
     let page = |report| rendered(report, options);
     let report = match judged {
@@ -155,23 +140,10 @@ fn report(
                         }
                         Err(err) => CaseReport::error(shown, test_id, err.clone(), err),
                     };
-                    if at == PageAt::BeforeSweep {
-                        report = page(report);
-                    }
                     if let Some(swept) = sweep {
                         with_sweep(&mut report, swept);
                     }
-                    if at == PageAt::BeforeSweep {
-                        return Some(report);
-                    }
                     report
-                }
-                Verdict::Swept(Ok(run)) if run.result.recorded => {
-                    let mut report = swept(shown, &case, run, options.facts);
-                    let result = report.sweep.take();
-                    report = page(report);
-                    report.sweep = result;
-                    return Some(report);
                 }
                 Verdict::Swept(Ok(run)) => swept(shown, &case, run, options.facts),
                 Verdict::Swept(Err(err)) => CaseReport::error(shown, test_id, err.clone(), err),

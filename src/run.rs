@@ -12,11 +12,14 @@ use crate::agent::Agent;
 use crate::call::{self, CallLimits};
 pub use crate::call::{Cut, Row, RowEvent};
 use crate::case::{Case, Expect, Status};
+// The tables of the caller's noise (docs/case-format.md lists them): for the crate's tests.
+#[doc(hidden)]
 pub use crate::hearing::{CONFUSIONS, NOISE_WORDS};
 use crate::limits::{EnvError, Limits};
 use crate::message;
 use crate::metrics;
 pub use crate::metrics::{Metrics, VoiceMetrics};
+#[doc(hidden)]
 pub use crate::normalize::FILLERS;
 use crate::validate::{self, JudgeVerdict};
 pub use crate::validate::{StepResult, ToneCheck};

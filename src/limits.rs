@@ -37,7 +37,7 @@ impl Default for Limits {
 }
 
 /// An environment variable with a value the harness cannot use (its message is worded in
-/// `message.rs`, with the rest).
+/// `message/runner.rs`, with the rest).
 #[derive(Clone, PartialEq, Eq)]
 pub struct EnvError {
     pub(crate) var: &'static str,

@@ -43,13 +43,12 @@ fn error_names_where(error: &ImportError, bytes: &[u8]) {
     let parsed = serde_json::from_slice::<Value>(bytes);
     match &error.at {
         Where::File => panic!("a case the importer made does not load or pass: {error}"),
-        Where::LineColumn(line, column) => {
+        Where::LineColumn(line, _) => {
             assert!(*line >= 1, "lines count from 1: {error}");
             assert!(
                 parsed.is_err(),
                 "a line and column only for text that is not JSON: {error}"
             );
-            let _ = column;
         }
         Where::Path(path) => {
             let value =

@@ -7,6 +7,9 @@
 # Only a stable toolchain is here: RUSTC_BOOTSTRAP=1 lets it take the nightly flags
 # cargo-fuzz passes (-Zsanitizer=address). With a nightly toolchain it is not needed.
 #
+# Targets (fuzz/Cargo.toml, listed by `cargo fuzz list`): load validate protocol merge numbers
+# tool_arguments sse retell import. sse and retell talk to servers on 127.0.0.1.
+#
 # Usage: fuzz/ci.sh [TARGET...]   (default: every target; FUZZ_SECONDS=N to change the time)
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -10,11 +10,17 @@
 #   tool_arguments    every pair of argument objects and mocks of one case file
 #   merge             JSON reports of cases/ by the runner (target/debug/voice-harness, when
 #                     built), whole and in shards
+#   sse               the same agent replies as an OpenAI-compatible server's answers: streamed
+#                     a few words a delta (tool calls in fragments), and as JSON completions
+#   retell            the same agent replies as a Retell server's response frames, one turn
+#                     each, with its tool calls as invocations and results
+#   import            every export of tests/import/, read as each platform's, recorded and
+#                     as a script
 # Usage: fuzz/seeds.sh (from anywhere). Needs python3.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-targets="load validate protocol merge numbers tool_arguments"
+targets="load validate protocol merge numbers tool_arguments sse retell import"
 for target in $targets; do
     mkdir -p "corpus/$target"
     cp regressions/"$target"/* "corpus/$target/"
@@ -29,6 +35,50 @@ def save(target, data):
     name = hashlib.sha1(data).hexdigest()
     with open(f"corpus/{target}/repo_{name}", "wb") as f:
         f.write(data)
+
+def enc(text):
+    return text.encode("utf-8", "surrogatepass")
+
+def save_sse(replies):
+    """The replies as an OpenAI-compatible server's answers (src/fuzz/sse.rs): streamed, and
+    as JSON completions; a reply with tool calls is one answer of calls, then its text."""
+    streamed, whole = [], []
+    for reply in replies:
+        text = str(reply.get("text", ""))
+        calls = [c for c in reply.get("tool_calls") or [] if isinstance(c, dict)]
+        if calls:
+            events = []
+            for i, c in enumerate(calls[:4]):
+                args = json.dumps(c.get("arguments", {}))
+                events.append({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "id": f"c{i}", "type": "function", "function": {"name": str(c.get("name", "")), "arguments": ""}}]}}]})
+                half = len(args) // 2
+                for part in (args[:half], args[half:]):
+                    events.append({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "function": {"arguments": part}}]}}]})
+            streamed.append(b"\x00" + enc("".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"))
+            message = {"role": "assistant", "content": None, "tool_calls": [{"id": f"c{i}", "type": "function", "function": {"name": str(c.get("name", "")), "arguments": json.dumps(c.get("arguments", {}))}} for i, c in enumerate(calls[:4])]}
+            whole.append(b"\x01" + enc(json.dumps({"choices": [{"index": 0, "message": message}]})))
+        words = text.split(" ")
+        deltas = [" ".join(words[i:i + 3]) + (" " if i + 3 < len(words) else "") for i in range(0, len(words), 3)]
+        events = [{"choices": [{"index": 0, "delta": {"role": "assistant"}}]}] + [{"choices": [{"index": 0, "delta": {"content": d}}]} for d in deltas]
+        streamed.append(b"\x00" + enc("".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"))
+        whole.append(b"\x01" + enc(json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]})))
+    for seed, answers in ((0, streamed), (3, streamed), (6, whole)):
+        if answers:
+            save("sse", bytes([seed]) + b"\0".join(answers[:8]))
+
+def save_retell(replies):
+    """The replies as a Retell server's frames (ops of src/fuzz/retell.rs): an empty begin
+    message, then a turn each, its text in responses of at most 40 bytes."""
+    ops = bytearray()
+    for reply in replies:
+        ops += bytes([9, 0])
+        for i, c in enumerate((reply.get("tool_calls") or [])[:2]):
+            ops += bytes([1, i << 6, 2, i << 6])
+        data = enc(str(reply.get("text", "")))
+        pieces = [data[i:i + 40] for i in range(0, len(data), 40)] or [b""]
+        for j, piece in enumerate(pieces):
+            ops += bytes([0, 0, 1 if j == len(pieces) - 1 else 0, len(piece)]) + piece
+    save("retell", bytes(ops))
 
 files = sorted(
     glob.glob("../cases/**/*.json", recursive=True)
@@ -85,6 +135,13 @@ for path in files:
             save("protocol", bytes([mode]) + "\n".join(lines).encode("utf-8", "surrogatepass") + b"\n")
         for mode in (1, 3):
             save("protocol", bytes([mode]) + b"\0".join(l.encode("utf-8", "surrogatepass") for l in lines))
+        save_sse(replies[:8])
+        save_retell(replies[:7])
+
+for path in sorted(glob.glob("../tests/import/**/*.json", recursive=True)):
+    raw = open(path, "rb").read()
+    for mode in range(8):
+        save("import", bytes([mode]) + raw)
 EOF
 
 runner=../target/debug/voice-harness

@@ -209,9 +209,7 @@ pub mod __private {
     /// The fuzz targets' bodies (see `fuzz/`).
     #[cfg(feature = "fuzz")]
     pub mod fuzz {
-        #[cfg(feature = "cli")]
-        pub use crate::fuzz::merge;
-        pub use crate::fuzz::{load, numbers, protocol, tool_arguments, validate};
+        pub use crate::fuzz::*;
     }
     pub use datatest_stable;
     pub use insta;

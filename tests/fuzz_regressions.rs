@@ -33,7 +33,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// Runs `body` on each file under `dir`; panics naming every file that failed (all of them,
 /// not only the first), with the body's own message. Returns how many files ran.
-fn replay(dir: &str, body: fn(&[u8])) -> usize {
+fn replay(dir: &str, body: impl Fn(&[u8])) -> usize {
     let files = files_under(&root().join(dir));
     let mut failed = Vec::new();
     for file in &files {
@@ -104,6 +104,45 @@ fn saved_tool_argument_inputs() {
         replay("fuzz/regressions/tool_arguments", fuzz::tool_arguments) > 0,
         "fuzz/regressions/tool_arguments/ is empty"
     );
+}
+
+#[test]
+fn saved_sse_inputs() {
+    assert!(
+        replay("fuzz/regressions/sse", fuzz::sse) > 0,
+        "fuzz/regressions/sse/ is empty"
+    );
+}
+
+#[test]
+fn saved_retell_inputs() {
+    assert!(
+        replay("fuzz/regressions/retell", fuzz::retell) > 0,
+        "fuzz/regressions/retell/ is empty"
+    );
+}
+
+#[test]
+fn saved_import_inputs() {
+    assert!(
+        replay("fuzz/regressions/import", fuzz::import) > 0,
+        "fuzz/regressions/import/ is empty"
+    );
+}
+
+/// Every export under `tests/import/` through the importer's body, as each platform's
+/// export (its own and the others: the error then names the platform it looks like), into
+/// recorded and scripted cases.
+#[test]
+fn every_export_through_the_importer() {
+    for mode in 0..8u8 {
+        let body = |data: &[u8]| {
+            let mut input = vec![mode];
+            input.extend_from_slice(data);
+            fuzz::import(&input);
+        };
+        assert!(replay("tests/import", body) > 0, "tests/import/ is empty");
+    }
 }
 
 #[test]

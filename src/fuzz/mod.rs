@@ -11,16 +11,27 @@ use crate::agent::{BuiltinAgent, IdealAgent};
 use crate::case::{Case, parse_case};
 use crate::run::{RunOptions, run_case};
 
+#[cfg(feature = "cli")]
+mod import;
 mod invariants;
+mod loopback;
 mod matching;
 #[cfg(feature = "cli")]
 mod merge;
 mod protocol;
+#[cfg(feature = "retell")]
+mod retell;
+mod sse;
 
+#[cfg(feature = "cli")]
+pub use import::import;
 pub use matching::{numbers, tool_arguments};
 #[cfg(feature = "cli")]
 pub use merge::merge;
 pub use protocol::protocol;
+#[cfg(feature = "retell")]
+pub use retell::retell;
+pub use sse::sse;
 
 /// The transcript rows a fuzzed call may keep: enough for every feature, small enough that
 /// one input runs in well under a millisecond.

@@ -218,6 +218,11 @@ fn bad_exports_name_the_file_the_path_and_what_was_expected() {
             Platform::LiveKit,
             "bad/livekit_bad_arguments.json",
         ),
+        (
+            "an empty list of calls (found by the import fuzz target)",
+            Platform::ElevenLabs,
+            "bad/empty_list.json",
+        ),
     ];
     for (what, platform, path) in cases {
         let error = convert_err(*platform, path);

@@ -415,6 +415,8 @@ fn each_call(
     call: fn(&At<'_>, &mut Notes) -> Result<Call, Problem>,
 ) -> Result<Vec<Call>, Problem> {
     match root.value {
+        // An empty list would import nothing and say nothing: the file is not an export.
+        Value::Array(items) if items.is_empty() => Err(message::no_calls(&root.path, shapes)),
         Value::Array(_) => root
             .array(shapes)?
             .iter()

@@ -190,7 +190,7 @@ impl Running {
             Ok(_) => self.answered = true,
             Err(e) => {
                 return Err(AgentError::fault(format!(
-                    "cannot read the reply of agent program `{program}`: {e}{}",
+                    "could not read the reply of agent program `{program}`: {e}{}",
                     self.stderr_tail()
                 )));
             }

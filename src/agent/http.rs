@@ -177,7 +177,7 @@ async fn post_async(
         Err(e) => {
             return Err((
                 AgentError::fault(format!(
-                    "cannot read the response of the agent at {url} (HTTP {status}): {e}"
+                    "could not read the response of the agent at {url} (HTTP {status}): {e}"
                 )),
                 false,
             ));

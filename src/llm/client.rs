@@ -82,7 +82,7 @@ async fn post(url: &str, key: Option<&str>, body: String) -> Result<String, Stri
     let bytes = http_body_util::Limited::new(response.into_body(), 4 << 20)
         .collect()
         .await
-        .map_err(|e| format!("cannot read the LLM's answer from {url}: {e}"))?
+        .map_err(|e| format!("could not read the LLM's answer from {url}: {e}"))?
         .to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if !status.is_success() {

@@ -40,7 +40,7 @@ help: in Cargo.toml, add\n\n[[test]]\nname = \"<this file's name>\"\nharness = f
 
 pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> String {
     format!(
-        "voice_harness::harness!: cannot read the cases folder `{root}` ({absolute}): {why}\n  \
+        "voice_harness::harness!: could not read the cases folder `{root}` ({absolute}): {why}\n  \
          help: create it and add a case file, or point the macro at your folder with \
          `voice_harness::harness!(root = \"path/to/cases\")` (relative to the crate root)"
     )

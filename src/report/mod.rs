@@ -245,7 +245,7 @@ impl std::fmt::Display for PathError {
             FindError::Unreadable(err) => {
                 write!(
                     f,
-                    "cannot read the folder {}: {}",
+                    "could not read the folder {}: {}",
                     err.path.display(),
                     err.error
                 )

@@ -268,7 +268,7 @@ async fn read_answer(
             }
             Err(e) => {
                 return Err(AgentError::fault(format!(
-                    "cannot read the answer of the OpenAI-compatible server at {url} \
+                    "could not read the answer of the OpenAI-compatible server at {url} \
                      (HTTP {status}): {e}"
                 )));
             }

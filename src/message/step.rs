@@ -189,3 +189,48 @@ pub(crate) fn ended_by_other(want: &str, ended_by: Option<&str>) -> String {
 pub(crate) fn too_many_caller_lines(lines: u32, max: u32) -> String {
     format!("the call took {lines} caller lines, more than {max}")
 }
+
+// ---- the snapshot and cargo test's failure message (render.rs) ---------------------------
+
+/// The snapshot's line under a transcript cut at `rows` rows.
+pub(crate) fn snapshot_transcript_cut(rows: usize) -> String {
+    format!("(transcript cut at {rows} rows: MAX_TRANSCRIPT_SIZE)")
+}
+
+/// The snapshot's tone line when the agent said tone markers: `found` reads
+/// `"marker" (step N)` each (see [`tone_marker_at`]).
+pub(crate) fn snapshot_tone_failed(found: &[String]) -> String {
+    format!("tone: FAIL: agent said {}", found.join(", "))
+}
+
+/// `"marker" (step N)`.
+pub(crate) fn tone_marker_at(marker: &str, step: u32) -> String {
+    format!("\"{marker}\" (step {step})")
+}
+
+/// The head of cargo test's failure message of a case not as expected.
+pub(crate) fn case_not_as_expected(test_id: &str, file: &str) -> String {
+    format!("case {test_id} ({file}) did not go as expected")
+}
+
+/// `details`: a failure line already on one line.
+pub(crate) fn failure_greeting(details: &str) -> String {
+    format!("\n  greeting failed: {details}")
+}
+
+pub(crate) fn failure_outcome_check(order: u32, check: &str, details: &str) -> String {
+    format!("\n  outcome check {order} failed ({check}):\n    {details}")
+}
+
+pub(crate) fn failure_step(order: u32, details: &str) -> String {
+    format!("\n  step {order} failed: {details}")
+}
+
+/// What the caller heard of a reply it cut into.
+pub(crate) fn failure_caller_heard(heard: &str) -> String {
+    format!("    caller heard: {heard} (then cut in; the keywords were checked against this)")
+}
+
+pub(crate) fn failure_tone(marker: &str, step: u32) -> String {
+    format!("\n  tone check failed: the agent said \"{marker}\" (step {step})")
+}

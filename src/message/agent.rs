@@ -91,6 +91,11 @@ pub(crate) fn line_nobody_asked_for(program: &str, event: &str, line: &str) -> S
     )
 }
 
+/// An error the agent itself reported (`{"error": …}`, `AgentError::new`).
+pub(crate) fn agent_reported_error(message: &str) -> String {
+    format!("agent error: {message}")
+}
+
 pub(crate) fn agent_not_built(panic: &str) -> String {
     format!("the agent could not be built for this case: it panicked: {panic}")
 }

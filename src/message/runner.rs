@@ -253,3 +253,45 @@ pub(crate) fn merge_shard_missing(missing: u64, n: u64) -> String {
 pub(crate) fn merge_overlap(file: &str) -> String {
     format!("{file} is in two of the reports: the shards overlap")
 }
+
+// ---- the runner's `--coverage` summary (report/coverage.rs) ------------------------------
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_headline(
+    cases: usize,
+    calls: u64,
+    tools: usize,
+    matched: usize,
+    mocks: usize,
+) -> String {
+    format!(
+        "coverage of {}: {calls} tool calls, {} mocked or called; mocks: {matched} of {mocks} matched",
+        count(cases, "case", "cases"),
+        count(tools, "tool", "tools"),
+    )
+}
+
+/// The heads of the summary's lists (each item follows on a line of its own).
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_MOCKS_NEVER_MATCHED: &str = "  mocks never matched";
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_RULES_NEVER_FIRED: &str = "  rules never fired";
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_CHECK_NOTHING: &str = "  check nothing";
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_NO_RULES: &str = "  caller rules: none in the suite";
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_rules_fired(fired: usize, rules: usize) -> String {
+    format!("  caller rules: {fired} of {rules} fired")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_voice(features: &[String]) -> String {
+    format!("  voice (cases/times): {}", features.join(", "))
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_checking_nothing(cases: usize) -> String {
+    format!("  cases that check nothing: {cases}")
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{human_duration, quote};
 
 pub(crate) fn llm_runtime_failed(e: &dyn Display) -> String {
-    format!("cannot start a runtime for the LLM request: {e}")
+    format!("could not start a runtime for the LLM request: {e}")
 }
 
 pub(crate) fn llm_no_answer_within(url: &str, timeout: Duration) -> String {
@@ -74,7 +74,7 @@ pub(crate) fn llm_stale_entries(lock: &str, stale: usize) -> String {
 }
 
 pub(crate) fn llm_lock_unwritten(path: &dyn Display, e: &dyn Display) -> String {
-    format!("cannot write {path}: {e}")
+    format!("could not write {path}: {e}")
 }
 
 pub(crate) fn llm_rephrasing_outside_schema(answer: &dyn Display) -> String {

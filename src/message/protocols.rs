@@ -160,7 +160,7 @@ mod retell {
     pub(crate) const RETELL_NOT_OPEN: &str = "the WebSocket is not open (the call was not started)";
 
     pub(crate) fn retell_send_failed(url: &str, e: &dyn Display) -> String {
-        format!("the Retell server at {url}: cannot send on the WebSocket ({e})")
+        format!("the Retell server at {url}: could not send on the WebSocket ({e})")
     }
 
     pub(crate) fn retell_incomplete(id: u64, timeout: Duration, content: &str) -> String {

@@ -79,8 +79,8 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
     if outcome.truncated {
         let _ = writeln!(
             out,
-            "(transcript cut at {} rows: MAX_TRANSCRIPT_SIZE)",
-            outcome.transcript.len()
+            "{}",
+            message::snapshot_transcript_cut(outcome.transcript.len())
         );
     }
     out.push('\n');
@@ -129,9 +129,9 @@ pub(crate) fn transcript_text(case: &Case, outcome: &Outcome, redact_latency: bo
             .tone
             .found
             .iter()
-            .map(|(step, marker)| format!("\"{marker}\" (step {step})"))
+            .map(|(step, marker)| message::tone_marker_at(marker, *step))
             .collect();
-        let _ = writeln!(out, "tone: FAIL: agent said {}", found.join(", "));
+        let _ = writeln!(out, "{}", message::snapshot_tone_failed(&found));
     }
     out
 }
@@ -276,14 +276,18 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
             _ => e.status.as_str().to_owned(),
         },
     };
-    let _ = writeln!(out, "case {} ({file}) did not go as expected", case.test_id);
+    let _ = writeln!(
+        out,
+        "{}",
+        message::case_not_as_expected(&case.test_id, file)
+    );
     let _ = writeln!(out, "  expected: {wanted}");
     let _ = writeln!(out, "  got:      {got}");
     if let Some(greeting) = outcome.greeting.as_ref().filter(|g| !g.passed) {
         let _ = writeln!(
             out,
-            "\n  greeting failed: {}",
-            one_line(greeting.details.as_deref().unwrap_or("failed"))
+            "{}",
+            message::failure_greeting(&one_line(greeting.details.as_deref().unwrap_or("failed")))
         );
         let _ = writeln!(
             out,
@@ -295,10 +299,12 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
         for step in outcome.steps.iter().filter(|s| !s.passed) {
             let _ = writeln!(
                 out,
-                "\n  outcome check {} failed ({}):\n    {}",
-                step.step_order,
-                one_line(&step.expected_user_input),
-                one_line(step.details.as_deref().unwrap_or("failed"))
+                "{}",
+                message::failure_outcome_check(
+                    step.step_order,
+                    &one_line(&step.expected_user_input),
+                    &one_line(step.details.as_deref().unwrap_or("failed"))
+                )
             );
         }
     }
@@ -308,9 +314,8 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
         };
         let _ = writeln!(
             out,
-            "\n  step {} failed: {}",
-            step.step_order,
-            one_line(details)
+            "{}",
+            message::failure_step(step.step_order, &one_line(details))
         );
         let _ = writeln!(
             out,
@@ -326,8 +331,8 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
         if let Some(heard) = &step.heard {
             let _ = writeln!(
                 out,
-                "    caller heard: {} (then cut in; the keywords were checked against this)",
-                optional(Some(heard))
+                "{}",
+                message::failure_caller_heard(&optional(Some(heard)))
             );
         }
         let latency = step
@@ -370,10 +375,7 @@ pub(crate) fn failure_text(case: &Case, outcome: &Outcome, file: &str) -> String
         }
     }
     for (step, marker) in &outcome.tone.found {
-        let _ = writeln!(
-            out,
-            "\n  tone check failed: the agent said \"{marker}\" (step {step})"
-        );
+        let _ = writeln!(out, "{}", message::failure_tone(marker, *step));
     }
     out
 }

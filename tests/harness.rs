@@ -172,7 +172,7 @@ fn a_missing_or_empty_cases_folder_is_said_plainly() {
     let root: &'static str = Box::leak(dir.path().to_string_lossy().into_owned().into_boxed_str());
     let missing = voice_harness::__private::check_root(&config(root)).unwrap_err();
     assert!(
-        missing.starts_with("voice_harness::harness!: cannot read the cases folder `cases` ("),
+        missing.starts_with("voice_harness::harness!: could not read the cases folder `cases` ("),
         "{missing}"
     );
     assert!(

@@ -114,7 +114,7 @@ impl Running {
         if text.is_empty() {
             String::new()
         } else {
-            format!("; its stderr ends: {}", text)
+            message::stderr_ends(text)
         }
     }
 
@@ -123,7 +123,7 @@ impl Running {
     async fn gone(&mut self, program: &str, what: &str) -> AgentError {
         let first = !self.answered;
         let what = if first {
-            "before its first answer"
+            message::PROGRAM_GONE_BEFORE_FIRST_ANSWER
         } else {
             what
         };
@@ -136,13 +136,15 @@ impl Running {
                 if let Some(task) = self.stderr_task.take() {
                     let _ = tokio::time::timeout(Duration::from_millis(500), task).await;
                 }
-                format!("exited ({status})")
+                message::program_exited(&status)
             }
-            _ => "closed its stdout".to_owned(),
+            _ => message::PROGRAM_CLOSED_STDOUT.to_owned(),
         };
-        let err = AgentError::fault(format!(
-            "agent program `{program}` {how} {what}{}",
-            self.stderr_tail()
+        let err = AgentError::fault(message::program_gone(
+            program,
+            &how,
+            what,
+            &self.stderr_tail(),
         ));
         if first {
             err.before_the_first_answer()
@@ -153,13 +155,15 @@ impl Running {
 
     async fn send(&mut self, program: &str, line: String) -> Result<(), AgentError> {
         let Some(stdin) = self.stdin.as_mut() else {
-            return Err(self.gone(program, "before the call ended").await);
+            return Err(self
+                .gone(program, message::PROGRAM_GONE_BEFORE_CALL_ENDED)
+                .await);
         };
         let mut bytes = line.into_bytes();
         bytes.push(b'\n');
         if stdin.write_all(&bytes).await.is_err() || stdin.flush().await.is_err() {
             return Err(self
-                .gone(program, "before it was sent the next event")
+                .gone(program, message::PROGRAM_GONE_BEFORE_NEXT_EVENT)
                 .await);
         }
         Ok(())
@@ -178,7 +182,11 @@ impl Running {
         let read = bounded.read_until(b'\n', &mut answer).await;
         self.wrote |= matches!(read, Ok(n) if n > 0);
         match read {
-            Ok(0) => return Err(self.gone(program, "before replying").await),
+            Ok(0) => {
+                return Err(self
+                    .gone(program, message::PROGRAM_GONE_BEFORE_REPLYING)
+                    .await);
+            }
             Ok(n) if n == MAX_REPLY_LINE && answer.last() != Some(&b'\n') => {
                 self.answered = true;
                 return Err(AgentError::fault(format!(
@@ -189,16 +197,17 @@ impl Running {
             }
             Ok(_) => self.answered = true,
             Err(e) => {
-                return Err(AgentError::fault(format!(
-                    "cannot read the reply of agent program `{program}`: {e}{}",
-                    self.stderr_tail()
+                return Err(AgentError::fault(message::program_reply_unread(
+                    program,
+                    &e,
+                    &self.stderr_tail(),
                 )));
             }
         }
         String::from_utf8(answer).map_err(|_| {
-            AgentError::fault(format!(
-                "the reply of agent program `{program}` is not UTF-8 text{}",
-                self.stderr_tail()
+            AgentError::fault(message::program_reply_not_utf8(
+                program,
+                &self.stderr_tail(),
             ))
         })
     }
@@ -276,12 +285,10 @@ impl Agent for CommandAgent {
     async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
         let program = self.program();
         let Some((name, args)) = self.argv.split_first() else {
-            return Err(AgentError::fault("agent program: the command is empty"));
+            return Err(AgentError::fault(message::PROGRAM_COMMAND_EMPTY));
         };
         if processes::stopped() {
-            return Err(AgentError::fault(format!(
-                "agent program `{program}` was not started: the run was interrupted"
-            )));
+            return Err(AgentError::fault(message::program_interrupted(&program)));
         }
         let mark = processes::new_mark();
         let mut command = Command::new(name);
@@ -298,9 +305,7 @@ impl Agent for CommandAgent {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| {
-                AgentError::fault(format!("cannot start agent program `{program}`: {e}"))
-            })?;
+            .map_err(|e| AgentError::fault(message::program_cannot_start(&program, &e)))?;
         if let Some(pid) = child.id() {
             processes::started(&mark, pid);
         }
@@ -323,9 +328,7 @@ impl Agent for CommandAgent {
         }
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             processes::end_tree(child.id(), &mark);
-            return Err(AgentError::fault(
-                "agent program: its pipes could not be opened",
-            ));
+            return Err(AgentError::fault(message::PROGRAM_PIPES_NOT_OPENED));
         };
         let mut running = Running {
             call_id: call.call_id.to_owned(),
@@ -355,7 +358,7 @@ impl Agent for CommandAgent {
             // (with the tools it ran, and maybe a hang-up).
             running.broken = true;
             let answer = running.answer(&program).await?;
-            let who = format!("agent program `{program}`");
+            let who = message::program_who(&program);
             let (greeting, hangs_up) =
                 greeting_answer(&answer, call.tools, &who).map_err(|err| {
                     if err.reported_by_agent() {
@@ -399,7 +402,7 @@ impl Agent for CommandAgent {
     async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
         let program = self.program();
         let Some(call) = self.call.as_mut() else {
-            return Err(AgentError::fault("agent program: the call was not started"));
+            return Err(AgentError::fault(message::PROGRAM_CALL_NOT_STARTED));
         };
         if let Some(err) = call.unasked(&program).await {
             // Every later reply would be out of step: end by killing.

@@ -8,7 +8,7 @@ use super::protocol::{
     Event, MAX_REPLY_LINE, Next, caller_event, greeting_answer, next_step, to_json,
 };
 use crate::agent::{Agent, AgentError, CallStart, CallerLine, Reply};
-use crate::message::{self, quote};
+use crate::message;
 
 /// An agent that runs as an HTTP service: one `POST` per event to one URL, with the event as
 /// a JSON body. A `user` event's response is the reply; `start` and `end` need any 2xx.
@@ -112,10 +112,7 @@ impl HttpAgent {
             .await
             .unwrap_or_else(|_| {
                 Err((
-                    AgentError::fault(format!(
-                        "cannot reach the agent at {url}: no response within {}",
-                        message::human_duration(self.timeout)
-                    )),
+                    AgentError::fault(message::http_no_response_within(&url, self.timeout)),
                     false,
                 ))
             });
@@ -136,22 +133,22 @@ async fn post_async(
     use http_body_util::BodyExt;
     let unreachable = |why: String, reset: bool| {
         (
-            AgentError::fault(format!("cannot reach the agent at {url}: {why}")),
+            AgentError::fault(message::http_unreachable(url, &why)),
             reset,
         )
     };
     let request = hyper::Request::post(url)
         .header("content-type", "application/json")
         .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
-        .map_err(|e| unreachable(format!("not a URL ({e})"), false))?;
+        .map_err(|e| unreachable(message::not_a_url(&e), false))?;
     let response = client.request(request).await.map_err(|e| {
         let io = io_error(&e);
         match io.map(std::io::Error::kind) {
             Some(std::io::ErrorKind::ConnectionRefused) => {
-                unreachable("connection refused".into(), false)
+                unreachable(message::CONNECTION_REFUSED.into(), false)
             }
             Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted) => {
-                unreachable("the connection was reset".into(), true)
+                unreachable(message::CONNECTION_RESET.into(), true)
             }
             _ => unreachable(
                 io.map_or_else(|| e.to_string(), std::io::Error::to_string),
@@ -176,22 +173,15 @@ async fn post_async(
         }
         Err(e) => {
             return Err((
-                AgentError::fault(format!(
-                    "cannot read the response of the agent at {url} (HTTP {status}): {e}"
-                )),
+                AgentError::fault(message::http_response_unread(url, &status, &e)),
                 false,
             ));
         }
     };
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if !status.is_success() {
-        let body = if text.trim().is_empty() {
-            String::new()
-        } else {
-            format!(": {}", quote(text.trim()))
-        };
         return Err((
-            AgentError::fault(format!("the agent at {url} answered HTTP {status}{body}")),
+            AgentError::fault(message::http_status(url, &status, &text)),
             false,
         ));
     }
@@ -233,7 +223,7 @@ impl Agent for HttpAgent {
         // Without a greeting expected, any other 2xx body starts the call; with one, an
         // empty body is no greeting (the greeting check says so) and any other a fault.
         self.greeting_hangs_up = false;
-        let who = format!("the agent at {}", self.url);
+        let who = message::http_who(&self.url);
         match greeting_answer(&answer, call.tools, &who) {
             Ok((greeting, hangs_up)) => {
                 self.greeting = greeting;

@@ -152,7 +152,7 @@ impl AgentError {
 impl fmt::Display for AgentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.reported_by_agent {
-            write!(f, "agent error: {}", self.message)
+            f.write_str(&crate::message::agent_reported_error(&self.message))
         } else {
             f.write_str(&self.message)
         }

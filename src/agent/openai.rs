@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::http::HttpPool;
 use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply};
-use crate::message::{self, quote};
+use crate::message;
 
 mod completion;
 
@@ -210,11 +210,7 @@ impl OpenAiAgent {
             .map_err(|_| {
                 // The error may quote a header's value: say which part is wrong, not what.
                 let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
-                AgentError::fault(format!(
-                    "cannot send a request to {}: the URL or a header ({}) is not valid HTTP",
-                    self.url,
-                    names.join(", ")
-                ))
+                AgentError::fault(message::openai_invalid_request(&self.url, &names))
             })
     }
 }
@@ -376,9 +372,9 @@ fn call_id(call: &Call, round: u32, index: usize) -> String {
 /// A call's arguments: a JSON object (an empty string is `{}`).
 fn arguments(call: &Call, url: &str) -> Result<Value, AgentError> {
     if call.name.trim().is_empty() {
-        return Err(AgentError::fault(format!(
-            "the OpenAI-compatible server at {url}: it called a tool without a name (arguments {})",
-            quote(&call.arguments)
+        return Err(AgentError::fault(message::openai_nameless_call(
+            url,
+            &call.arguments,
         )));
     }
     if call.arguments.trim().is_empty() {
@@ -386,11 +382,10 @@ fn arguments(call: &Call, url: &str) -> Result<Value, AgentError> {
     }
     match serde_json::from_str::<Value>(&call.arguments) {
         Ok(value @ Value::Object(_)) => Ok(value),
-        _ => Err(AgentError::fault(format!(
-            "the OpenAI-compatible server at {url}: the arguments of its call of `{}` are not \
-             a JSON object: {}",
-            call.name,
-            quote(&call.arguments)
+        _ => Err(AgentError::fault(message::openai_arguments_not_object(
+            url,
+            &call.name,
+            &call.arguments,
         ))),
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::agent::{AgentError, CallerEvent, CallerLine, Reply, Tools};
 use crate::limits::MAX_REPLY_BYTES;
-use crate::message::{self, quote};
+use crate::message;
 
 /// The most bytes read for one reply line or HTTP body. A reply's text may be at most
 /// [`MAX_REPLY_BYTES`]; JSON escapes can make its line longer, so the line may be 8 times
@@ -102,24 +102,13 @@ enum Answer {
     },
 }
 
-const SHAPES: &str = r#"{"text": "..."} (optionally with "end_call": true and "tool_calls": [...]), {"tool_call": {"id": "...", "name": "...", "arguments": {...}}} or {"error": "..."}"#;
-
 /// Reads the agent's answer: `{"text": …, "end_call"?: bool, "tool_calls"?: [...]}`,
 /// `{"tool_call": {…}}` or `{"error": …}`; anything else is a fault that says what was wrong.
 fn parse_answer(line: &str) -> Result<Answer, AgentError> {
     use serde_json::Value;
-    let value: Value = serde_json::from_str(line).map_err(|e| {
-        AgentError::fault(format!(
-            "the agent's reply is not JSON ({e}): {}",
-            quote(line.trim_end())
-        ))
-    })?;
-    let wrong = || {
-        AgentError::fault(format!(
-            "the agent's reply is not {SHAPES}: {}",
-            quote(line.trim_end())
-        ))
-    };
+    let value: Value = serde_json::from_str(line)
+        .map_err(|e| AgentError::fault(message::reply_not_json(&e, line.trim_end())))?;
+    let wrong = || AgentError::fault(message::reply_wrong_shape(line.trim_end()));
     let object = value.as_object().ok_or_else(wrong)?;
     if let Some(error) = object.get("error") {
         return match (error.as_str(), object.len()) {
@@ -132,10 +121,7 @@ fn parse_answer(line: &str) -> Result<Answer, AgentError> {
             return Err(wrong());
         }
         return tool_call(request).map_err(|what| {
-            AgentError::fault(format!(
-                "the agent's tool_call {what}: {}",
-                quote(line.trim_end())
-            ))
+            AgentError::fault(message::reply_tool_call_wrong(&what, line.trim_end()))
         });
     }
     let text = object
@@ -155,15 +141,15 @@ fn parse_answer(line: &str) -> Result<Answer, AgentError> {
             .map(|(i, call)| reported_call(call).map_err(|what| (i, what)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|(i, what)| {
-                AgentError::fault(format!(
-                    "the agent's tool_calls[{i}] {what}: {}",
-                    quote(line.trim_end())
+                AgentError::fault(message::reply_tool_calls_item_wrong(
+                    i,
+                    &what,
+                    line.trim_end(),
                 ))
             })?,
         Some(_) => {
-            return Err(AgentError::fault(format!(
-                "the agent's tool_calls is not a list of calls: {}",
-                quote(line.trim_end())
+            return Err(AgentError::fault(message::reply_tool_calls_not_list(
+                line.trim_end(),
             )));
         }
     };
@@ -183,20 +169,18 @@ fn parse_answer(line: &str) -> Result<Answer, AgentError> {
 
 /// `{"id": "c1", "name": "…", "arguments": {…}}`, or what is wrong with it.
 fn tool_call(request: &serde_json::Value) -> Result<Answer, String> {
-    let object = request
-        .as_object()
-        .ok_or("is not an object {\"id\", \"name\", \"arguments\"}")?;
+    let object = request.as_object().ok_or(message::CALL_NOT_A_REQUEST)?;
     let id = match object.get("id") {
         Some(serde_json::Value::String(id)) => id.clone(),
-        Some(_) => return Err("has an `id` that is not a string".into()),
-        None => return Err("has no `id` (the harness sends it back with the result)".into()),
+        Some(_) => return Err(message::CALL_ID_NOT_STRING.into()),
+        None => return Err(message::CALL_NO_ID.into()),
     };
     let (name, arguments) = name_and_arguments(object)?;
     if let Some(key) = object
         .keys()
         .find(|k| !matches!(k.as_str(), "id" | "name" | "arguments"))
     {
-        return Err(format!("has an unknown field `{key}`"));
+        return Err(message::call_unknown_field(key));
     }
     Ok(Answer::ToolCall {
         id,
@@ -209,15 +193,13 @@ fn tool_call(request: &serde_json::Value) -> Result<Answer, String> {
 fn reported_call(
     call: &serde_json::Value,
 ) -> Result<(String, serde_json::Value, Option<serde_json::Value>), String> {
-    let object = call
-        .as_object()
-        .ok_or("is not an object {\"name\", \"arguments\", \"result\"}")?;
+    let object = call.as_object().ok_or(message::CALL_NOT_A_REPORT)?;
     let (name, arguments) = name_and_arguments(object)?;
     if let Some(key) = object
         .keys()
         .find(|k| !matches!(k.as_str(), "name" | "arguments" | "result"))
     {
-        return Err(format!("has an unknown field `{key}`"));
+        return Err(message::call_unknown_field(key));
     }
     Ok((name, arguments, object.get("result").cloned()))
 }
@@ -227,14 +209,14 @@ fn name_and_arguments(
 ) -> Result<(String, serde_json::Value), String> {
     let name = match object.get("name") {
         Some(serde_json::Value::String(name)) if !name.trim().is_empty() => name.clone(),
-        Some(serde_json::Value::String(_)) => return Err("has a blank `name`".into()),
-        Some(_) => return Err("has a `name` that is not a string".into()),
-        None => return Err("has no `name`".into()),
+        Some(serde_json::Value::String(_)) => return Err(message::CALL_BLANK_NAME.into()),
+        Some(_) => return Err(message::CALL_NAME_NOT_STRING.into()),
+        None => return Err(message::CALL_NO_NAME.into()),
     };
     let arguments = match object.get("arguments") {
         None => serde_json::Value::Object(Default::default()),
         Some(args @ serde_json::Value::Object(_)) => args.clone(),
-        Some(_) => return Err("has `arguments` that are not an object".into()),
+        Some(_) => return Err(message::CALL_ARGUMENTS_NOT_OBJECT.into()),
     };
     Ok((name, arguments))
 }
@@ -300,7 +282,7 @@ pub(super) fn event_name(line: &CallerLine<'_>) -> String {
         CallerEvent::Dtmf(_) => "dtmf",
         _ => "user",
     };
-    format!("the `{kind}` event of step {}", line.step_order)
+    message::event_name(kind, line.step_order)
 }
 
 /// What an agent said for `start`: its greeting (maybe empty) and whether it hung up as it
@@ -322,10 +304,7 @@ pub(super) fn greeting_answer(
                 Reply::HangUp => (None, true),
             })
         }
-        Answer::ToolCall { .. } => Err(AgentError::fault(format!(
-            "{who} answered `start` with a tool_call; its greeting is {{\"text\": \"...\"}}, \
-             with \"tool_calls\" for the tools it ran"
-        ))),
+        Answer::ToolCall { .. } => Err(AgentError::fault(message::greeting_is_tool_call(who))),
     }
 }
 

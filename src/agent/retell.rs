@@ -12,7 +12,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use super::external::MAX_REPLY_LINE;
 use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply, TurnTiming};
 use crate::limits::MAX_REPLY_BYTES;
-use crate::message::{self, quote};
+use crate::message;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -105,22 +105,18 @@ impl RetellAgent {
     }
 
     fn fault(&self, what: impl std::fmt::Display) -> AgentError {
-        AgentError::fault(format!("the Retell server at {}: {what}", self.call_url))
+        AgentError::fault(message::retell_fault(&self.call_url, &what))
     }
 
     async fn send(&mut self, message: Value) -> Result<(), AgentError> {
         let url = self.call_url.clone();
         let Some(socket) = self.socket.as_mut() else {
-            return Err(self.fault("the WebSocket is not open (the call was not started)"));
+            return Err(self.fault(message::RETELL_NOT_OPEN));
         };
         socket
             .send(Message::text(message.to_string()))
             .await
-            .map_err(|e| {
-                AgentError::fault(format!(
-                    "the Retell server at {url}: cannot send on the WebSocket ({e})"
-                ))
-            })
+            .map_err(|e| AgentError::fault(message::retell_send_failed(&url, &e)))
     }
 
     /// Reads messages until `response_id` `id` is complete; records the tools the server
@@ -140,65 +136,49 @@ impl RetellAgent {
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
             let Some(socket) = self.socket.as_mut() else {
-                return Err(self.fault("the WebSocket is not open (the call was not started)"));
+                return Err(self.fault(message::RETELL_NOT_OPEN));
             };
             let next = match tokio::time::timeout_at(deadline, socket.next()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    return Err(self.fault(format!(
-                        "response_id {id} was not completed (no `content_complete: true`) \
-                         within {}; content so far: {}",
-                        message::human_duration(self.timeout),
-                        quote(&got.content)
+                    return Err(self.fault(message::retell_incomplete(
+                        id,
+                        self.timeout,
+                        &got.content,
                     )));
                 }
             };
             let text = match next {
                 None | Some(Ok(Message::Close(_))) => {
                     let how = match &next {
-                        Some(Ok(Message::Close(Some(frame)))) if !frame.reason.is_empty() => {
-                            format!(" (code {}, {})", frame.code, quote(frame.reason.as_str()))
+                        Some(Ok(Message::Close(Some(frame)))) => {
+                            message::retell_close_frame(&frame.code, frame.reason.as_str())
                         }
-                        Some(Ok(Message::Close(Some(frame)))) => format!(" (code {})", frame.code),
                         _ => String::new(),
                     };
                     self.socket = None;
-                    return Err(self.fault(format!(
-                        "it closed the WebSocket{how} before completing response_id {id}; \
-                         content so far: {}",
-                        quote(&got.content)
-                    )));
+                    return Err(self.fault(message::retell_closed(&how, id, &got.content)));
                 }
                 Some(Err(e)) => {
                     self.socket = None;
-                    return Err(self.fault(format!(
-                        "the WebSocket failed ({e}) while waiting for response_id {id}"
-                    )));
+                    return Err(self.fault(message::retell_socket_failed(&e, id)));
                 }
                 Some(Ok(Message::Text(text))) => text.as_str().to_owned(),
                 Some(Ok(Message::Binary(bytes))) => {
-                    return Err(self.fault(format!(
-                        "it sent a binary message ({} bytes: {}); Retell's messages are JSON text",
+                    return Err(self.fault(message::retell_binary(
                         bytes.len(),
-                        quote(&String::from_utf8_lossy(&bytes))
+                        &String::from_utf8_lossy(&bytes),
                     )));
                 }
                 // Pings are answered by the WebSocket layer.
                 Some(Ok(_)) => continue,
             };
-            let event: Value = serde_json::from_str(&text).map_err(|e| {
-                self.fault(format!(
-                    "it sent a message that is not JSON ({e}): {}",
-                    quote(&text)
-                ))
-            })?;
+            let event: Value = serde_json::from_str(&text)
+                .map_err(|e| self.fault(message::retell_not_json(&e, &text)))?;
             match event.get("response_type").and_then(Value::as_str) {
                 Some("response") => {
                     let Some(rid) = event.get("response_id").and_then(Value::as_u64) else {
-                        return Err(self.fault(format!(
-                            "it sent a `response` without a response_id: {}",
-                            quote(&text)
-                        )));
+                        return Err(self.fault(message::retell_response_without_id(&text)));
                     };
                     if rid != id {
                         continue; // stale (an older id), or not asked for: Retell drops it
@@ -228,9 +208,8 @@ impl RetellAgent {
                         .await?;
                 }
                 Some("tool_call_invocation") => {
-                    let call = invocation(&event).map_err(|what| {
-                        self.fault(format!("its tool_call_invocation {what}: {}", quote(&text)))
-                    })?;
+                    let call = invocation(&event)
+                        .map_err(|what| self.fault(message::retell_bad_invocation(&what, &text)))?;
                     invocations.push(call);
                 }
                 Some("tool_call_result") => {
@@ -239,10 +218,7 @@ impl RetellAgent {
                         .iter_mut()
                         .find(|call| Some(call.id.as_str()) == id && call.result.is_none());
                     let Some(call) = found else {
-                        return Err(self.fault(format!(
-                            "it sent a tool_call_result for no tool_call_invocation before it: {}",
-                            quote(&text)
-                        )));
+                        return Err(self.fault(message::retell_orphan_result(&text)));
                     };
                     let content = event.get("content").cloned().unwrap_or(Value::Null);
                     // The result is a string; one that holds JSON is read as that JSON, so
@@ -254,10 +230,7 @@ impl RetellAgent {
                 }
                 Some("config" | "metadata" | "agent_interrupt" | "update_agent") => {}
                 _ => {
-                    return Err(self.fault(format!(
-                        "it sent a message with no known response_type: {}",
-                        quote(&text)
-                    )));
+                    return Err(self.fault(message::retell_unknown_type(&text)));
                 }
             }
         }
@@ -281,21 +254,21 @@ fn invocation(event: &Value) -> Result<Invocation, String> {
     let id = event
         .get("tool_call_id")
         .and_then(Value::as_str)
-        .ok_or("has no tool_call_id")?;
+        .ok_or(message::RETELL_INVOCATION_NO_ID)?;
     let name = event
         .get("name")
         .and_then(Value::as_str)
         .filter(|n| !n.trim().is_empty())
-        .ok_or("has no name")?;
+        .ok_or(message::RETELL_INVOCATION_NO_NAME)?;
     let arguments = match event.get("arguments") {
         None => Value::Object(Default::default()),
         Some(Value::String(s)) if s.trim().is_empty() => Value::Object(Default::default()),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(object @ Value::Object(_)) => object,
-            _ => return Err("has arguments that are not a JSON object".into()),
+            _ => return Err(message::RETELL_INVOCATION_ARGUMENTS.into()),
         },
         Some(object @ Value::Object(_)) => object.clone(),
-        Some(_) => return Err("has arguments that are not a JSON object".into()),
+        Some(_) => return Err(message::RETELL_INVOCATION_ARGUMENTS.into()),
     };
     Ok(Invocation {
         id: id.to_owned(),
@@ -309,22 +282,15 @@ fn invocation(event: &Value) -> Result<Invocation, String> {
 fn cannot_connect(url: &str, error: &tungstenite::Error) -> AgentError {
     let why = match error {
         tungstenite::Error::Http(response) => {
-            let body = response
-                .body()
-                .as_ref()
-                .map(|b| format!(": {}", quote(String::from_utf8_lossy(b).trim())))
-                .unwrap_or_default();
-            format!(
-                "it answered HTTP {} instead of opening a WebSocket{body}",
-                response.status()
-            )
+            let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b));
+            message::retell_http_instead(&response.status(), body.as_deref())
         }
         tungstenite::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            "connection refused".to_owned()
+            message::CONNECTION_REFUSED.to_owned()
         }
         other => other.to_string(),
     };
-    AgentError::fault(format!("cannot reach the Retell server at {url}: {why}"))
+    AgentError::fault(message::retell_unreachable(url, &why))
 }
 
 impl Agent for RetellAgent {
@@ -346,10 +312,9 @@ impl Agent for RetellAgent {
             Ok(Ok(connected)) => connected,
             Ok(Err(e)) => return Err(cannot_connect(&self.call_url, &e)),
             Err(_) => {
-                return Err(AgentError::fault(format!(
-                    "cannot reach the Retell server at {}: no WebSocket within {}",
-                    self.call_url,
-                    message::human_duration(self.timeout)
+                return Err(AgentError::fault(message::retell_no_websocket_within(
+                    &self.call_url,
+                    self.timeout,
                 )));
             }
         };

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::LlmConfig;
+use crate::message;
 
 /// Asks `url` to answer `messages` by calling `tool`; the tool's arguments, parsed.
 pub(super) fn ask(
@@ -26,41 +27,21 @@ pub(super) fn ask(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start a runtime for the LLM request: {e}"))?;
+            .map_err(|e| message::llm_runtime_failed(&e))?;
         runtime.block_on(async {
             tokio::time::timeout(timeout, post(&url, key.as_deref(), body))
                 .await
-                .unwrap_or_else(|_| {
-                    Err(format!(
-                        "the LLM at {url} gave no answer within {}",
-                        crate::message::human_duration(timeout)
-                    ))
-                })
+                .unwrap_or_else(|_| Err(message::llm_no_answer_within(&url, timeout)))
         })
     })
     .join()
-    .map_err(|_| "the LLM request panicked".to_owned())??;
-    let response: Value = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "the LLM's answer is not JSON ({e}): {}",
-            crate::message::quote(&text)
-        )
-    })?;
+    .map_err(|_| message::LLM_REQUEST_PANICKED.to_owned())??;
+    let response: Value =
+        serde_json::from_str(&text).map_err(|e| message::llm_answer_not_json(&e, &text))?;
     let arguments = response["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
         .as_str()
-        .ok_or_else(|| {
-            format!(
-                "the LLM did not answer with the forced `{}` tool call: {}",
-                name.as_str().unwrap_or("?"),
-                crate::message::quote(&text)
-            )
-        })?;
-    serde_json::from_str(arguments).map_err(|e| {
-        format!(
-            "the LLM's tool arguments are not JSON ({e}): {}",
-            crate::message::quote(arguments)
-        )
-    })
+        .ok_or_else(|| message::llm_no_forced_tool_call(name.as_str().unwrap_or("?"), &text))?;
+    serde_json::from_str(arguments).map_err(|e| message::llm_arguments_not_json(&e, arguments))
 }
 
 async fn post(url: &str, key: Option<&str>, body: String) -> Result<String, String> {
@@ -73,23 +54,20 @@ async fn post(url: &str, key: Option<&str>, body: String) -> Result<String, Stri
     }
     let request = request
         .body(http_body_util::Full::new(hyper::body::Bytes::from(body)))
-        .map_err(|e| format!("the LLM URL {url} is not usable: {e}"))?;
+        .map_err(|e| message::llm_url_unusable(url, &e))?;
     let response = client
         .request(request)
         .await
-        .map_err(|e| format!("cannot reach the LLM at {url}: {e}"))?;
+        .map_err(|e| message::llm_unreachable(url, &e))?;
     let status = response.status();
     let bytes = http_body_util::Limited::new(response.into_body(), 4 << 20)
         .collect()
         .await
-        .map_err(|e| format!("cannot read the LLM's answer from {url}: {e}"))?
+        .map_err(|e| message::llm_answer_unread(url, &e))?
         .to_bytes();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     if !status.is_success() {
-        return Err(format!(
-            "the LLM at {url} answered HTTP {status}: {}",
-            crate::message::quote(text.trim())
-        ));
+        return Err(message::llm_http_status(url, &status, text.trim()));
     }
     Ok(text)
 }

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::call::Row;
 use crate::case::Case;
+use crate::message;
 use crate::validate::{JudgeVerdict, StepResult};
 
 mod client;
@@ -116,10 +117,7 @@ impl<'a> Session<'a> {
         let path = config.lock_root.join(&within);
         let lock = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                format!(
-                    "the LLM lock file {} is corrupt ({e}); fix it or delete it and record again",
-                    crate::case::discover::display_path(&path)
-                )
+                message::llm_lock_corrupt(&crate::case::discover::display_path(&path), &e)
             })?,
             Err(_) => LockFile::default(),
         };
@@ -141,15 +139,10 @@ impl<'a> Session<'a> {
             return Ok(entry.answer.clone());
         }
         if self.config.mode == LockMode::Offline {
-            return Err(format!(
-                "no recorded LLM answer for this request ({kind}, entry {key} of {}); run locally to record it",
-                self.lock_name
-            ));
+            return Err(message::llm_not_recorded(kind, &key, &self.lock_name));
         }
         let Some(url) = &self.config.url else {
-            return Err(
-                "an LLM is needed and none is configured: set VOICE_HARNESS_LLM_URL (or --llm-url) to an OpenAI-compatible chat-completions endpoint".to_owned(),
-            );
+            return Err(message::LLM_NOT_CONFIGURED.to_owned());
         };
         let answer = client::ask(url, &self.config, &messages, &tool)?;
         self.lock.entries.insert(
@@ -183,23 +176,18 @@ impl<'a> Session<'a> {
                 }
                 self.changed = true;
             } else {
-                note = Some(format!(
-                    "{}: {} stale entr{} (no request of this run used them); prune with VOICE_HARNESS_LLM_PRUNE=1",
-                    self.lock_name,
-                    stale.len(),
-                    if stale.len() == 1 { "y" } else { "ies" }
-                ));
+                note = Some(message::llm_stale_entries(&self.lock_name, stale.len()));
             }
         }
         if self.changed {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+                    .map_err(|e| message::llm_lock_unwritten(&dir.display(), &e))?;
             }
             let mut text = serde_json::to_string_pretty(&self.lock).expect("plain data");
             text.push('\n');
             std::fs::write(&self.path, text)
-                .map_err(|e| format!("cannot write {}: {e}", self.path.display()))?;
+                .map_err(|e| message::llm_lock_unwritten(&self.path.display(), &e))?;
         }
         Ok(note)
     }
@@ -321,9 +309,7 @@ pub(crate) fn rephrase(case: &Case, session: &mut Session<'_>) -> Result<Case, S
             .get("line")
             .and_then(Value::as_str)
             .filter(|l| crate::normalize::has_token(l))
-            .ok_or_else(|| {
-                format!("the LLM's rephrasing is outside its schema (expected a line): {answer}")
-            })?;
+            .ok_or_else(|| message::llm_rephrasing_outside_schema(&answer))?;
         turn.user_input = line.to_owned();
     }
     Ok(case)
@@ -374,9 +360,7 @@ pub(crate) fn judge(
         let verdict = answer.get("verdict").and_then(Value::as_str);
         let reason = answer.get("reason").and_then(Value::as_str);
         let (Some(verdict @ ("pass" | "fail" | "unsure")), Some(reason)) = (verdict, reason) else {
-            return Err(format!(
-                "the LLM judge's answer is outside its schema (expected a verdict pass, fail or unsure and a reason): {answer}"
-            ));
+            return Err(message::llm_verdict_outside_schema(&answer));
         };
         verdicts.push((
             i,

@@ -3,9 +3,10 @@
 //! start, too many tool calls, and what a tool with no matching mock answers. Read by the
 //! author of the agent.
 
+use std::fmt::Display;
 use std::time::Duration;
 
-use super::{human_duration, inline_json};
+use super::{human_duration, inline_json, quote};
 use crate::limits::MAX_REPLY_BYTES;
 
 /// The turn timeout struck. On the virtual clock (`virtual_clock`) the harness cannot tell
@@ -90,6 +91,11 @@ pub(crate) fn line_nobody_asked_for(program: &str, event: &str, line: &str) -> S
     )
 }
 
+/// An error the agent itself reported (`{"error": …}`, `AgentError::new`).
+pub(crate) fn agent_reported_error(message: &str) -> String {
+    format!("agent error: {message}")
+}
+
 pub(crate) fn agent_not_built(panic: &str) -> String {
     format!("the agent could not be built for this case: it panicked: {panic}")
 }
@@ -125,5 +131,152 @@ pub(crate) fn unmatched_mock(
 pub(crate) fn tool_cap(step: u32, cap: usize) -> String {
     format!(
         "the agent made more than {cap} tool calls in step {step} (the per-turn cap); it was stopped there"
+    )
+}
+
+// ---- agent programs (agent/command.rs) ---------------------------------------------------
+
+/// How a fault names an agent program.
+pub(crate) fn program_who(program: &str) -> String {
+    format!("agent program `{program}`")
+}
+
+/// The end of a program's stderr, appended to its fault.
+pub(crate) fn stderr_ends(text: &str) -> String {
+    format!("; its stderr ends: {text}")
+}
+
+/// A program stopped talking: `how` ([`program_exited`] or [`PROGRAM_CLOSED_STDOUT`]),
+/// `when` (one of the `PROGRAM_GONE_*` moments), `tail` ([`stderr_ends`] or empty).
+pub(crate) fn program_gone(program: &str, how: &str, when: &str, tail: &str) -> String {
+    format!("agent program `{program}` {how} {when}{tail}")
+}
+
+pub(crate) fn program_exited(status: &dyn Display) -> String {
+    format!("exited ({status})")
+}
+
+pub(crate) const PROGRAM_CLOSED_STDOUT: &str = "closed its stdout";
+pub(crate) const PROGRAM_GONE_BEFORE_FIRST_ANSWER: &str = "before its first answer";
+pub(crate) const PROGRAM_GONE_BEFORE_CALL_ENDED: &str = "before the call ended";
+pub(crate) const PROGRAM_GONE_BEFORE_NEXT_EVENT: &str = "before it was sent the next event";
+pub(crate) const PROGRAM_GONE_BEFORE_REPLYING: &str = "before replying";
+
+pub(crate) fn program_reply_unread(program: &str, e: &dyn Display, tail: &str) -> String {
+    format!("could not read the reply of agent program `{program}`: {e}{tail}")
+}
+
+pub(crate) fn program_reply_not_utf8(program: &str, tail: &str) -> String {
+    format!("the reply of agent program `{program}` is not UTF-8 text{tail}")
+}
+
+pub(crate) const PROGRAM_COMMAND_EMPTY: &str = "agent program: the command is empty";
+pub(crate) const PROGRAM_PIPES_NOT_OPENED: &str = "agent program: its pipes could not be opened";
+pub(crate) const PROGRAM_CALL_NOT_STARTED: &str = "agent program: the call was not started";
+
+pub(crate) fn program_interrupted(program: &str) -> String {
+    format!("agent program `{program}` was not started: the run was interrupted")
+}
+
+pub(crate) fn program_cannot_start(program: &str, e: &dyn Display) -> String {
+    format!("cannot start agent program `{program}`: {e}")
+}
+
+// ---- HTTP agents (agent/http.rs) ---------------------------------------------------------
+
+/// How a fault names an HTTP agent.
+pub(crate) fn http_who(url: &str) -> String {
+    format!("the agent at {url}")
+}
+
+pub(crate) fn http_unreachable(url: &str, why: &str) -> String {
+    format!("cannot reach the agent at {url}: {why}")
+}
+
+pub(crate) fn http_no_response_within(url: &str, timeout: Duration) -> String {
+    http_unreachable(
+        url,
+        &format!("no response within {}", human_duration(timeout)),
+    )
+}
+
+pub(crate) fn not_a_url(e: &dyn Display) -> String {
+    format!("not a URL ({e})")
+}
+
+/// Why a server could not be reached, for the `cannot reach` faults.
+pub(crate) const CONNECTION_REFUSED: &str = "connection refused";
+pub(crate) const CONNECTION_RESET: &str = "the connection was reset";
+
+pub(crate) fn http_response_unread(url: &str, status: &dyn Display, e: &dyn Display) -> String {
+    format!("could not read the response of the agent at {url} (HTTP {status}): {e}")
+}
+
+/// `: "the body"` after an HTTP status, or nothing for an empty body.
+pub(crate) fn http_body(text: &str) -> String {
+    if text.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {}", quote(text.trim()))
+    }
+}
+
+pub(crate) fn http_status(url: &str, status: &dyn Display, body: &str) -> String {
+    format!(
+        "the agent at {url} answered HTTP {status}{}",
+        http_body(body)
+    )
+}
+
+// ---- the JSON-lines protocol (agent/protocol.rs) -----------------------------------------
+
+const SHAPES: &str = r#"{"text": "..."} (optionally with "end_call": true and "tool_calls": [...]), {"tool_call": {"id": "...", "name": "...", "arguments": {...}}} or {"error": "..."}"#;
+
+pub(crate) fn reply_not_json(e: &dyn Display, line: &str) -> String {
+    format!("the agent's reply is not JSON ({e}): {}", quote(line))
+}
+
+pub(crate) fn reply_wrong_shape(line: &str) -> String {
+    format!("the agent's reply is not {SHAPES}: {}", quote(line))
+}
+
+/// `what`: what is wrong with the `tool_call` (one of the `CALL_*` sentences).
+pub(crate) fn reply_tool_call_wrong(what: &str, line: &str) -> String {
+    format!("the agent's tool_call {what}: {}", quote(line))
+}
+
+pub(crate) fn reply_tool_calls_item_wrong(i: usize, what: &str, line: &str) -> String {
+    format!("the agent's tool_calls[{i}] {what}: {}", quote(line))
+}
+
+pub(crate) fn reply_tool_calls_not_list(line: &str) -> String {
+    format!(
+        "the agent's tool_calls is not a list of calls: {}",
+        quote(line)
+    )
+}
+
+pub(crate) const CALL_NOT_A_REQUEST: &str = "is not an object {\"id\", \"name\", \"arguments\"}";
+pub(crate) const CALL_NOT_A_REPORT: &str = "is not an object {\"name\", \"arguments\", \"result\"}";
+pub(crate) const CALL_ID_NOT_STRING: &str = "has an `id` that is not a string";
+pub(crate) const CALL_NO_ID: &str = "has no `id` (the harness sends it back with the result)";
+pub(crate) const CALL_BLANK_NAME: &str = "has a blank `name`";
+pub(crate) const CALL_NAME_NOT_STRING: &str = "has a `name` that is not a string";
+pub(crate) const CALL_NO_NAME: &str = "has no `name`";
+pub(crate) const CALL_ARGUMENTS_NOT_OBJECT: &str = "has `arguments` that are not an object";
+
+pub(crate) fn call_unknown_field(key: &str) -> String {
+    format!("has an unknown field `{key}`")
+}
+
+/// How a fault names an event: ``the `user` event of step 2``.
+pub(crate) fn event_name(kind: &str, step: u32) -> String {
+    format!("the `{kind}` event of step {step}")
+}
+
+pub(crate) fn greeting_is_tool_call(who: &str) -> String {
+    format!(
+        "{who} answered `start` with a tool_call; its greeting is {{\"text\": \"...\"}}, \
+         with \"tool_calls\" for the tools it ran"
     )
 }

@@ -45,7 +45,7 @@ pub(crate) fn inexact_number(line: usize, column: usize, number: &str) -> Proble
 }
 
 pub(crate) fn unreadable(err: &std::io::Error) -> Problem {
-    Problem::at(Location::File, format!("cannot read the file: {err}"))
+    Problem::at(Location::File, format!("could not read the file: {err}"))
 }
 
 pub(crate) fn json_syntax(err: &serde_json::Error) -> Problem {

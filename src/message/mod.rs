@@ -4,7 +4,9 @@
 //!   run (the error, the file and its fields, each rule of the format);
 //! - `step`: whoever judges the agent, why a step or a call failed;
 //! - `agent`: the agent's author, what went wrong with the agent itself during a call;
+//! - `protocols`: the author of an OpenAI-compatible or Retell server, what it did wrong;
 //! - `runner`: whoever runs the suite, what the runner and `cargo test` say about a run;
+//! - `llm`: whoever runs `judge` or `persona` steps, why the LLM could not do its part;
 //! - `hints`: whoever must act on a failure, what to do next.
 //!
 //! This file holds only the formatters the others share (a quoted value, a duration, inline
@@ -17,17 +19,23 @@ use std::time::Duration;
 mod agent;
 mod case_rules;
 mod hints;
+#[cfg(feature = "llm")]
+mod llm;
 mod load;
 mod load_problems;
+mod protocols;
 mod runner;
 mod step;
 
 pub(crate) use agent::*;
 pub(crate) use case_rules::*;
 pub(crate) use hints::*;
+#[cfg(feature = "llm")]
+pub(crate) use llm::*;
 pub(crate) use load::MAX_SHOWN;
 pub use load::{LoadError, Location, Problem};
 pub(crate) use load_problems::*;
+pub(crate) use protocols::*;
 pub use runner::HARNESS_NOT_FALSE;
 pub(crate) use runner::*;
 pub(crate) use step::*;

@@ -40,7 +40,7 @@ help: in Cargo.toml, add\n\n[[test]]\nname = \"<this file's name>\"\nharness = f
 
 pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> String {
     format!(
-        "voice_harness::harness!: cannot read the cases folder `{root}` ({absolute}): {why}\n  \
+        "voice_harness::harness!: could not read the cases folder `{root}` ({absolute}): {why}\n  \
          help: create it and add a case file, or point the macro at your folder with \
          `voice_harness::harness!(root = \"path/to/cases\")` (relative to the crate root)"
     )
@@ -132,3 +132,166 @@ pub(crate) const NOT_SHRUNK: &str = "not shrunk: the failing seed's fillers and 
 #[cfg(feature = "cli")]
 pub(crate) const PASSED_BUT_EXPECTED_TO_FAIL: &str =
     "the call passed, but the case expects it to fail";
+
+/// The `description` of a case `sweep --shrink` wrote: from the case `test_id` of
+/// `source`, failing at `steps` at `seed`; `rules`: a rule-following case (its caller's lines
+/// are written down as heard, not only its fillers and misheard words).
+#[cfg(feature = "cli")]
+pub(crate) fn shrunk_description(
+    source: &str,
+    test_id: &str,
+    seed: u64,
+    steps: &[u32],
+    rules: bool,
+) -> String {
+    let written_down = if rules {
+        "the caller's lines written as the agent heard them"
+    } else {
+        "only the fillers and misheard words written down here"
+    };
+    format!(
+        "Shrunk by `voice-harness sweep --shrink` from {source} ({test_id}) at seed {seed}: it fails at steps {steps:?} with {written_down}, under any seed."
+    )
+}
+
+// ---- the runner's paths and `merge` --------------------------------------------------------
+
+#[cfg(feature = "cli")]
+pub(crate) fn no_such_path(path: &std::path::Path) -> String {
+    format!("no such file or folder: {}", path.display())
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn folder_unread(path: &std::path::Path, error: &dyn std::fmt::Display) -> String {
+    format!("could not read the folder {}: {error}", path.display())
+}
+
+#[cfg(feature = "cli")]
+pub(crate) const MERGE_NOTHING: &str = "no report to merge";
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_not_a_report(name: &str, e: &dyn std::fmt::Display) -> String {
+    format!(
+        "{name} is not a voice-harness JSON report ({e}); write one with `voice-harness run --json FILE`"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_not_utf8(name: &str) -> String {
+    format!("{name} is not UTF-8")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_not_laid_out(name: &str) -> String {
+    format!(
+        "{name} is not laid out as voice-harness writes a report (one case per line); merge the reports it wrote, unchanged"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_interrupted(name: &str) -> String {
+    format!(
+        "{name} is the report of an interrupted run: it lacks the cases that had not \
+         finished. Run that shard again, then merge"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_versions(first: &str, a: &str, name: &str, b: &str) -> String {
+    format!(
+        "{first} was written by voice-harness {a} and {name} by {b}: merge reports of one version"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_suites(first: &str, name: &str, a: usize, b: usize) -> String {
+    format!(
+        "{first} and {name} are reports of different suites ({a} and {b} case files in all): merge the shards of one run"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_runs(first: &str, name: &str, field: &str, a: &str, b: &str) -> String {
+    format!(
+        "{first} and {name} are shards of different runs: their run.{field} differ ({a} and {b}); merge the shards of one command"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_bad_shard(name: &str, text: &str) -> String {
+    format!("{name}: its run.shard {text:?} is not K/N")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_whole_run(name: &str) -> String {
+    format!("{name} is a whole run, not a shard (`--shard K/N`): there is nothing to merge it with")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_shard_of(name: &str, shard: &dyn std::fmt::Display, n: u64) -> String {
+    format!("{name} is shard {shard}, but the others are shards of {n}")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_shard_twice(shard: &dyn std::fmt::Display, other: &str, name: &str) -> String {
+    format!("shard {shard} is given twice ({other} and {name}): the shards overlap")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_coverage(with: &str, without: &str) -> String {
+    format!(
+        "{with} has a coverage block and {without} has none: write every shard with --coverage, or none"
+    )
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_shard_missing(missing: u64, n: u64) -> String {
+    format!("shard {missing}/{n} is missing: a merge of some shards is not the whole run")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn merge_overlap(file: &str) -> String {
+    format!("{file} is in two of the reports: the shards overlap")
+}
+
+// ---- the runner's `--coverage` summary (report/coverage.rs) ------------------------------
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_headline(
+    cases: usize,
+    calls: u64,
+    tools: usize,
+    matched: usize,
+    mocks: usize,
+) -> String {
+    format!(
+        "coverage of {}: {calls} tool calls, {} mocked or called; mocks: {matched} of {mocks} matched",
+        count(cases, "case", "cases"),
+        count(tools, "tool", "tools"),
+    )
+}
+
+/// The heads of the summary's lists (each item follows on a line of its own).
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_MOCKS_NEVER_MATCHED: &str = "  mocks never matched";
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_RULES_NEVER_FIRED: &str = "  rules never fired";
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_CHECK_NOTHING: &str = "  check nothing";
+#[cfg(feature = "cli")]
+pub(crate) const COVERAGE_NO_RULES: &str = "  caller rules: none in the suite";
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_rules_fired(fired: usize, rules: usize) -> String {
+    format!("  caller rules: {fired} of {rules} fired")
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_voice(features: &[String]) -> String {
+    format!("  voice (cases/times): {}", features.join(", "))
+}
+
+#[cfg(feature = "cli")]
+pub(crate) fn coverage_checking_nothing(cases: usize) -> String {
+    format!("  cases that check nothing: {cases}")
+}

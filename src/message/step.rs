@@ -133,3 +133,104 @@ pub(crate) fn mention_without_call(tool: &str, path: &str) -> String {
 pub(crate) fn mention_without_value(tool: &str, path: &str) -> String {
     format!("missing mention: {tool} result has no {path} to say")
 }
+
+// ---- the outcome checks of a rule-following call -----------------------------------------
+
+/// The first outcome check: the call ended (not at `max_turns`, no agent failure).
+pub(crate) const OUTCOME_CALL_ENDED: &str = "the call ended";
+/// The outcome check of a case with `tools`.
+pub(crate) const OUTCOME_EVERY_CALL_MOCKED: &str = "every tool call answered by a mock";
+
+/// What an outcome check is called: its field and what it asks, `mentions: price, 7 pm`.
+pub(crate) fn outcome_check(field: &str, asks: &str) -> String {
+    format!("{field}: {asks}")
+}
+
+pub(crate) fn agent_failed_at_line(line: u32, why: &str) -> String {
+    format!("the agent failed at caller line {line}: {why}")
+}
+
+pub(crate) fn at_caller_line(line: u32, problem: &str) -> String {
+    format!("caller line {line}: {problem}")
+}
+
+/// A `tool_calls` check that failed, with every call the call made.
+pub(crate) fn with_calls_made(details: &str, made: &[String]) -> String {
+    format!(
+        "{details}; the calls made: {}",
+        if made.is_empty() {
+            "none".to_owned()
+        } else {
+            made.join(", ")
+        }
+    )
+}
+
+pub(crate) fn no_agent_line_said(missing: &[String]) -> String {
+    format!("no agent line said: {}", missing.join(", "))
+}
+
+/// A forbidden keyword, and the caller line after which an agent line said it.
+pub(crate) fn said_after_caller_line(keyword: &str, line: u32) -> String {
+    format!("{keyword} (agent line after caller line {line})")
+}
+
+/// `ended_by`: who ended the call, or `None` when it reached `max_turns`.
+pub(crate) fn ended_by_other(want: &str, ended_by: Option<&str>) -> String {
+    format!(
+        "expected the {want} to end the call; it was ended by {}",
+        match ended_by {
+            None => "reaching max_turns".to_owned(),
+            Some(other) => format!("the {other}"),
+        }
+    )
+}
+
+pub(crate) fn too_many_caller_lines(lines: u32, max: u32) -> String {
+    format!("the call took {lines} caller lines, more than {max}")
+}
+
+// ---- the snapshot and cargo test's failure message (render.rs) ---------------------------
+
+/// The snapshot's line under a transcript cut at `rows` rows.
+pub(crate) fn snapshot_transcript_cut(rows: usize) -> String {
+    format!("(transcript cut at {rows} rows: MAX_TRANSCRIPT_SIZE)")
+}
+
+/// The snapshot's tone line when the agent said tone markers: `found` reads
+/// `"marker" (step N)` each (see [`tone_marker_at`]).
+pub(crate) fn snapshot_tone_failed(found: &[String]) -> String {
+    format!("tone: FAIL: agent said {}", found.join(", "))
+}
+
+/// `"marker" (step N)`.
+pub(crate) fn tone_marker_at(marker: &str, step: u32) -> String {
+    format!("\"{marker}\" (step {step})")
+}
+
+/// The head of cargo test's failure message of a case not as expected.
+pub(crate) fn case_not_as_expected(test_id: &str, file: &str) -> String {
+    format!("case {test_id} ({file}) did not go as expected")
+}
+
+/// `details`: a failure line already on one line.
+pub(crate) fn failure_greeting(details: &str) -> String {
+    format!("\n  greeting failed: {details}")
+}
+
+pub(crate) fn failure_outcome_check(order: u32, check: &str, details: &str) -> String {
+    format!("\n  outcome check {order} failed ({check}):\n    {details}")
+}
+
+pub(crate) fn failure_step(order: u32, details: &str) -> String {
+    format!("\n  step {order} failed: {details}")
+}
+
+/// What the caller heard of a reply it cut into.
+pub(crate) fn failure_caller_heard(heard: &str) -> String {
+    format!("    caller heard: {heard} (then cut in; the keywords were checked against this)")
+}
+
+pub(crate) fn failure_tone(marker: &str, step: u32) -> String {
+    format!("\n  tone check failed: the agent said \"{marker}\" (step {step})")
+}

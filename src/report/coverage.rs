@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::call::RowEvent;
 use crate::case::{CallerAct, Case, Keyword, Speaker};
+use crate::message;
 use crate::run::Outcome;
 
 /// What the report needs of a case beyond its call: its tags, each step's expectations,
@@ -490,14 +491,16 @@ impl Coverage {
         let calls: u64 = self.tools.values().map(|t| t.calls).sum();
         let _ = writeln!(
             out,
-            "coverage of {}: {} tool calls, {} mocked or called; mocks: {} of {} matched",
-            crate::message::count(self.cases as usize, "case", "cases"),
-            calls,
-            crate::message::count(self.tools.len(), "tool", "tools"),
-            mocks - unused.len(),
-            mocks
+            "{}",
+            message::coverage_headline(
+                self.cases as usize,
+                calls,
+                self.tools.len(),
+                mocks - unused.len(),
+                mocks
+            )
         );
-        list(&mut out, "  mocks never matched", &unused);
+        list(&mut out, message::COVERAGE_MOCKS_NEVER_MATCHED, &unused);
         let silent: Vec<String> = self
             .rules
             .iter()
@@ -505,29 +508,28 @@ impl Coverage {
             .map(|r| format!("{} {} ({})", r.file, r.path, r.when))
             .collect();
         if self.rules.is_empty() {
-            out.push_str("  caller rules: none in the suite\n");
+            let _ = writeln!(out, "{}", message::COVERAGE_NO_RULES);
         } else {
             let _ = writeln!(
                 out,
-                "  caller rules: {} of {} fired",
-                self.rules.len() - silent.len(),
-                self.rules.len()
+                "{}",
+                message::coverage_rules_fired(self.rules.len() - silent.len(), self.rules.len())
             );
         }
-        list(&mut out, "  rules never fired", &silent);
+        list(&mut out, message::COVERAGE_RULES_NEVER_FIRED, &silent);
         let voice: Vec<String> = self
             .voice
             .iter()
             .map(|f| format!("{} {}/{}", f.feature, f.cases, f.times))
             .collect();
-        let _ = writeln!(out, "  voice (cases/times): {}", voice.join(", "));
+        let _ = writeln!(out, "{}", message::coverage_voice(&voice));
         let nothing: Vec<String> = self
             .checks_nothing
             .iter()
             .map(|c| format!("{} ({})", c.file, c.test_id))
             .collect();
-        let _ = writeln!(out, "  cases that check nothing: {}", nothing.len());
-        list(&mut out, "  check nothing", &nothing);
+        let _ = writeln!(out, "{}", message::coverage_checking_nothing(nothing.len()));
+        list(&mut out, message::COVERAGE_CHECK_NOTHING, &nothing);
         out.pop();
         out
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::junit::JunitCase;
 use super::{Coverage, JsonReportWriter, JunitReport, ReportMeta, ReportStatus, Summary};
+use crate::message;
 use crate::prepare::Shard;
 
 /// Why reports cannot be merged.
@@ -65,7 +66,7 @@ struct CaseFields {
 pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
     let fail = |text: String| Err(MergeError(text));
     if reports.is_empty() {
-        return fail("no report to merge".into());
+        return fail(message::MERGE_NOTHING.into());
     }
     let mut lines = Vec::new();
     let mut cases = Vec::new();
@@ -75,13 +76,10 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
     // The coverage so far, and the first report with (or without) it.
     let mut coverage: Option<(Option<Coverage>, &str)> = None;
     for (name, bytes) in reports {
-        let parsed: ReportFile = serde_json::from_slice(bytes).map_err(|e| {
-            MergeError(format!(
-                "{name} is not a voice-harness JSON report ({e}); write one with `voice-harness run --json FILE`"
-            ))
-        })?;
+        let parsed: ReportFile = serde_json::from_slice(bytes)
+            .map_err(|e| MergeError(message::merge_not_a_report(name, &e)))?;
         let text =
-            std::str::from_utf8(bytes).map_err(|_| MergeError(format!("{name} is not UTF-8")))?;
+            std::str::from_utf8(bytes).map_err(|_| MergeError(message::merge_not_utf8(name)))?;
         let raw: Vec<&str> = case_lines(text);
         // Each line is copied as it is: it must be its case, whole (found by fuzzing: lines
         // that split cases differently from the JSON made a broken merged report).
@@ -90,58 +88,50 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
                 serde_json::from_str::<CaseFields>(line).is_ok_and(|c| c.file == case.file)
             });
         if !laid_out {
-            return fail(format!(
-                "{name} is not laid out as voice-harness writes a report (one case per line); merge the reports it wrote, unchanged"
-            ));
+            return fail(message::merge_not_laid_out(name));
         }
         if parsed.run.interrupted {
-            return fail(format!(
-                "{name} is the report of an interrupted run: it lacks the cases that had not \
-                 finished. Run that shard again, then merge"
-            ));
+            return fail(message::merge_interrupted(name));
         }
         match &first {
             None => first = Some((name, parsed.run.clone())),
             Some((first_name, meta)) => {
                 if meta.version != parsed.run.version {
-                    return fail(format!(
-                        "{first_name} was written by voice-harness {} and {name} by {}: merge reports of one version",
-                        meta.version, parsed.run.version
+                    return fail(message::merge_versions(
+                        first_name,
+                        &meta.version,
+                        name,
+                        &parsed.run.version,
                     ));
                 }
                 if meta.suite != parsed.run.suite || meta.files != parsed.run.files {
-                    return fail(format!(
-                        "{first_name} and {name} are reports of different suites ({} and {} case files in all): merge the shards of one run",
-                        meta.files, parsed.run.files
+                    return fail(message::merge_suites(
+                        first_name,
+                        name,
+                        meta.files,
+                        parsed.run.files,
                     ));
                 }
                 if let Some((field, a, b)) = differing_run(meta, &parsed.run) {
-                    return fail(format!(
-                        "{first_name} and {name} are shards of different runs: their run.{field} differ ({a} and {b}); merge the shards of one command"
-                    ));
+                    return fail(message::merge_runs(first_name, name, field, &a, &b));
                 }
             }
         }
         let shard = match parsed.run.shard.as_deref() {
-            Some(text) => Shard::parse(text)
-                .map_err(|_| MergeError(format!("{name}: its run.shard {text:?} is not K/N")))?,
+            Some(text) => {
+                Shard::parse(text).map_err(|_| MergeError(message::merge_bad_shard(name, text)))?
+            }
             None if reports.len() == 1 => Shard { k: 1, n: 1 },
             None => {
-                return fail(format!(
-                    "{name} is a whole run, not a shard (`--shard K/N`): there is nothing to merge it with"
-                ));
+                return fail(message::merge_whole_run(name));
             }
         };
         let n = *of.get_or_insert(shard.n);
         if shard.n != n {
-            return fail(format!(
-                "{name} is shard {shard}, but the others are shards of {n}"
-            ));
+            return fail(message::merge_shard_of(name, &shard, n));
         }
         if let Some((_, other)) = shards.iter().find(|(k, _)| *k == shard.k) {
-            return fail(format!(
-                "shard {shard} is given twice ({other} and {name}): the shards overlap"
-            ));
+            return fail(message::merge_shard_twice(&shard, other, name));
         }
         shards.push((shard.k, name));
         match (&mut coverage, parsed.coverage) {
@@ -155,9 +145,7 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
                     (name.as_str(), *first)
                 };
                 drop(shard);
-                return fail(format!(
-                    "{with} has a coverage block and {without} has none: write every shard with --coverage, or none"
-                ));
+                return fail(message::merge_coverage(with, without));
             }
         }
         for (case, line) in parsed.cases.into_iter().zip(raw) {
@@ -176,19 +164,14 @@ pub fn merge(reports: &[(String, Vec<u8>)]) -> Result<Merged, MergeError> {
     let (_, mut meta) = first.expect("at least one report");
     let n = of.unwrap_or(1);
     if let Some(missing) = (1..=n).find(|k| !shards.iter().any(|(have, _)| have == k)) {
-        return fail(format!(
-            "shard {missing}/{n} is missing: a merge of some shards is not the whole run"
-        ));
+        return fail(message::merge_shard_missing(missing, n));
     }
     meta.shard = None;
     // Shards hold disjoint files; the same file twice means reports of different runs.
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by(|&a, &b| lines[a].0.cmp(&lines[b].0));
     if let Some(w) = order.windows(2).find(|w| lines[w[0]].0 == lines[w[1]].0) {
-        return fail(format!(
-            "{} is in two of the reports: the shards overlap",
-            lines[w[0]].0
-        ));
+        return fail(message::merge_overlap(&lines[w[0]].0));
     }
     let lines: Vec<(String, String)> = order.iter().map(|&i| lines[i].clone()).collect();
     let mut sorted_cases: Vec<Option<JunitCase>> = cases.into_iter().map(Some).collect();

@@ -241,14 +241,9 @@ pub struct PathError(FindError);
 impl std::fmt::Display for PathError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            FindError::Missing(path) => write!(f, "no such file or folder: {}", path.display()),
+            FindError::Missing(path) => f.write_str(&crate::message::no_such_path(path)),
             FindError::Unreadable(err) => {
-                write!(
-                    f,
-                    "cannot read the folder {}: {}",
-                    err.path.display(),
-                    err.error
-                )
+                f.write_str(&crate::message::folder_unread(&err.path, &err.error))
             }
         }
     }

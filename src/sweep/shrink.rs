@@ -220,16 +220,14 @@ fn pinned(
         "test_id".into(),
         Value::String(shrunk_id(&case.test_id, seed)),
     );
-    let written_down = if case.rules.is_some() {
-        "the caller's lines written as the agent heard them"
-    } else {
-        "only the fillers and misheard words written down here"
-    };
     object.insert(
         "description".into(),
-        Value::String(format!(
-            "Shrunk by `voice-harness sweep --shrink` from {source} ({}) at seed {seed}: it fails at steps {:?} with {written_down}, under any seed.",
-            case.test_id, failing.metrics.failure_steps
+        Value::String(crate::message::shrunk_description(
+            source,
+            &case.test_id,
+            seed,
+            &failing.metrics.failure_steps,
+            case.rules.is_some(),
         )),
     );
     if let Some(caller) = object.get_mut("caller").and_then(Value::as_object_mut) {

@@ -30,9 +30,9 @@ pub(crate) fn validate_outcome(
 
     let ended = match (fault, cut, run.ended_by) {
         _ if not_started.is_some() => not_started.map(message::never_started),
-        (Some(fault), _, _) => Some(format!(
-            "the agent failed at caller line {}: {}",
-            fault.step_order, fault.message
+        (Some(fault), _, _) => Some(message::agent_failed_at_line(
+            fault.step_order,
+            &fault.message,
         )),
         (None, Some(rows), _) => Some(message::transcript_cut(rows, rows_needed(case))),
         (None, None, EndedBy::MaxTurns) => Some(message::call_looped(
@@ -41,16 +41,16 @@ pub(crate) fn validate_outcome(
         )),
         _ => None,
     };
-    push_check(&mut out, "the call ended".to_owned(), ended);
+    push_check(&mut out, message::OUTCOME_CALL_ENDED.to_owned(), ended);
 
     if case.tools.is_some() {
         let problems: Vec<String> = tool_problems
             .iter()
-            .map(|(line, p)| format!("caller line {line}: {p}"))
+            .map(|(line, p)| message::at_caller_line(*line, p))
             .collect();
         push_check(
             &mut out,
-            "every tool call answered by a mock".to_owned(),
+            message::OUTCOME_EVERY_CALL_MOCKED.to_owned(),
             (!problems.is_empty()).then(|| problems.join("; ")),
         );
     }
@@ -73,19 +73,12 @@ pub(crate) fn validate_outcome(
             .iter()
             .map(|c| tool_match::describe(&c.name, Some(&c.arguments)))
             .collect();
-        let problem = probe.details.map(|details| {
-            format!(
-                "{details}; the calls made: {}",
-                if made.is_empty() {
-                    "none".to_owned()
-                } else {
-                    made.join(", ")
-                }
-            )
-        });
+        let problem = probe
+            .details
+            .map(|details| message::with_calls_made(&details, &made));
         let i = push_check(
             &mut out,
-            format!("tool_calls: {}", wanted.join(", ")),
+            message::outcome_check("tool_calls", &wanted.join(", ")),
             problem,
         );
         out[i].missing_tool_calls = probe.missing_tool_calls;
@@ -102,9 +95,9 @@ pub(crate) fn validate_outcome(
         let problem = (!found.is_empty()).then(|| message::forbidden_tool_calls(&found));
         let i = push_check(
             &mut out,
-            format!(
-                "forbidden_tool_calls: {}",
-                checks.forbidden_tool_calls.join(", ")
+            message::outcome_check(
+                "forbidden_tool_calls",
+                &checks.forbidden_tool_calls.join(", "),
             ),
             problem,
         );
@@ -128,14 +121,17 @@ pub(crate) fn validate_outcome(
             .filter(|k| said_somewhere(k).is_none())
             .map(ToString::to_string)
             .collect();
-        let problem =
-            (!missing.is_empty()).then(|| format!("no agent line said: {}", missing.join(", ")));
+        let problem = (!missing.is_empty()).then(|| message::no_agent_line_said(&missing));
         let label = checks
             .mentions
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>();
-        let i = push_check(&mut out, format!("mentions: {}", label.join(", ")), problem);
+        let i = push_check(
+            &mut out,
+            message::outcome_check("mentions", &label.join(", ")),
+            problem,
+        );
         out[i].missing_keywords = missing;
     }
     if !checks.forbidden_keywords.is_empty() {
@@ -147,7 +143,7 @@ pub(crate) fn validate_outcome(
         let problem = (!found.is_empty()).then(|| {
             let said: Vec<String> = found
                 .iter()
-                .map(|(k, n)| format!("{k} (agent line after caller line {n})"))
+                .map(|(k, n)| message::said_after_caller_line(k, *n))
                 .collect();
             message::forbidden_keywords(&said)
         });
@@ -158,32 +154,32 @@ pub(crate) fn validate_outcome(
             .collect::<Vec<_>>();
         let i = push_check(
             &mut out,
-            format!("forbidden_keywords: {}", label.join(", ")),
+            message::outcome_check("forbidden_keywords", &label.join(", ")),
             problem,
         );
         out[i].forbidden_found = found.into_iter().map(|(k, _)| k).collect();
     }
     if let Some(want) = checks.ended_by {
         let problem = (run.ended_by != want).then(|| {
-            format!(
-                "expected the {} to end the call; it was ended by {}",
+            message::ended_by_other(
                 want.as_str(),
-                match run.ended_by {
-                    EndedBy::MaxTurns => "reaching max_turns".to_owned(),
-                    other => format!("the {}", other.as_str()),
-                }
+                (run.ended_by != EndedBy::MaxTurns).then(|| run.ended_by.as_str()),
             )
         });
-        push_check(&mut out, format!("ended_by: {}", want.as_str()), problem);
+        push_check(
+            &mut out,
+            message::outcome_check("ended_by", want.as_str()),
+            problem,
+        );
     }
     if let Some(max) = checks.max_turns {
-        let problem = (run.caller_turns > max).then(|| {
-            format!(
-                "the call took {} caller lines, more than {max}",
-                run.caller_turns
-            )
-        });
-        push_check(&mut out, format!("max_turns: {max}"), problem);
+        let problem =
+            (run.caller_turns > max).then(|| message::too_many_caller_lines(run.caller_turns, max));
+        push_check(
+            &mut out,
+            message::outcome_check("max_turns", &max.to_string()),
+            problem,
+        );
     }
     out
 }

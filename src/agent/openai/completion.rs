@@ -14,7 +14,7 @@ use crate::agent::http::{HttpClient, io_error};
 use crate::agent::protocol::MAX_REPLY_LINE;
 use crate::agent::sse::SseReader;
 use crate::limits::MAX_REPLY_BYTES;
-use crate::message::{self, quote};
+use crate::message;
 
 /// The most bytes read of one streamed answer: thousands of small events for a reply of
 /// [`MAX_REPLY_BYTES`], with room to spare. Nothing past this is read.
@@ -40,12 +40,11 @@ pub(super) async fn complete(
     match answer {
         Ok(Ok(())) => Ok(assembler.done()),
         Ok(Err(err)) => Err(err),
-        Err(_) => Err(AgentError::fault(format!(
-            "the OpenAI-compatible server at {url} did not finish its answer within {} \
-             ({}): {}",
-            message::human_duration(timeout),
-            assembler.so_far(),
-            quote(&assembler.content)
+        Err(_) => Err(AgentError::fault(message::openai_unfinished_within(
+            url,
+            timeout,
+            assembler.events,
+            &assembler.content,
         ))),
     }
 }
@@ -95,15 +94,8 @@ impl<'u> Assembler<'u> {
         }
     }
 
-    fn so_far(&self) -> String {
-        format!("{} events so far, text so far", self.events)
-    }
-
     fn fault(&self, what: String) -> AgentError {
-        AgentError::fault(format!(
-            "the OpenAI-compatible server at {}: {what}",
-            self.url
-        ))
+        AgentError::fault(message::openai_fault(self.url, &what))
     }
 
     /// One event's data; `true` at `[DONE]`.
@@ -112,19 +104,11 @@ impl<'u> Assembler<'u> {
             return Ok(true);
         }
         self.events += 1;
-        let chunk: Value = serde_json::from_str(data).map_err(|e| {
-            self.fault(format!(
-                "its event {} is not JSON ({e}): {}",
-                self.events,
-                quote(data)
-            ))
-        })?;
+        let chunk: Value = serde_json::from_str(data)
+            .map_err(|e| self.fault(message::openai_event_not_json(self.events, &e, data)))?;
         self.last = data.to_owned();
         if let Some(error) = chunk.get("error") {
-            return Err(self.fault(format!(
-                "it sent an error in its stream: {}",
-                quote(&error.to_string())
-            )));
+            return Err(self.fault(message::openai_stream_error(&error.to_string())));
         }
         let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) else {
             // Usage chunks (`"choices": []`) and others: nothing to say.
@@ -159,9 +143,8 @@ impl<'u> Assembler<'u> {
             if !self.calls.contains_key(&index)
                 && self.calls.len() >= crate::agent::MAX_TOOL_CALLS_PER_TURN
             {
-                return Err(self.fault(format!(
-                    "it called more than {} tools in one answer",
-                    crate::agent::MAX_TOOL_CALLS_PER_TURN
+                return Err(self.fault(message::openai_too_many_tools(
+                    crate::agent::MAX_TOOL_CALLS_PER_TURN,
                 )));
             }
             let call = self.calls.entry(index).or_default();
@@ -177,14 +160,8 @@ impl<'u> Assembler<'u> {
             }
             if let Some(arguments) = function.get("arguments").and_then(Value::as_str) {
                 if call.arguments.len() + arguments.len() > MAX_REPLY_LINE {
-                    let what = format!(
-                        "the arguments of its call of `{}` are over {MAX_REPLY_LINE} bytes",
-                        call.name
-                    );
-                    return Err(AgentError::fault(format!(
-                        "the OpenAI-compatible server at {}: {what}",
-                        self.url
-                    )));
+                    let what = message::openai_arguments_too_long(&call.name, MAX_REPLY_LINE);
+                    return Err(AgentError::fault(message::openai_fault(self.url, &what)));
                 }
                 call.arguments.push_str(arguments);
             }
@@ -194,23 +171,13 @@ impl<'u> Assembler<'u> {
 
     /// A plain JSON completion (a server that ignores `stream`).
     fn whole(&mut self, body: &str) -> Result<(), AgentError> {
-        let value: Value = serde_json::from_str(body).map_err(|e| {
-            self.fault(format!(
-                "its answer is neither server-sent events nor JSON ({e}): {}",
-                quote(body.trim())
-            ))
-        })?;
+        let value: Value = serde_json::from_str(body)
+            .map_err(|e| self.fault(message::openai_neither_sse_nor_json(&e, body.trim())))?;
         if let Some(error) = value.get("error") {
-            return Err(self.fault(format!(
-                "it answered with an error: {}",
-                quote(&error.to_string())
-            )));
+            return Err(self.fault(message::openai_answered_error(&error.to_string())));
         }
         let Some(message) = value.pointer("/choices/0/message") else {
-            return Err(self.fault(format!(
-                "its answer is not a chat completion (no choices[0].message): {}",
-                quote(body.trim())
-            )));
+            return Err(self.fault(message::openai_not_a_completion(body.trim())));
         };
         self.add(message)?;
         if self.first_token.is_none() && !self.content.is_empty() {
@@ -238,14 +205,12 @@ async fn read_answer(
     let response = client.request(request).await.map_err(|e| {
         let why = match io_error(&e) {
             Some(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-                "connection refused".to_owned()
+                message::CONNECTION_REFUSED.to_owned()
             }
             Some(io) => io.to_string(),
             None => e.to_string(),
         };
-        AgentError::fault(format!(
-            "cannot reach the OpenAI-compatible server at {url}: {why}"
-        ))
+        AgentError::fault(message::openai_unreachable(url, &why))
     })?;
     let status = response.status();
     let streamed = response
@@ -267,9 +232,8 @@ async fn read_answer(
                 )));
             }
             Err(e) => {
-                return Err(AgentError::fault(format!(
-                    "cannot read the answer of the OpenAI-compatible server at {url} \
-                     (HTTP {status}): {e}"
+                return Err(AgentError::fault(message::openai_answer_unread(
+                    url, &status, &e,
                 )));
             }
         };
@@ -282,13 +246,11 @@ async fn read_answer(
                     .and_then(Value::as_str)
                     .map(str::to_owned)
             });
-            let body = match said {
-                Some(message) => format!(": {}", quote(&message)),
-                None if text.trim().is_empty() => String::new(),
-                None => format!(": {}", quote(text.trim())),
-            };
-            return Err(AgentError::fault(format!(
-                "the OpenAI-compatible server at {url} answered HTTP {status}{body}"
+            return Err(AgentError::fault(message::openai_http_status(
+                url,
+                &status,
+                said.as_deref(),
+                &text,
             )));
         }
         if text.trim_start().starts_with("data:") {
@@ -312,10 +274,10 @@ async fn read_answer(
     let mut read = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
-            assembler.fault(format!(
-                "its stream broke ({e}) after {} events: the last {}",
+            assembler.fault(message::openai_stream_broke(
+                &e,
                 assembler.events,
-                quote(&assembler.last)
+                &assembler.last,
             ))
         })?;
         let Ok(data) = frame.into_data() else {
@@ -323,15 +285,10 @@ async fn read_answer(
         };
         read += data.len();
         if read > MAX_STREAM_BYTES {
-            return Err(assembler.fault(format!(
-                "its stream is over {MAX_STREAM_BYTES} bytes; nothing more was read"
-            )));
+            return Err(assembler.fault(message::openai_stream_too_long(MAX_STREAM_BYTES)));
         }
         reader.feed(&data, &mut events).map_err(|too_long| {
-            assembler.fault(format!(
-                "its stream has a line over {} bytes; nothing more was read",
-                too_long.0
-            ))
+            assembler.fault(message::openai_stream_line_too_long(too_long.0))
         })?;
         for data in events.drain(..) {
             if assembler.event(&data)? {
@@ -344,18 +301,10 @@ async fn read_answer(
 
 /// The stream ended before `data: [DONE]`.
 fn cut(assembler: &Assembler<'_>) -> AgentError {
-    let last = if assembler.events == 0 {
-        "no event".to_owned()
-    } else {
-        format!(
-            "{} events; the text so far {}, the last event {}",
-            assembler.events,
-            quote(&assembler.content),
-            quote(&assembler.last)
-        )
-    };
-    assembler.fault(format!(
-        "its stream ended before `data: [DONE]` (after {last})"
+    assembler.fault(message::openai_stream_cut(
+        assembler.events,
+        &assembler.content,
+        &assembler.last,
     ))
 }
 

@@ -175,9 +175,16 @@ impl<'a, A: Agent> Call<'a, A> {
     /// the error when the agent failed before its first answer (the call never started).
     async fn converse(&mut self, caller: &mut dyn Caller<'a>) -> Result<EndedBy, String> {
         let mut rng = SplitMix64::new(self.seed);
-        let mut reply: Option<String> = None;
+        // The agent's last answer: the transcript row it was recorded as (so it is not kept
+        // twice), or the answer itself when it was not recorded (an empty reply).
+        let mut reply_row: Option<usize> = None;
+        let mut unrecorded: Option<String> = None;
         loop {
-            let line = match caller.next(reply.as_deref()) {
+            let reply = match reply_row {
+                Some(i) => Some(self.convo.transcript[i].text.as_str()),
+                None => unrecorded.as_deref(),
+            };
+            let line = match caller.next(reply) {
                 Next::Say(line) => line,
                 Next::HangUp => return Ok(EndedBy::Caller),
                 Next::Done => return Ok(EndedBy::MaxTurns),
@@ -231,22 +238,27 @@ impl<'a, A: Agent> Call<'a, A> {
             // After silence or keypad tones, an empty reply is the agent staying quiet.
             let kept = words
                 .as_deref()
-                .filter(|text| !text.is_empty() || (spoken && caller.keeps_empty_replies()));
-            if let Some(text) = kept {
-                if self.full() {
-                    return Ok(EndedBy::MaxTurns);
+                .is_some_and(|text| !text.is_empty() || (spoken && caller.keeps_empty_replies()));
+            reply_row = None;
+            unrecorded = None;
+            match words {
+                Some(text) if kept => {
+                    if self.full() {
+                        return Ok(EndedBy::MaxTurns);
+                    }
+                    self.convo.transcript.push(Row::said(
+                        Speaker::Agent,
+                        text,
+                        step,
+                        Some(latency),
+                    ));
+                    reply_row = Some(self.convo.transcript.len() - 1);
                 }
-                self.convo.transcript.push(Row::said(
-                    Speaker::Agent,
-                    text.to_owned(),
-                    step,
-                    Some(latency),
-                ));
+                words => unrecorded = words,
             }
             if hung_up {
                 return Ok(EndedBy::Agent);
             }
-            reply = words;
         }
     }
 

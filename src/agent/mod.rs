@@ -10,14 +10,12 @@ use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
 use crate::tool_match::{at_path, spoken};
 
 mod command;
-#[cfg(any(feature = "fuzz", feature = "retell"))]
-pub(crate) mod external;
 mod http;
 mod notes;
 mod openai;
 #[doc(hidden)]
 pub mod processes;
-mod protocol;
+pub(crate) mod protocol;
 #[cfg(feature = "retell")]
 mod retell;
 mod sse;

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::{self, Message, protocol::WebSocketConfig};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::external::MAX_REPLY_LINE;
+use super::protocol::MAX_REPLY_LINE;
 use crate::agent::{Agent, AgentError, CallStart, CallerEvent, CallerLine, Reply, TurnTiming};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;

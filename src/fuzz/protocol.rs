@@ -1,13 +1,13 @@
 //! The agent protocol (SPEC §9, §10): what a program writes on its stdout, or an HTTP agent
 //! answers in its response bodies, read by the same code the real transports use
-//! (`agent::external::next_step`), inside a whole call that is then judged.
+//! (`agent::protocol::next_step`), inside a whole call that is then judged.
 
 use std::collections::VecDeque;
 
 use serde_json::Value;
 
 use super::invariants;
-use crate::agent::external::{MAX_REPLY_LINE, Next, next_step};
+use crate::agent::protocol::{MAX_REPLY_LINE, Next, next_step};
 use crate::agent::{Agent, AgentError, CallerLine, Reply};
 use crate::case::{Case, parse_case};
 use crate::run::{RunOptions, run_case};

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Message, WebSocket, accept};
 
 use super::loopback::{self, AGENT_TIMEOUT, lock};
-use crate::agent::external::MAX_REPLY_LINE;
+use crate::agent::protocol::MAX_REPLY_LINE;
 use crate::agent::{Agent, CallStart, CallerEvent, CallerLine, Reply, RetellAgent, Tools};
 
 /// What stale responses carry (and fuzzed text never does): a reply holding it took the

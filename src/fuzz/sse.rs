@@ -16,7 +16,7 @@ use std::sync::{Mutex, OnceLock};
 use serde_json::Value;
 
 use super::loopback::{self, AGENT_TIMEOUT, lock};
-use crate::agent::external::MAX_REPLY_LINE;
+use crate::agent::protocol::MAX_REPLY_LINE;
 use crate::agent::{
     Agent, CallStart, CallerEvent, CallerLine, HttpPool, OpenAiAgent, Reply, Tools,
 };

@@ -313,7 +313,6 @@ pub(crate) fn self_check(name: &str) -> String {
 
 /// An export that is an empty list: nothing to import, said instead of writing nothing.
 pub(crate) fn no_calls(path: &str, shapes: &str) -> Problem {
-    Problem::new(path, shapes, "an empty list").help(
-        "export at least one call: an empty list has no conversation to make a case of",
-    )
+    Problem::new(path, shapes, "an empty list")
+        .help("export at least one call: an empty list has no conversation to make a case of")
 }

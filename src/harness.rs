@@ -9,7 +9,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Once, OnceLock, PoisonError};
 
-use crate::agent::Agent;
+use crate::agent::{Agent, Erased, Make};
 use crate::case::Case;
 use crate::case::discover::{self, display_path};
 use crate::config;
@@ -126,6 +126,29 @@ pub fn check_case_file<A: Agent>(
     make_options: impl FnOnce() -> RunOptions,
     assert_snapshot: fn(&str, &str),
 ) -> Result<(), CaseFailure> {
+    // Everything below is compiled once, here, whatever agent the test binary binds.
+    let mut make_options = Some(make_options);
+    check(
+        config,
+        path,
+        &|case| Erased::new(make_agent(case)),
+        &mut || {
+            make_options
+                .take()
+                .map_or_else(RunOptions::default, |make| make())
+        },
+        assert_snapshot,
+    )
+}
+
+/// [`check_case_file`], for any agent.
+fn check(
+    config: &HarnessConfig,
+    path: &Path,
+    make_agent: &Make<'_>,
+    make_options: &mut dyn FnMut() -> RunOptions,
+    assert_snapshot: fn(&str, &str),
+) -> Result<(), CaseFailure> {
     let manifest = Path::new(config.manifest_dir);
     let absolute = if path.is_absolute() {
         path.to_owned()
@@ -163,7 +186,7 @@ pub fn check_case_file<A: Agent>(
         Err(err) => return fail(err.to_string()),
     };
     let calls = Calls {
-        make_agent: &make_agent,
+        make_agent,
         options: &options,
         lock_root: manifest,
         drive: Drive::Block,

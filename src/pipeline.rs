@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use crate::agent::Agent;
+use crate::agent::Make;
 use crate::case::Case;
 use crate::case::discover::peek_test_id;
 use crate::message::LoadError;
@@ -45,9 +45,9 @@ impl Select<'_> {
 }
 
 /// How a case's calls are made.
-pub(crate) struct Calls<'a, F> {
+pub(crate) struct Calls<'a, 'm> {
     /// Builds the agent, once per call.
-    pub(crate) make_agent: &'a F,
+    pub(crate) make_agent: &'a Make<'m>,
     /// The seed override, the timeout, the limits, the LLM.
     pub(crate) options: &'a RunOptions,
     /// LLM lock files go under `llm/` here: the crate root (`cargo test`) or the current
@@ -128,11 +128,11 @@ pub(crate) struct SweepRun {
 }
 
 /// A case file through the whole pipeline: [`ready`], then [`judge`].
-pub(crate) async fn case_file<A: Agent, F: Fn(&Case) -> A>(
+pub(crate) async fn case_file(
     file: &CaseFile,
     select: Select<'_>,
     ids: &Ids,
-    calls: &Calls<'_, F>,
+    calls: &Calls<'_, '_>,
     mode: Mode<'_>,
 ) -> Judged {
     match ready(file, select, ids) {
@@ -166,10 +166,10 @@ pub(crate) fn ready(file: &CaseFile, select: Select<'_>, ids: &Ids) -> Result<Ca
 }
 
 /// The stages that make calls, for a [`ready`] case.
-pub(crate) async fn judge<A: Agent, F: Fn(&Case) -> A>(
+pub(crate) async fn judge(
     file: &CaseFile,
     case: Case,
-    calls: &Calls<'_, F>,
+    calls: &Calls<'_, '_>,
     mode: Mode<'_>,
 ) -> Judged {
     let verdict = match mode {
@@ -192,11 +192,7 @@ pub(crate) async fn judge<A: Agent, F: Fn(&Case) -> A>(
 }
 
 /// The case's call; a case that needs an LLM gets it here.
-async fn call<A: Agent, F: Fn(&Case) -> A>(
-    file: &CaseFile,
-    case: &Case,
-    calls: &Calls<'_, F>,
-) -> Result<Ran, String> {
+async fn call(file: &CaseFile, case: &Case, calls: &Calls<'_, '_>) -> Result<Ran, String> {
     // Without the feature the loader refuses a case that needs an LLM.
     #[cfg(feature = "llm")]
     if case.uses_llm() {
@@ -210,11 +206,7 @@ async fn call<A: Agent, F: Fn(&Case) -> A>(
 /// the lock root), its caller's lines rephrased when it asks for that, its steps judged;
 /// the lock file keeps what was recorded even when the call or its judge fails.
 #[cfg(feature = "llm")]
-async fn with_llm<A: Agent, F: Fn(&Case) -> A>(
-    file: &CaseFile,
-    case: &Case,
-    calls: &Calls<'_, F>,
-) -> Result<Ran, String> {
+async fn with_llm(file: &CaseFile, case: &Case, calls: &Calls<'_, '_>) -> Result<Ran, String> {
     use crate::llm;
     use std::borrow::Cow;
     let config = match &calls.options.llm {
@@ -248,10 +240,7 @@ async fn with_llm<A: Agent, F: Fn(&Case) -> A>(
 
 /// The sweep a case's own `sweep` block asks for (`cargo test`, `run`), its seeds one
 /// after another; `None` without one.
-async fn sweep_block<A: Agent, F: Fn(&Case) -> A>(
-    case: &Case,
-    calls: &Calls<'_, F>,
-) -> Option<Result<Swept, String>> {
+async fn sweep_block(case: &Case, calls: &Calls<'_, '_>) -> Option<Result<Swept, String>> {
     let plan = match sweep::plan(case, None, calls.options) {
         Ok(None) => return None,
         Ok(Some(plan)) => plan,
@@ -274,10 +263,10 @@ async fn sweep_block<A: Agent, F: Fn(&Case) -> A>(
 /// once. A case that needs an LLM is not swept (every seed would need new LLM answers): the
 /// one place that says so, as the case's error (the loader refuses a `sweep` block on such a
 /// case).
-async fn swept<A: Agent, F: Fn(&Case) -> A>(
+async fn swept(
     file: &CaseFile,
     case: &Case,
-    calls: &Calls<'_, F>,
+    calls: &Calls<'_, '_>,
     asked: &SweepOptions,
     spread: Option<Spread<'_>>,
     shrink: Option<&Path>,
@@ -328,12 +317,12 @@ async fn swept<A: Agent, F: Fn(&Case) -> A>(
 
 /// Writes the minimal failing case of `failing` into `dir`; its path, or why not.
 #[cfg(feature = "cli")]
-fn shrink_one<A: Agent>(
+fn shrink_one(
     dir: &Path,
     file: &CaseFile,
     case: &Case,
     failing: &Outcome,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &Make<'_>,
     run: &RunOptions,
 ) -> Option<String> {
     let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&file.path).ok()?).ok()?;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Duration;
 
-use crate::agent::Agent;
+use crate::agent::{Agent, Erased, Make};
 use crate::call::{self, CallLimits};
 pub use crate::call::{Cut, Row, RowEvent};
 use crate::case::{Case, Expect, Status};
@@ -240,6 +240,7 @@ pub(crate) fn block<F: Future>(future: F) -> F::Output {
 /// assert_eq!(outcome.transcript[1].text, "account review");
 /// ```
 pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> Outcome {
+    let agent = &mut Erased::borrowed(agent);
     block(converse(case, agent, options, Drive::Block, None)).0
 }
 
@@ -262,9 +263,9 @@ pub(crate) type Judge<'j> = &'j mut dyn FnMut(&[Row], &[StepResult]) -> Result<V
 /// never the end of the run), the call driven as `drive` says, its steps validated, then
 /// given to `judge`, and the call judged once. `Err`: why the case is an error (the agent
 /// was not built, the call never started, the judge failed).
-pub(crate) async fn call<A: Agent>(
+pub(crate) async fn call(
     case: &Case,
-    make_agent: impl FnOnce(&Case) -> A,
+    make_agent: &Make<'_>,
     options: &RunOptions,
     drive: Drive,
     judge: Option<Judge<'_>>,
@@ -286,9 +287,9 @@ pub(crate) async fn call<A: Agent>(
 
 /// The call itself and its verdict; the judge's error, if it failed (the judge is not asked
 /// about a call that never started).
-async fn converse<A: Agent>(
+async fn converse(
     case: &Case,
-    agent: &mut A,
+    agent: &mut Erased<'_>,
     options: &RunOptions,
     drive: Drive,
     judge: Option<Judge<'_>>,

@@ -10,6 +10,7 @@ use crate::case::{Case, ExpectedCall, Mention, ReplayReply};
 use crate::tool_match::{at_path, spoken};
 
 mod command;
+mod erased;
 mod http;
 mod notes;
 mod openai;
@@ -22,6 +23,7 @@ mod sse;
 mod tools;
 
 pub use command::CommandAgent;
+pub(crate) use erased::{Erased, Make, MakeSync};
 pub use http::{HttpAgent, HttpPool};
 pub(crate) use notes::{Notes, note_latency, note_timeout_hint, noting, wait_ms};
 pub use openai::{OpenAiAgent, TurnTiming};

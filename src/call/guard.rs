@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::agent::{Agent, AgentError, CallerLine, Notes, Reply};
+use crate::agent::{Agent, AgentError, CallerLine, Erased, Notes, Reply};
 use crate::message;
 
 /// The clock a call's turns run on: the per-turn timeout and whether
@@ -25,8 +25,8 @@ pub(super) struct Clock {
 /// The agent's answer to `line`, and its latency in milliseconds: the time the call's clock
 /// took, plus the waits counted instead of slept (`agent::wait_ms`, on the virtual clock),
 /// unless the agent measured it itself (a streaming agent's time to its first token).
-pub(super) async fn reply_timed<A: Agent>(
-    agent: &mut A,
+pub(super) async fn reply_timed(
+    agent: &mut Erased<'_>,
     line: &CallerLine<'_>,
     clock: Clock,
 ) -> (Result<Result<Reply, AgentError>, String>, u64) {

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use self::caller::{Caller, Next, RuleFollowing, Said, Script, voice};
 use self::guard::{Clock, guarded, reply_timed};
-use crate::agent::{Agent, CallStart, CallerLine, MAX_TOOL_CALLS_PER_TURN, Reply, Tools};
+use crate::agent::{Agent, CallStart, CallerLine, Erased, MAX_TOOL_CALLS_PER_TURN, Reply, Tools};
 use crate::case::{Case, EndedBy, Speaker};
 use crate::limits::MAX_REPLY_BYTES;
 use crate::message;
@@ -39,10 +39,10 @@ pub(crate) struct CallLimits {
 
 /// Runs one simulated call of `case` against `agent`. Must run where tokio time is paused
 /// for latencies to be virtual.
-pub(crate) async fn simulate<A: Agent>(
+pub(crate) async fn simulate(
     case: &Case,
     seed: u64,
-    agent: &mut A,
+    agent: &mut Erased<'_>,
     limits: CallLimits,
 ) -> Conversation {
     let clock = Clock {
@@ -91,10 +91,10 @@ pub(crate) async fn simulate<A: Agent>(
 }
 
 /// One simulated call under way.
-struct Call<'a, A> {
+struct Call<'a, 'm> {
     case: &'a Case,
     seed: u64,
-    agent: &'a mut A,
+    agent: &'a mut Erased<'m>,
     tools: &'a Tools,
     limits: CallLimits,
     clock: Clock,
@@ -120,7 +120,7 @@ enum Answered {
     Cut,
 }
 
-impl<'a, A: Agent> Call<'a, A> {
+impl<'a> Call<'a, '_> {
     /// Starts the agent and records its greeting. `Ok(true)` when it hung up as it greeted;
     /// the error when the call never started.
     async fn start(&mut self) -> Result<bool, String> {

@@ -74,8 +74,13 @@ fn sweep(case: &Case, options: &RunOptions) {
     }
     let sweep = crate::sweep::SweepOptions::new(SWEEP_SEEDS)
         .with_min_pass_rate(case.sweep.as_ref().and_then(|s| s.min_pass_rate));
-    let (result, failing, first) =
-        crate::sweep::sweep_case(case, &BuiltinAgent::for_case, options, &sweep, &|| {});
+    let (result, failing, first) = crate::sweep::sweep_case(
+        case,
+        &|case| crate::agent::Erased::new(BuiltinAgent::for_case(case)),
+        options,
+        &sweep,
+        &|| {},
+    );
     invariants::check_sweep(&result, passes);
     assert_eq!(result.from, from, "a sweep starts at the case's own seed");
     for outcome in failing.iter().chain(&first) {

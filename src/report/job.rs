@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::path::Path;
 
 use super::{CaseReport, ShrinkTo, SuiteOptions, html};
-use crate::agent::Agent;
+use crate::agent::{Make, MakeSync};
 use crate::case::{Case, LoadError};
 use crate::pipeline::{self, Calls, CaseVerdict, Judged, Mode, Select, SweepRun, Verdict};
 use crate::prepare::{CaseFile, Ids};
@@ -25,7 +25,11 @@ fn select(options: &SuiteOptions) -> Select<'_> {
 }
 
 /// The calls of a run, driven as `drive` says.
-fn calls<'a, F>(options: &'a SuiteOptions, make_agent: &'a F, drive: Drive) -> Calls<'a, F> {
+fn calls<'a, 'm>(
+    options: &'a SuiteOptions,
+    make_agent: &'a Make<'m>,
+    drive: Drive,
+) -> Calls<'a, 'm> {
     Calls {
         make_agent,
         options: &options.run,
@@ -35,11 +39,11 @@ fn calls<'a, F>(options: &'a SuiteOptions, make_agent: &'a F, drive: Drive) -> C
 }
 
 /// `run`'s job for one file on the cores: its report, `None` when it is not selected.
-pub(super) fn run_file<A: Agent>(
+pub(super) fn run_file(
     file: &CaseFile,
     options: &SuiteOptions,
     ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &Make<'_>,
 ) -> Option<CaseReport> {
     let calls = calls(options, make_agent, Drive::Block);
     let judged = run::block(pipeline::case_file(
@@ -54,11 +58,11 @@ pub(super) fn run_file<A: Agent>(
 
 /// [`run_file`] among the calls in flight: on the current runtime, or for a case that
 /// needs an LLM, on a thread of `scope` (whose requests block it), awaited here.
-pub(super) async fn run_file_in_flight<'scope, 'env, A: Agent>(
+pub(super) async fn run_file_in_flight<'scope, 'env, 'm>(
     file: &'env CaseFile,
     options: &'env SuiteOptions,
     ids: &'env Ids,
-    make_agent: &'env (impl Fn(&Case) -> A + Sync),
+    make_agent: &'env MakeSync<'m>,
     scope: &'scope std::thread::Scope<'scope, 'env>,
 ) -> Option<CaseReport> {
     let case = match pipeline::ready(file, select(options), ids) {
@@ -89,13 +93,13 @@ pub(super) async fn run_file_in_flight<'scope, 'env, A: Agent>(
 
 /// `sweep`'s job for one file: its seeds in parallel on the current rayon pool. `on_call`
 /// is called after every call (once for a file that makes none, unless it is not selected).
-pub(super) fn sweep_file<A: Agent>(
+pub(super) fn sweep_file(
     file: &CaseFile,
     options: &SuiteOptions,
     asked: &SweepOptions,
     shrink: Option<&ShrinkTo>,
     ids: &Ids,
-    make_agent: &(impl Fn(&Case) -> A + Sync),
+    make_agent: &MakeSync<'_>,
     on_call: &(dyn Fn() + Sync),
 ) -> Option<CaseReport> {
     let spread = sweep::in_parallel(make_agent, on_call);

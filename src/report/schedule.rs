@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use super::{CaseFiles, CaseReport, ShrinkTo, SuiteOptions, Summary, job};
-use crate::agent::Agent;
+use crate::agent::{Agent, Erased, Make, MakeSync};
 use crate::case::Case;
 use crate::prepare::{CaseFile, Ids};
 
@@ -93,6 +93,7 @@ where
     T: Send,
 {
     let ids = files.ids();
+    let make_agent = |case: &Case| Erased::new(make_agent(case));
     let job = |file: &CaseFile| {
         job::run_file(file, options, ids, &make_agent).map(|mut report| {
             let rendered = render(&mut report);
@@ -296,6 +297,26 @@ where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
+    let make_agent = |case: &Case| Erased::new(make_agent(case));
+    in_flight_erased(
+        files,
+        options,
+        in_flight,
+        &make_agent,
+        &mut on_progress,
+        &mut on_case,
+    )
+}
+
+/// [`run_suite_in_flight`], for any agent.
+fn in_flight_erased(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    in_flight: InFlight,
+    make_agent: &MakeSync<'_>,
+    on_progress: &mut dyn FnMut(),
+    on_case: &mut dyn FnMut(CaseReport),
+) -> Summary {
     use std::future::Future;
     use std::pin::Pin;
     use std::task::Poll;
@@ -308,12 +329,11 @@ where
     {
         Ok(runtime) => runtime,
         Err(_) => {
-            return run_suite_serially(files, options, ids, &make_agent, on_progress, on_case);
+            return run_suite_serially(files, options, ids, make_agent, on_progress, on_case);
         }
     };
     let files = &files.0;
     let window = in_flight.concurrency.saturating_mul(4).max(1);
-    let make_agent = &make_agent;
     // The scope holds the threads of the cases that need an LLM (see above).
     std::thread::scope(|scope| {
         runtime.block_on(async {
@@ -405,13 +425,13 @@ where
 }
 
 /// One file after another on this thread: the fallback when no runtime can be built.
-fn run_suite_serially<A: Agent>(
+fn run_suite_serially(
     files: &CaseFiles,
     options: &SuiteOptions,
     ids: &Ids,
-    make_agent: &impl Fn(&Case) -> A,
-    mut on_progress: impl FnMut(),
-    mut on_case: impl FnMut(CaseReport),
+    make_agent: &Make<'_>,
+    on_progress: &mut dyn FnMut(),
+    on_case: &mut dyn FnMut(CaseReport),
 ) -> Summary {
     let mut summary = Summary::default();
     for file in &files.0 {
@@ -447,6 +467,7 @@ where
     F: Fn(&Case) -> A + Sync,
 {
     let ids = files.ids();
+    let make_agent = |case: &Case| Erased::new(make_agent(case));
     let job = |file: &CaseFile| {
         job::sweep_file(file, options, sweep, shrink, ids, &make_agent, on_call).map(|r| (r, ()))
     };

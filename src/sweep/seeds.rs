@@ -4,7 +4,7 @@
 
 use super::{DEFAULT_SEEDS, FirstFailure, SweepOptions, SweepResult, Swept, first_seed};
 use super::{pass_hat_k, wilson_lower};
-use crate::agent::Agent;
+use crate::agent::{Make, MakeSync};
 use crate::case::Case;
 use crate::run::{self, Drive, Outcome, Ran, RunOptions};
 
@@ -24,9 +24,9 @@ pub(crate) type Spread<'a> = &'a (dyn Fn(&Case, &RunOptions, u32, &[u64]) -> Vec
 /// `spread` when given (the runner's `sweep`: without it, a sweep of one case ran one call
 /// at a time whatever `--concurrency` said, issue 23 fault 17), else one after another.
 /// `on_run` is called after every run of the seeds run here (`spread` calls its own).
-pub(crate) async fn sweep<A: Agent>(
+pub(crate) async fn sweep(
     case: &Case,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &Make<'_>,
     run: &RunOptions,
     options: &SweepOptions,
     drive: Drive,
@@ -63,9 +63,9 @@ pub(crate) async fn sweep<A: Agent>(
 }
 
 /// One seed's `repeat` runs, each with a fresh agent; `on_run` after each.
-async fn seed_runs<A: Agent>(
+async fn seed_runs(
     case: &Case,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &Make<'_>,
     run: &RunOptions,
     repeat: u32,
     seed: u64,
@@ -84,8 +84,8 @@ async fn seed_runs<A: Agent>(
 /// A [`Spread`] on the current rayon pool (the runner's `-j` or `--concurrency` threads):
 /// each seed's runs block their thread ([`Drive::Block`]).
 #[cfg(feature = "cli")]
-pub(crate) fn in_parallel<'a, A: Agent>(
-    make_agent: &'a (impl Fn(&Case) -> A + Sync),
+pub(crate) fn in_parallel<'a>(
+    make_agent: &'a MakeSync<'_>,
     on_run: &'a (dyn Fn() + Sync),
 ) -> impl Fn(&Case, &RunOptions, u32, &[u64]) -> Vec<SeedRuns> + Sync + 'a {
     use rayon::prelude::*;
@@ -109,9 +109,9 @@ pub(crate) fn in_parallel<'a, A: Agent>(
 
 /// [`sweep`], one seed after another on this thread (the fuzz targets').
 #[cfg(feature = "fuzz")]
-pub(crate) fn sweep_case<A: Agent>(
+pub(crate) fn sweep_case(
     case: &Case,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &Make<'_>,
     run: &RunOptions,
     options: &SweepOptions,
     on_run: &(dyn Fn() + Sync),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::agent::Agent;
+use crate::agent::Make;
 use crate::case::{Case, Speaker, parse_case};
 use crate::hearing::Mishearing;
 use crate::run::{self, Drive, Outcome, RunOptions};
@@ -44,11 +44,11 @@ struct Perturbation(usize, usize);
 /// case stop failing the same way: each word of a filler and each recognition error is one),
 /// and the random perturbations are turned off, so it fails under any seed. `None` when no written-down case fails the same way (the agent itself is not
 /// deterministic).
-pub(crate) fn shrink<A: Agent>(
+pub(crate) fn shrink(
     raw: &Value,
     case: &Case,
     failing: &Outcome,
-    make_agent: &impl Fn(&Case) -> A,
+    make_agent: &Make<'_>,
     run: &RunOptions,
     source: &str,
 ) -> Option<Value> {

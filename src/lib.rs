@@ -5,6 +5,9 @@
 pub mod agent;
 mod call;
 pub mod case;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 // Every environment variable, in one place; public (hidden) for the runner's two.
 #[doc(hidden)]
 pub mod config;

@@ -18,6 +18,7 @@ type Boxed<'s, T> = Pin<Box<dyn Future<Output = T> + 's>>;
 pub(crate) type Make<'m> = dyn Fn(&Case) -> Erased<'m> + 'm;
 
 /// [`Make`], shared between threads (the runner's schedules on the cores).
+#[cfg(feature = "cli")]
 pub(crate) type MakeSync<'m> = dyn Fn(&Case) -> Erased<'m> + Sync + 'm;
 
 /// [`Agent`] in a form that can be a trait object: its futures boxed.

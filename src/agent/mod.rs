@@ -23,7 +23,9 @@ mod sse;
 mod tools;
 
 pub use command::CommandAgent;
-pub(crate) use erased::{Erased, Make, MakeSync};
+#[cfg(feature = "cli")]
+pub(crate) use erased::MakeSync;
+pub(crate) use erased::{Erased, Make};
 pub use http::{HttpAgent, HttpPool};
 pub(crate) use notes::{Notes, note_latency, note_timeout_hint, noting, wait_ms};
 pub use openai::{OpenAiAgent, TurnTiming};

@@ -4,7 +4,9 @@
 
 use super::{DEFAULT_SEEDS, FirstFailure, SweepOptions, SweepResult, Swept, first_seed};
 use super::{pass_hat_k, wilson_lower};
-use crate::agent::{Make, MakeSync};
+use crate::agent::Make;
+#[cfg(feature = "cli")]
+use crate::agent::MakeSync;
 use crate::case::Case;
 use crate::run::{self, Drive, Outcome, Ran, RunOptions};
 

@@ -11,10 +11,10 @@ pub(crate) const INTERRUPTED: u8 = 130;
 pub(crate) fn catch_interrupts() {
     #[cfg(unix)]
     {
+        use crate::agent::processes;
         use tokio::signal::unix::{Signal, SignalKind, signal};
-        use voice_harness::agent::processes;
 
-        use crate::output;
+        use crate::cli::output;
 
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use voice_harness::case::{Speaker, ToolCall};
-use voice_harness::report::{CaseReport, ReportStatus, Summary};
-use voice_harness::run::{RowEvent, StepResult};
+use crate::case::{Speaker, ToolCall};
+use crate::report::{CaseReport, ReportStatus, Summary};
+use crate::run::{RowEvent, StepResult};
 
 /// How a line looks: coloured on a terminal (unless `NO_COLOR`).
 pub(super) struct Style {

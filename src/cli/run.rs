@@ -7,23 +7,23 @@ use std::io;
 use std::num::NonZeroUsize;
 use std::time::Instant;
 
-use voice_harness::agent::{HttpPool, processes};
-use voice_harness::report::{
+use crate::agent::{HttpPool, processes};
+use crate::report::{
     CaseFiles, CaseJson, CaseReport, InFlight, SuiteOptions, Summary, run_suite_in_flight,
     run_suite_with, sweep_suite,
 };
-use voice_harness::sweep::DEFAULT_SEEDS;
-use voice_harness::{Case, RunOptions};
+use crate::sweep::DEFAULT_SEEDS;
+use crate::{Case, RunOptions};
 
-use crate::Usage;
-use crate::agents::{Agents, probe_agents};
-use crate::args::{DEFAULT_CONCURRENCY, RunArgs};
-use crate::output::{self, Output, usage};
-use crate::pages::Pages;
-use crate::progress::Progress;
-use crate::reports::{Reports, run_meta};
-use crate::sinks::same_file;
-use crate::sweep::{Pacer, SweepPlan};
+use crate::cli::Usage;
+use crate::cli::agents::{Agents, probe_agents};
+use crate::cli::args::{DEFAULT_CONCURRENCY, RunArgs};
+use crate::cli::output::{self, Output, usage};
+use crate::cli::pages::Pages;
+use crate::cli::progress::Progress;
+use crate::cli::reports::{Reports, run_meta};
+use crate::cli::sinks::same_file;
+use crate::cli::sweep::{Pacer, SweepPlan};
 
 /// Runs (or, with `sweep`, sweeps) the cases `args` names: `Ok(true)` when every case is as
 /// expected.
@@ -159,8 +159,8 @@ fn suite_options(
     #[cfg(feature = "llm")]
     let run_options = {
         let mut run_options = run_options;
-        let mut llm = voice_harness::llm::LlmConfig::from_env(std::path::Path::new(""))
-            .map_err(usage::said)?;
+        let mut llm =
+            crate::llm::LlmConfig::from_env(std::path::Path::new("")).map_err(usage::said)?;
         if let Some(url) = &args.llm_url {
             llm.url = Some(url.clone());
         }
@@ -168,21 +168,22 @@ fn suite_options(
             llm.model = model.clone();
         }
         if args.record {
-            llm.mode = voice_harness::llm::LockMode::Record;
+            llm.mode = crate::llm::LockMode::Record;
         }
         if args.offline {
-            llm.mode = voice_harness::llm::LockMode::Offline;
+            llm.mode = crate::llm::LockMode::Offline;
         }
         run_options.llm = Some(llm);
         run_options
     };
-    let mut options = SuiteOptions::default();
-    options.filter = args.filter.clone();
-    options.tags = args.tags.clone();
-    options.run = run_options;
-    options.jobs = args.jobs;
-    options.facts = pages.wanted();
-    options.page = pages.html();
+    let mut options = SuiteOptions {
+        filter: args.filter.clone(),
+        tags: args.tags.clone(),
+        run: run_options,
+        jobs: args.jobs,
+        facts: pages.wanted(),
+        page: pages.html(),
+    };
     if sweep.is_some() {
         // A sweep runs its calls on threads, one call each: --concurrency calls in flight
         // are that many threads (issue 23, fault 17: it was silently ignored).

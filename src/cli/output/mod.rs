@@ -8,10 +8,10 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use voice_harness::Shard;
-use voice_harness::report::{CaseReport, ReportStatus, Summary};
+use crate::Shard;
+use crate::report::{CaseReport, ReportStatus, Summary};
 
-use crate::progress::Progress;
+use crate::cli::progress::Progress;
 
 use self::style::{Style, sweep_header};
 
@@ -45,7 +45,7 @@ impl Output {
         } else {
             io::stdout().is_terminal()
         };
-        let plain = voice_harness::config::no_color();
+        let plain = crate::config::no_color();
         Self {
             out,
             style: Style {

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use voice_harness::report::ShrinkTo;
-use voice_harness::sweep::{self, SweepOptions};
+use crate::report::ShrinkTo;
+use crate::sweep::{self, SweepOptions};
 
-use crate::Usage;
-use crate::args::SweepArgs;
-use crate::output::usage;
+use crate::cli::Usage;
+use crate::cli::args::SweepArgs;
+use crate::cli::output::usage;
 
 /// What `sweep` adds to a run.
 pub(crate) struct SweepPlan {

@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::path::Path;
 
-use crate::Usage;
+use crate::cli::Usage;
 
 /// A problem the library already words (a limit in the environment, a case folder, a
 /// shard's report): said as it is.

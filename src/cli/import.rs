@@ -1,14 +1,14 @@
 //! `voice-harness import --from PLATFORM FILE... --out DIR`: production calls into case files
-//! (docs/import.md). The work is the library's (`voice_harness::import`); this parses the
+//! (docs/import.md). The work is the library's (`crate::import`); this parses the
 //! arguments and has `output.rs` print what it did.
 
 use std::path::PathBuf;
 
+use crate::import::{self, Platform};
 use clap::Args;
-use voice_harness::import::{self, Platform};
 
-use crate::Usage;
-use crate::output::{self, usage};
+use crate::cli::Usage;
+use crate::cli::output::{self, usage};
 
 #[derive(Args)]
 #[command(

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use voice_harness::report::{CaseReport, Coverage, HtmlReport, PageInfo, ReportMeta, Summary};
+use crate::report::{CaseReport, Coverage, HtmlReport, PageInfo, ReportMeta, Summary};
 
-use crate::Usage;
-use crate::args::RunArgs;
-use crate::output::{Output, usage};
-use crate::sinks::{Pending, Sink, open_sink, same_file, writer};
-use crate::sweep::SweepPlan;
+use crate::cli::Usage;
+use crate::cli::args::RunArgs;
+use crate::cli::output::{Output, usage};
+use crate::cli::sinks::{Pending, Sink, open_sink, same_file, writer};
+use crate::cli::sweep::SweepPlan;
 
 /// The HTML page and the coverage of a run, when asked for.
 pub(crate) struct Pages {

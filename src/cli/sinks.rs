@@ -6,8 +6,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::Usage;
-use crate::output::usage;
+use crate::cli::Usage;
+use crate::cli::output::usage;
 
 /// Where a report goes.
 pub(crate) enum Sink {

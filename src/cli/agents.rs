@@ -7,15 +7,15 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
-use voice_harness::agent::HttpPool;
-use voice_harness::{
+use crate::agent::HttpPool;
+use crate::{
     Agent, AgentError, BuiltinAgent, CallStart, CallerLine, Case, CommandAgent, HttpAgent,
     OpenAiAgent, Reply, RetellAgent,
 };
 
-use crate::Usage;
-use crate::args::RunArgs;
-use crate::output::usage;
+use crate::cli::Usage;
+use crate::cli::args::RunArgs;
+use crate::cli::output::usage;
 
 /// The agent a run uses: the built-in ones, or one in another process.
 pub(crate) enum RunAgent {
@@ -325,7 +325,7 @@ fn program_exists(program: &str) -> bool {
     if program.contains('/') {
         return Path::new(program).is_file();
     }
-    voice_harness::config::path_dirs()
+    crate::config::path_dirs()
         .iter()
         .any(|dir| dir.join(program).is_file())
 }

@@ -7,17 +7,15 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use voice_harness::report::{
-    CaseJson, CaseReport, JsonReportWriter, JunitReport, ReportMeta, Summary,
-};
+use crate::report::{CaseJson, CaseReport, JsonReportWriter, JunitReport, ReportMeta, Summary};
 
-use crate::Usage;
-use crate::agents::protocol_agent_meta;
-use crate::args::RunArgs;
-use crate::output::{Output, usage};
-use crate::pages::Pages;
-use crate::sinks::{Pending, Sink, open_sink, writer};
-use crate::sweep::SweepPlan;
+use crate::cli::Usage;
+use crate::cli::agents::protocol_agent_meta;
+use crate::cli::args::RunArgs;
+use crate::cli::output::{Output, usage};
+use crate::cli::pages::Pages;
+use crate::cli::sinks::{Pending, Sink, open_sink, writer};
+use crate::cli::sweep::SweepPlan;
 
 /// The reports of a run, and the first that could not be written.
 pub(crate) struct Reports {

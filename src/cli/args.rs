@@ -6,11 +6,11 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::Shard;
 use clap::{Args, Parser, Subcommand};
-use voice_harness::Shard;
 
-use crate::import;
-use crate::output::usage;
+use crate::cli::import;
+use crate::cli::output::usage;
 
 /// Calls in flight for an agent in another process when `--concurrency` is not given.
 pub(crate) const DEFAULT_CONCURRENCY: usize = 32;

@@ -1,14 +1,14 @@
 //! `voice-harness merge`: the JSON reports of a suite's shards joined into the report of the
-//! whole run (the work is the library's, `voice_harness::report::merge`), written as a run's
+//! whole run (the work is the library's, `crate::report::merge`), written as a run's
 //! reports are.
 
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
 
-use crate::Usage;
-use crate::args::MergeArgs;
-use crate::output::{self, usage};
-use crate::sinks::{Pending, open_report};
+use crate::cli::Usage;
+use crate::cli::args::MergeArgs;
+use crate::cli::output::{self, usage};
+use crate::cli::sinks::{Pending, open_report};
 
 /// Merges; `Ok(false)` when a case in the merged report is not as expected.
 pub(crate) fn merge(args: &MergeArgs) -> Result<bool, Usage> {
@@ -17,7 +17,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<bool, Usage> {
         let bytes = std::fs::read(path).map_err(|e| usage::cannot_read(path, e))?;
         reports.push((path.display().to_string(), bytes));
     }
-    let merged = voice_harness::report::merge(&reports).map_err(usage::said)?;
+    let merged = crate::report::merge(&reports).map_err(usage::said)?;
     // Written beside and renamed over, as a run's reports are.
     let open = |path: &PathBuf| {
         open_report(path)

@@ -6,7 +6,7 @@
 //! (docs/configuration.md lists them all).
 
 use crate::limits::{EnvError, Limits};
-use crate::message;
+
 use crate::prepare::Shard;
 
 /// The variable's value; `None` when it is unset or not Unicode.
@@ -20,11 +20,13 @@ fn var_lossy(name: &str) -> Option<String> {
 }
 
 /// Whether this is CI (see `message::is_ci`: insta's rule).
+#[cfg(feature = "harness")]
 pub(crate) fn ci() -> bool {
-    message::is_ci(var)
+    crate::message::is_ci(var)
 }
 
 /// nextest's id of this run (`NEXTEST_RUN_ID`), when the tests run under nextest.
+#[cfg(feature = "harness")]
 pub(crate) fn nextest_run_id() -> Option<String> {
     var("NEXTEST_RUN_ID")
 }

@@ -1,6 +1,12 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
+// Without a front end (`harness!` or the runner), only `run_case` and the loader are used:
+// the pipeline's stages for them are there, unused.
+#![cfg_attr(
+    not(any(feature = "harness", feature = "cli")),
+    allow(dead_code, unused_imports)
+)]
 
 pub mod agent;
 mod call;
@@ -13,6 +19,7 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "fuzz")]
 mod fuzz;
+#[cfg(feature = "harness")]
 mod harness;
 // What the agent hears lives with the caller (`call/caller/hearing.rs`).
 use call::caller::hearing;
@@ -33,6 +40,7 @@ mod normalize;
 mod numbers;
 mod pipeline;
 mod prepare;
+#[cfg(feature = "harness")]
 mod render;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
@@ -62,6 +70,10 @@ pub use prepare::Shard;
 pub use run::{Outcome, RunOptions, run_case};
 
 /// Generates a `main` that makes one test per `.json` file under the cases folder.
+///
+/// Needs the crate's `harness` feature (off by default: the default build is the
+/// runner's): `voice-harness = { ..., default-features = false, features = ["harness"] }`.
+/// Without it, the macro is a compile error that says so.
 ///
 /// Put it alone in a test target with `harness = false`:
 ///
@@ -151,6 +163,16 @@ macro_rules! __harness_options {
         ));
     };
     ({ root = $root:expr, snapshots = $snapshots:expr, agent = $agent:expr, options = $options:expr }) => {
+        $crate::__harness_main! { $root, $snapshots, $agent, $options }
+    };
+}
+
+/// Not part of the public API: the test binary's `main` that [`harness!`] generates.
+#[cfg(feature = "harness")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __harness_main {
+    ($root:expr, $snapshots:expr, $agent:expr, $options:expr) => {
         const __VOICE_HARNESS_CONFIG: $crate::__private::HarnessConfig =
             $crate::__private::HarnessConfig {
                 manifest_dir: env!("CARGO_MANIFEST_DIR"),
@@ -202,9 +224,23 @@ macro_rules! __harness_options {
     };
 }
 
+/// Without the `harness` feature, [`harness!`] says how to turn it on.
+#[cfg(not(feature = "harness"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __harness_main {
+    ($($anything:tt)*) => {
+        ::std::compile_error!(
+            "voice_harness::harness! needs the crate's `harness` feature: in Cargo.toml, \
+             `voice-harness = { path = \"...\", default-features = false, features = [\"harness\"] }`"
+        );
+    };
+}
+
 /// Not part of the public API: support for [`harness!`].
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "harness")]
     pub use crate::harness::{
         CaseFailure, HARNESS_NOT_FALSE, HarnessConfig, check_case_file, check_root, harness_store,
     };
@@ -214,6 +250,8 @@ pub mod __private {
     pub mod fuzz {
         pub use crate::fuzz::*;
     }
+    #[cfg(feature = "harness")]
     pub use datatest_stable;
+    #[cfg(feature = "harness")]
     pub use insta;
 }

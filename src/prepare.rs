@@ -50,6 +50,7 @@ impl Namer {
     }
 
     /// Names relative to `base`.
+    #[cfg_attr(not(feature = "harness"), allow(dead_code))]
     pub(crate) fn relative_to(base: &Path) -> Self {
         Self {
             base: Some(base.to_owned()),

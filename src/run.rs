@@ -249,6 +249,7 @@ pub fn run_case<A: Agent>(case: &Case, agent: &mut A, options: &RunOptions) -> O
 pub(crate) struct Ran {
     pub(crate) outcome: Outcome,
     /// Its latencies are wall time, so snapshots show `[ms]` for them.
+    #[cfg_attr(not(feature = "harness"), allow(dead_code))]
     pub(crate) redact: bool,
 }
 

@@ -8,6 +8,7 @@ pub(crate) const NEEDS_LLM_HELP: &str = "under `cargo test`, add `features = [\"
 
 /// Whether this is CI, by insta's rule (so the hint agrees with what insta does): `CI` set
 /// to anything but `false`, `0` or empty, or else `TF_BUILD` set (Azure Pipelines).
+#[cfg(feature = "harness")]
 pub(crate) fn is_ci(lookup: impl Fn(&str) -> Option<String>) -> bool {
     match lookup("CI").as_deref() {
         Some("false" | "0" | "") => false,
@@ -18,10 +19,12 @@ pub(crate) fn is_ci(lookup: impl Fn(&str) -> Option<String>) -> bool {
 
 // ---- re-running one case, reviewing snapshots -------------------------------------------
 
+#[cfg(feature = "harness")]
 pub(crate) fn rerun_hint(target: &str, test_name: &str) -> String {
     format!("re-run just this case:\n  cargo test --test {target} -- --exact {test_name}")
 }
 
+#[cfg(feature = "harness")]
 pub(crate) fn snapshot_mismatch(folder: &str, changed: &[String], ci: bool) -> String {
     let how = if ci {
         "CI is set, so nothing was written: run `cargo test` locally, review with \

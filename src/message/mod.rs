@@ -36,6 +36,7 @@ pub(crate) use load::MAX_SHOWN;
 pub use load::{LoadError, Location, Problem};
 pub(crate) use load_problems::*;
 pub(crate) use protocols::*;
+#[cfg(feature = "harness")]
 pub use runner::HARNESS_NOT_FALSE;
 pub(crate) use runner::*;
 pub(crate) use step::*;

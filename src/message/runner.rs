@@ -34,10 +34,12 @@ pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
 // ---- cargo test's cases folder -------------------------------------------------------------
 
 /// What the guard test says when cargo's own harness ran the `harness!` target.
+#[cfg(feature = "harness")]
 pub const HARNESS_NOT_FALSE: &str = "voice_harness::harness! needs its test target to have \
 `harness = false`: cargo's own test harness ran instead, so no case was run.\n  \
 help: in Cargo.toml, add\n\n[[test]]\nname = \"<this file's name>\"\nharness = false\n";
 
+#[cfg(feature = "harness")]
 pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> String {
     format!(
         "voice_harness::harness!: could not read the cases folder `{root}` ({absolute}): {why}\n  \
@@ -46,6 +48,7 @@ pub(crate) fn cases_folder_missing(root: &str, absolute: &str, why: &str) -> Str
     )
 }
 
+#[cfg(feature = "harness")]
 pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
     format!(
         "voice_harness::harness!: no case file (*.json) in the cases folder `{root}` \
@@ -60,6 +63,7 @@ pub(crate) fn cases_folder_empty(root: &str, absolute: &str) -> String {
 /// lower bound and `min_pass_rate`, when the case has one; `first` the first failing seed
 /// and why. `runner_flags` makes the runner call the same agent (`Agent::__runner_flags`);
 /// `None` when it cannot (an agent in Rust): the hint then says what reproduces it.
+#[cfg(feature = "harness")]
 pub(crate) fn sweep_failed(
     file: &str,
     (passes, runs): (u64, u64),

@@ -51,6 +51,7 @@ pub(crate) fn over_budget(latency: u64, budget: u64) -> String {
 
 /// [`over_budget`] in a snapshot of a real-time agent: the measured figure is wall time,
 /// different on every run, so it is left out (the report and the failure message keep it).
+#[cfg(feature = "harness")]
 pub(crate) fn over_budget_measured(budget: u64) -> String {
     format!("latency [measured] ms over budget {budget} ms")
 }
@@ -193,44 +194,53 @@ pub(crate) fn too_many_caller_lines(lines: u32, max: u32) -> String {
 // ---- the snapshot and cargo test's failure message (render.rs) ---------------------------
 
 /// The snapshot's line under a transcript cut at `rows` rows.
+#[cfg(feature = "harness")]
 pub(crate) fn snapshot_transcript_cut(rows: usize) -> String {
     format!("(transcript cut at {rows} rows: MAX_TRANSCRIPT_SIZE)")
 }
 
 /// The snapshot's tone line when the agent said tone markers: `found` reads
 /// `"marker" (step N)` each (see [`tone_marker_at`]).
+#[cfg(feature = "harness")]
 pub(crate) fn snapshot_tone_failed(found: &[String]) -> String {
     format!("tone: FAIL: agent said {}", found.join(", "))
 }
 
 /// `"marker" (step N)`.
+#[cfg(feature = "harness")]
 pub(crate) fn tone_marker_at(marker: &str, step: u32) -> String {
     format!("\"{marker}\" (step {step})")
 }
 
 /// The head of cargo test's failure message of a case not as expected.
+#[cfg(feature = "harness")]
 pub(crate) fn case_not_as_expected(test_id: &str, file: &str) -> String {
     format!("case {test_id} ({file}) did not go as expected")
 }
 
 /// `details`: a failure line already on one line.
+#[cfg(feature = "harness")]
 pub(crate) fn failure_greeting(details: &str) -> String {
     format!("\n  greeting failed: {details}")
 }
 
+#[cfg(feature = "harness")]
 pub(crate) fn failure_outcome_check(order: u32, check: &str, details: &str) -> String {
     format!("\n  outcome check {order} failed ({check}):\n    {details}")
 }
 
+#[cfg(feature = "harness")]
 pub(crate) fn failure_step(order: u32, details: &str) -> String {
     format!("\n  step {order} failed: {details}")
 }
 
 /// What the caller heard of a reply it cut into.
+#[cfg(feature = "harness")]
 pub(crate) fn failure_caller_heard(heard: &str) -> String {
     format!("    caller heard: {heard} (then cut in; the keywords were checked against this)")
 }
 
+#[cfg(feature = "harness")]
 pub(crate) fn failure_tone(marker: &str, step: u32) -> String {
     format!("\n  tone check failed: the agent said \"{marker}\" (step {step})")
 }

@@ -20,7 +20,7 @@ fn var_lossy(name: &str) -> Option<String> {
 }
 
 /// Whether this is CI (see `message::is_ci`: insta's rule).
-#[cfg(feature = "harness")]
+#[cfg(any(feature = "harness", feature = "llm"))]
 pub(crate) fn ci() -> bool {
     crate::message::is_ci(var)
 }

@@ -8,7 +8,7 @@ pub(crate) const NEEDS_LLM_HELP: &str = "under `cargo test`, add `features = [\"
 
 /// Whether this is CI, by insta's rule (so the hint agrees with what insta does): `CI` set
 /// to anything but `false`, `0` or empty, or else `TF_BUILD` set (Azure Pipelines).
-#[cfg(feature = "harness")]
+#[cfg(any(feature = "harness", feature = "llm"))]
 pub(crate) fn is_ci(lookup: impl Fn(&str) -> Option<String>) -> bool {
     match lookup("CI").as_deref() {
         Some("false" | "0" | "") => false,

@@ -1,7 +1,7 @@
 //! The docs are checked against the code (#25): every whole case shown in README.md and
 //! docs/*.md loads; docs/configuration.md names every environment variable the code reads
-//! and every long flag of every subcommand; the README's agent quick start passes (and
-//! fails) as printed.
+//! and every long flag of every subcommand, and every cargo feature; the README's agent
+//! quick start passes (and fails) as printed.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -135,6 +135,40 @@ fn section<'a>(doc: &'a str, heading: &str) -> Option<&'a str> {
         doc.find(lines[end]).unwrap()
     };
     Some(&doc[from..to])
+}
+
+/// The features Cargo.toml declares, sorted.
+fn cargo_features() -> Vec<String> {
+    let manifest = read("Cargo.toml");
+    let table = manifest
+        .split("\n[features]\n")
+        .nth(1)
+        .expect("Cargo.toml has a [features] table");
+    let table = table.split("\n[").next().unwrap();
+    let mut features: Vec<String> = table
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once(" = "))
+        .map(|(name, _)| name.trim().to_owned())
+        .filter(|name| name != "default")
+        .collect();
+    features.sort();
+    features
+}
+
+#[test]
+fn the_configuration_page_names_every_cargo_feature() {
+    let table = read_doc_section("## Cargo features");
+    let features = cargo_features();
+    assert!(features.contains(&"harness".to_owned()), "{features:?}");
+    let missing: Vec<&String> = features
+        .iter()
+        .filter(|f| !table.contains(&format!("| `{f}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{CONFIGURATION}, \"Cargo features\", lacks {missing:?}"
+    );
 }
 
 /// Every `.rs` file under `dir`, sorted.

@@ -537,6 +537,7 @@ fn the_runner_names_the_agent_in_the_report_and_never_its_headers() {
     let dir = tempfile::tempdir().unwrap();
     let case = dir.path().join("hi.json");
     std::fs::write(&case, common::script(&[("Hi", &["help"])]).to_string()).unwrap();
+    let page = dir.path().join("page.html");
     let output = std::process::Command::new(BIN)
         .args(["run", "-v", "--json", "-", "--agent-openai", &server.base])
         .args([
@@ -545,6 +546,8 @@ fn the_runner_names_the_agent_in_the_report_and_never_its_headers() {
             "--agent-header",
             "Authorization: Bearer sk-secret",
         ])
+        .arg("--html")
+        .arg(&page)
         .args(["--agent-system-prompt", "Be brief."])
         .arg(&case)
         .output()
@@ -558,6 +561,13 @@ fn the_runner_names_the_agent_in_the_report_and_never_its_headers() {
         report["run"]["agent"],
         json!(format!("openai: {} (model luigi-1)", server.base))
     );
+    // The HTML page names it too (it said "built-in"), and no header either.
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        page.contains(&format!("openai: {} (model luigi-1)", server.base)),
+        "the page does not name the agent"
+    );
+    assert!(!page.contains("built-in") && !page.contains("sk-secret"));
     let requests = server.requests();
     assert!(
         requests[0]

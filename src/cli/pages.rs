@@ -100,7 +100,9 @@ impl Pages {
         let agent = match (&args.agent_command, &args.agent_url) {
             (Some(command), _) => format!("program: {command}"),
             (None, Some(url)) => format!("HTTP service: {url}"),
-            (None, None) => "built-in (replay, or the ideal agent)".to_owned(),
+            // An OpenAI-compatible or Retell server was called "built-in" here.
+            (None, None) => crate::cli::agents::protocol_agent_meta(args)
+                .unwrap_or_else(|| "built-in (replay, or the ideal agent)".to_owned()),
         };
         let swept = sweep.map(|plan| {
             let o = &plan.options;

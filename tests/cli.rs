@@ -300,7 +300,7 @@ fn usage_errors_exit_2() {
         ),
         (
             vec!["run", "suite", "--json", "no/such/dir/r.json"],
-            "error: cannot write the JSON report to no/such/dir/r.json",
+            "error: could not write the JSON report to no/such/dir/r.json",
         ),
         (
             vec!["run", "suite", "--json", "-", "--junit", "-"],
@@ -739,7 +739,7 @@ fn a_report_replaces_an_old_one_writes_through_a_link_and_keeps_a_read_only_file
         if std::fs::read_to_string(&locked).unwrap() == "keep" {
             assert_eq!(out.status.code(), Some(2));
             assert!(
-                report(&out).contains("cannot write the JSON report"),
+                report(&out).contains("could not write the JSON report"),
                 "{}",
                 report(&out)
             );

@@ -264,7 +264,7 @@ fn an_html_path_that_cannot_be_written_is_a_usage_error_before_any_call() {
     assert_eq!(o.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&o.stderr)
-            .starts_with("error: cannot write the HTML report to no/such/dir/r.html"),
+            .starts_with("error: could not write the HTML report to no/such/dir/r.html"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );

@@ -337,7 +337,7 @@ fn sweep_usage_errors_exit_2() {
         ),
         (
             vec!["sweep", "cases", "--seeds", "10", "--shrink", "a_file/sub"],
-            "error: --shrink a_file/sub: cannot write there: ",
+            "error: --shrink a_file/sub: could not write there: ",
         ),
     ] {
         let out = run_cli(dir.path(), &args);

@@ -195,26 +195,26 @@ pub(crate) fn html_same_file(path: &Path) -> Usage {
 /// The `what` report's file cannot be opened, before any call.
 pub(crate) fn cannot_open_report(what: &str, path: &Path, e: impl Display) -> Usage {
     Usage(format!(
-        "cannot write the {what} report to {}: {e}",
+        "could not write the {what} report to {}: {e}",
         path.display()
     ))
 }
 
 /// Writing the `what` report (`JSON`, `JUnit`, `HTML`) failed.
 pub(crate) fn cannot_write_report(what: &str, e: impl Display) -> String {
-    format!("cannot write the {what} report: {e}")
+    format!("could not write the {what} report: {e}")
 }
 
 // `merge`.
 
 /// A shard's report cannot be read.
 pub(crate) fn cannot_read(path: &Path, e: impl Display) -> Usage {
-    Usage(format!("cannot read {}: {e}", path.display()))
+    Usage(format!("could not read {}: {e}", path.display()))
 }
 
 /// A merged report's file cannot be opened.
 pub(crate) fn cannot_write(path: &Path, e: impl Display) -> Usage {
-    Usage(format!("cannot write {}: {e}", path.display()))
+    Usage(format!("could not write {}: {e}", path.display()))
 }
 
 // `sweep`.
@@ -243,7 +243,7 @@ pub(crate) fn unreachable_rate(seeds: Option<u64>, rate: f64, why: &str) -> Usag
 /// `--shrink DIR` cannot be written.
 pub(crate) fn shrink_unwritable(dir: &Path, e: impl Display) -> Usage {
     Usage(format!(
-        "--shrink {}: cannot write there: {e}",
+        "--shrink {}: could not write there: {e}",
         dir.display()
     ))
 }

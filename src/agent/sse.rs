@@ -19,7 +19,13 @@ pub(crate) struct SseReader {
     after_cr: bool,
     /// The longest line accepted.
     max_line: usize,
+    /// The first bytes of the stream while they may be its byte order mark (one leading
+    /// U+FEFF is ignored); `None` once the stream is past it.
+    start: Option<Vec<u8>>,
 }
+
+/// UTF-8's byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A line of the stream was longer than the limit.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,15 +40,33 @@ impl SseReader {
             has_data: false,
             after_cr: false,
             max_line,
+            start: Some(Vec::new()),
         }
     }
 
     /// Feeds the next bytes; every event they complete (its data) is pushed to `events`.
     pub(crate) fn feed(
         &mut self,
-        bytes: &[u8],
+        mut bytes: &[u8],
         events: &mut Vec<String>,
     ) -> Result<(), LineTooLong> {
+        if let Some(start) = &mut self.start {
+            let take = (BOM.len() - start.len()).min(bytes.len());
+            start.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if !BOM.starts_with(start) {
+                // Not a byte order mark: those bytes are the stream's.
+                let start = std::mem::take(start);
+                self.start = None;
+                self.feed_bytes(&start, events)?;
+            } else if start.len() == BOM.len() {
+                self.start = None;
+            }
+        }
+        self.feed_bytes(bytes, events)
+    }
+
+    fn feed_bytes(&mut self, bytes: &[u8], events: &mut Vec<String>) -> Result<(), LineTooLong> {
         for &byte in bytes {
             let after_cr = std::mem::replace(&mut self.after_cr, byte == b'\r');
             match byte {
@@ -110,6 +134,25 @@ mod tests {
         assert_eq!(events_of(&bytes), whole);
         let threes: Vec<&[u8]> = stream.chunks(3).collect();
         assert_eq!(events_of(&threes), whole);
+    }
+
+    #[test]
+    fn one_leading_byte_order_mark_is_ignored_in_any_pieces() {
+        let stream = "\u{feff}data: a\n\n\u{feff}data: b\n\n".as_bytes();
+        let whole = events_of(&[stream]);
+        // Only the stream's first: the second is part of a field name, not `data`.
+        assert_eq!(whole, ["a"]);
+        for size in 1..=4 {
+            let pieces: Vec<&[u8]> = stream.chunks(size).collect();
+            assert_eq!(events_of(&pieces), whole, "pieces of {size}");
+        }
+        // Bytes that begin like one but are not: kept (here: a field that is not `data`).
+        assert_eq!(events_of(&[b"\xEF\xBBdata: x\n\n"]), Vec::<String>::new());
+        assert_eq!(
+            events_of(&[b"\xEF", b"\xBB", b"\xBF", b"data: x\n\n"]),
+            ["x"]
+        );
+        assert_eq!(events_of(&[b"da", b"ta: y\n\n"]), ["y"]);
     }
 
     #[test]

@@ -187,6 +187,10 @@ fn call(stream: TcpStream, log: &Mutex<Log>) {
                     "fault: not json" => {
                         let _ = ws.send(Message::text("oops, not json"));
                     }
+                    "fault: string id" => send(
+                        &mut ws,
+                        json!({"response_type": "response", "response_id": id.to_string(), "content": "Hi", "content_complete": true}),
+                    ),
                     "Book a table at 7 pm" => {
                         send(
                             &mut ws,
@@ -395,6 +399,15 @@ fn each_fault_fails_only_its_step_and_says_what_came_back() {
             "the Retell server at {at}: it sent a message that is not JSON (expected value at \
              line 1 column 1): \"oops, not json\""
         )
+    );
+    // A response_id as a string is named as such, not as missing.
+    let said = fault(&server, "fault: string id");
+    assert!(
+        said.starts_with(&format!(
+            "the Retell server at {at}: it sent a `response` whose response_id is \"2\", not \
+             a whole number (it must be the number of the `response_required` it answers): "
+        )),
+        "{said}"
     );
     // The next case is unaffected.
     let case = common::case(common::script(&[("Hi", &["help"])]));

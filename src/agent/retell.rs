@@ -178,7 +178,10 @@ impl RetellAgent {
             match event.get("response_type").and_then(Value::as_str) {
                 Some("response") => {
                     let Some(rid) = event.get("response_id").and_then(Value::as_u64) else {
-                        return Err(self.fault(message::retell_response_without_id(&text)));
+                        let id = event.get("response_id").map(Value::to_string);
+                        return Err(
+                            self.fault(message::retell_response_without_id(id.as_deref(), &text))
+                        );
                     };
                     if rid != id {
                         continue; // stale (an older id), or not asked for: Retell drops it

@@ -204,11 +204,20 @@ mod retell {
         format!("it sent a message that is not JSON ({e}): {}", quote(text))
     }
 
-    pub(crate) fn retell_response_without_id(text: &str) -> String {
-        format!(
-            "it sent a `response` without a response_id: {}",
-            quote(text)
-        )
+    /// A `response` whose `response_id` is missing, or not a whole number (`id`: its JSON,
+    /// such as `"3"` or `-1`).
+    pub(crate) fn retell_response_without_id(id: Option<&str>, text: &str) -> String {
+        match id {
+            None => format!(
+                "it sent a `response` without a response_id: {}",
+                quote(text)
+            ),
+            Some(id) => format!(
+                "it sent a `response` whose response_id is {id}, not a whole number (it must \
+                 be the number of the `response_required` it answers): {}",
+                quote(text)
+            ),
+        }
     }
 
     /// `what`: one of the `RETELL_INVOCATION_*` sentences.

@@ -109,24 +109,31 @@ fn rows_needed(case: &Case) -> usize {
 
 /// A check's result before it is judged.
 fn unanswered_check(order: u32, label: String) -> StepResult {
-    StepResult {
-        step_order: order,
-        passed: true,
-        user_match: None,
-        expected_user_input: label,
-        actual_user_input: None,
-        agent_response: None,
-        missing_keywords: Vec::new(),
-        forbidden_found: Vec::new(),
-        latency_ms: None,
-        agent_heard: None,
-        heard: None,
-        details: None,
-        tool_calls: None,
-        missing_tool_calls: None,
-        forbidden_tool_calls_found: None,
-        tool_calls_matched: 0,
-        quiet: false,
-        judge: None,
+    StepResult::new(order, label)
+}
+
+impl StepResult {
+    /// A step that passed with nothing recorded yet: each kind of step fills in its own.
+    pub(crate) fn new(step_order: u32, expected_user_input: String) -> Self {
+        Self {
+            step_order,
+            passed: true,
+            user_match: None,
+            expected_user_input,
+            actual_user_input: None,
+            agent_response: None,
+            missing_keywords: Vec::new(),
+            forbidden_found: Vec::new(),
+            latency_ms: None,
+            agent_heard: None,
+            heard: None,
+            details: None,
+            tool_calls: None,
+            missing_tool_calls: None,
+            forbidden_tool_calls_found: None,
+            tool_calls_matched: 0,
+            quiet: false,
+            judge: None,
+        }
     }
 }

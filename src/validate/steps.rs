@@ -219,24 +219,16 @@ fn answered(
         }
     }
     StepResult {
-        step_order: turn.step_order,
         passed: reasons.is_empty(),
         user_match: Some(user_match),
-        expected_user_input: turn.user_input.clone(),
         actual_user_input: Some(user_text.to_owned()),
         agent_response: Some(agent.text.clone()),
         missing_keywords,
         forbidden_found,
         latency_ms: agent.latency_ms,
-        agent_heard: None,
         heard: agent.heard.clone(),
         details: (!reasons.is_empty()).then(|| reasons.join("; ")),
-        tool_calls: None,
-        missing_tool_calls: None,
-        forbidden_tool_calls_found: None,
-        tool_calls_matched: 0,
-        quiet: false,
-        judge: None,
+        ..StepResult::new(turn.step_order, turn.user_input.clone())
     }
 }
 
@@ -267,12 +259,9 @@ fn unanswered(
     reason: String,
 ) -> StepResult {
     StepResult {
-        step_order: turn.step_order,
         passed: false,
         user_match,
-        expected_user_input: turn.user_input.clone(),
         actual_user_input: actual,
-        agent_response: None,
         missing_keywords: if turn.exact_match_required {
             Vec::new()
         } else {
@@ -281,16 +270,7 @@ fn unanswered(
                 .map(ToString::to_string)
                 .collect()
         },
-        forbidden_found: Vec::new(),
-        latency_ms: None,
-        agent_heard: None,
-        heard: None,
         details: Some(reason),
-        tool_calls: None,
-        missing_tool_calls: None,
-        forbidden_tool_calls_found: None,
-        tool_calls_matched: 0,
-        quiet: false,
-        judge: None,
+        ..StepResult::new(turn.step_order, turn.user_input.clone())
     }
 }

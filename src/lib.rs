@@ -234,6 +234,8 @@ macro_rules! __harness_main {
             "voice_harness::harness! needs the crate's `harness` feature: in Cargo.toml, \
              `voice-harness = { path = \"...\", default-features = false, features = [\"harness\"] }`"
         );
+        // So that the error above is the only one.
+        fn main() {}
     };
 }
 

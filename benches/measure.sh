@@ -75,7 +75,7 @@ edition = "2024"
 publish = false
 
 [dev-dependencies]
-voice-harness = { path = "$root", default-features = false }
+voice-harness = { path = "$root", default-features = false, features = ["harness"] }
 
 [[test]]
 name = "cases"

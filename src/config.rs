@@ -1,8 +1,8 @@
 //! Every environment variable the library reads, read here and nowhere else: the limits
 //! (`MAX_TRANSCRIPT_SIZE`, `VOICE_HARNESS_MAX_RUNS`), the shard (`VOICE_HARNESS_SHARD`),
 //! nextest's run (`NEXTEST_RUN_ID`), CI (`CI`, `TF_BUILD`) and the LLM
-//! (`VOICE_HARNESS_LLM_*`), and for the runner `NO_COLOR` and `PATH`. Other modules (and
-//! the binary) ask this one; what a value means stays with the type it configures
+//! (`VOICE_HARNESS_LLM_*`), and for the runner `NO_COLOR` and `PATH`. Other modules (the
+//! runner's included) ask this one; what a value means stays with the type it configures
 //! (docs/configuration.md lists them all).
 
 use crate::limits::{EnvError, Limits};

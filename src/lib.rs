@@ -27,8 +27,8 @@ use call::caller::hearing;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod import;
-// The runner's machinery (limits, the run store, sweeps, reports): public so the binary
-// and the crate's own tests reach it, hidden from the docs because it may change in any
+// The runner's machinery (limits, the run store, sweeps, reports): public so the crate's
+// own tests reach it, hidden from the docs because it may change in any
 // release (docs/ARCHITECTURE.md, "The public API").
 #[doc(hidden)]
 pub mod limits;
@@ -97,7 +97,7 @@ pub use run::{Outcome, RunOptions, run_case};
 /// - `snapshots`: the snapshot folder, relative to the crate root. The default is
 ///   `"snapshots"`. A case `<root>/billing/refund.json` has its snapshots in
 ///   `<snapshots>/billing/refund/transcript.snap` and `metrics.snap`.
-/// - `agent`: a function or closure `FnOnce(&Case) -> impl Agent`, called once per simulated
+/// - `agent`: a function or closure `Fn(&Case) -> impl Agent`, called once per simulated
 ///   call. The default is [`BuiltinAgent::for_case`] (the replay agent for cases with
 ///   `agent.replay`, else the ideal agent). A bound agent answers every simulated case; a
 ///   case's own `agent.replay` is then not used, and a recorded `transcript` is still

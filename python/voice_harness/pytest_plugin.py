@@ -241,7 +241,7 @@ class _Plugin:
                 try:
                     results = _read_report(report, settings)
                 except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-                    results[""] = f"cannot read the runner's JSON report {report}: {error}"
+                    results[""] = f"could not read the runner's JSON report {report}: {error}"
             if done.returncode != 0 and "" not in results:
                 stderr = done.stderr.decode("utf-8", "replace").strip()[-_STDERR_TAIL:]
                 shown = ["voice-harness", "run", settings.cases_arg, *settings.agent]

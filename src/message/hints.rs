@@ -4,7 +4,7 @@
 //! failure.
 
 /// How to get the LLM mode, for a `cargo test` user and for a runner user alike.
-pub(crate) const NEEDS_LLM_HELP: &str = "under `cargo test`, add `features = [\"llm\"]` to the voice-harness dependency in your Cargo.toml; for the runner, install one built with it: `cargo install --path . --features llm` in a clone of voice-harness; see docs/llm.md";
+pub(crate) const NEEDS_LLM_HELP: &str = "under `cargo test`, add `\"llm\"` to the `features` of the voice-harness dependency in your Cargo.toml (beside `\"harness\"`); for the runner, install one built with it: `cargo install --path . --features llm` in a clone of voice-harness; see docs/llm.md";
 
 /// Whether this is CI, by insta's rule (so the hint agrees with what insta does): `CI` set
 /// to anything but `false`, `0` or empty, or else `TF_BUILD` set (Azure Pipelines).

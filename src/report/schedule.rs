@@ -84,8 +84,8 @@ pub fn run_suite_with<A, F, T>(
     options: &SuiteOptions,
     make_agent: F,
     render: impl Fn(&mut CaseReport) -> T + Sync,
-    on_progress: impl FnMut(),
-    on_case: impl FnMut(CaseReport, T),
+    mut on_progress: impl FnMut(),
+    mut on_case: impl FnMut(CaseReport, T),
 ) -> Summary
 where
     A: Agent,
@@ -100,7 +100,7 @@ where
             (report, rendered)
         })
     };
-    in_parallel(files, options.jobs, &job, on_progress, on_case)
+    in_parallel(files, options.jobs, &job, &mut on_progress, &mut on_case)
 }
 
 /// Runs `job` for every file on `jobs` threads, handing reports on in file order (see
@@ -109,8 +109,8 @@ fn in_parallel<T: Send>(
     files: &CaseFiles,
     jobs: Option<std::num::NonZeroUsize>,
     job: &(dyn Fn(&CaseFile) -> Option<(CaseReport, T)> + Sync),
-    mut on_progress: impl FnMut(),
-    mut on_case: impl FnMut(CaseReport, T),
+    on_progress: &mut dyn FnMut(),
+    on_case: &mut dyn FnMut(CaseReport, T),
 ) -> Summary {
     let mut summary = Summary::default();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -132,11 +132,12 @@ fn in_parallel<T: Send>(
     match &pool {
         // The scope's body (the loop that hands results on) runs on this thread, so the
         // pool's threads all run calls.
-        Ok(pool) => pool
-            .in_place_scope(|scope| run_window(scope, files, job, &mut on_progress, &mut hand_on)),
-        Err(_) => rayon::in_place_scope(|scope| {
-            run_window(scope, files, job, &mut on_progress, &mut hand_on)
-        }),
+        Ok(pool) => {
+            pool.in_place_scope(|scope| run_window(scope, files, job, on_progress, &mut hand_on))
+        }
+        Err(_) => {
+            rayon::in_place_scope(|scope| run_window(scope, files, job, on_progress, &mut hand_on))
+        }
     }
     summary
 }
@@ -145,8 +146,8 @@ fn run_window<'s, T: Send + 's>(
     scope: &rayon::Scope<'s>,
     files: &'s [CaseFile],
     job: &'s (dyn Fn(&CaseFile) -> Option<(CaseReport, T)> + Sync),
-    on_progress: &mut impl FnMut(),
-    on_case: &mut impl FnMut((CaseReport, T)),
+    on_progress: &mut dyn FnMut(),
+    on_case: &mut dyn FnMut((CaseReport, T)),
 ) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Condvar, Mutex, PoisonError};
@@ -471,5 +472,7 @@ where
     let job = |file: &CaseFile| {
         job::sweep_file(file, options, sweep, shrink, ids, &make_agent, on_call).map(|r| (r, ()))
     };
-    in_parallel(files, options.jobs, &job, || {}, |case, ()| on_case(case))
+    in_parallel(files, options.jobs, &job, &mut || {}, &mut |case, ()| {
+        on_case(case)
+    })
 }

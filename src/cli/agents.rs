@@ -7,121 +7,13 @@ use std::io;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::agent::Erased;
 use crate::agent::HttpPool;
-use crate::{
-    Agent, AgentError, BuiltinAgent, CallStart, CallerLine, Case, CommandAgent, HttpAgent,
-    OpenAiAgent, Reply, RetellAgent,
-};
+use crate::{BuiltinAgent, Case, CommandAgent, HttpAgent, OpenAiAgent, RetellAgent};
 
 use crate::cli::Usage;
 use crate::cli::args::RunArgs;
 use crate::cli::output::usage;
-
-/// The agent a run uses: the built-in ones, or one in another process.
-pub(crate) enum RunAgent {
-    Builtin(BuiltinAgent),
-    Command(Box<CommandAgent>),
-    Http(HttpAgent),
-    Protocol(Box<ProtocolAgent>),
-}
-
-/// An agent in a protocol of its own (`--agent-openai`, `--agent-retell`).
-pub(crate) enum ProtocolAgent {
-    OpenAi(OpenAiAgent),
-    Retell(RetellAgent),
-}
-
-impl Agent for ProtocolAgent {
-    async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
-        match self {
-            Self::OpenAi(a) => a.start(call).await,
-            Self::Retell(a) => a.start(call).await,
-        }
-    }
-    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
-        match self {
-            Self::OpenAi(a) => a.reply(line).await,
-            Self::Retell(a) => a.reply(line).await,
-        }
-    }
-    async fn end(&mut self) {
-        match self {
-            Self::OpenAi(a) => a.end().await,
-            Self::Retell(a) => a.end().await,
-        }
-    }
-    fn greeting(&mut self) -> Option<String> {
-        match self {
-            Self::OpenAi(_) => None,
-            Self::Retell(a) => a.greeting(),
-        }
-    }
-    fn greeting_hangs_up(&mut self) -> bool {
-        match self {
-            Self::OpenAi(_) => false,
-            Self::Retell(a) => a.greeting_hangs_up(),
-        }
-    }
-    fn wall_clock(&self) -> bool {
-        true
-    }
-}
-
-impl Agent for RunAgent {
-    async fn start(&mut self, call: &CallStart<'_>) -> Result<(), AgentError> {
-        match self {
-            Self::Builtin(a) => a.start(call).await,
-            Self::Command(a) => a.start(call).await,
-            Self::Http(a) => a.start(call).await,
-            Self::Protocol(a) => a.start(call).await,
-        }
-    }
-    async fn reply(&mut self, line: &CallerLine<'_>) -> Result<Reply, AgentError> {
-        match self {
-            Self::Builtin(a) => a.reply(line).await,
-            Self::Command(a) => a.reply(line).await,
-            Self::Http(a) => a.reply(line).await,
-            Self::Protocol(a) => a.reply(line).await,
-        }
-    }
-    async fn end(&mut self) {
-        match self {
-            Self::Builtin(a) => a.end().await,
-            Self::Command(a) => a.end().await,
-            Self::Http(a) => a.end().await,
-            Self::Protocol(a) => a.end().await,
-        }
-    }
-    // Forwarded like the rest: without them a run loses the greeting, and a line nobody
-    // asked for shifts the replies silently (issue #23, fault 7).
-    fn greeting(&mut self) -> Option<String> {
-        match self {
-            Self::Builtin(a) => a.greeting(),
-            Self::Command(a) => a.greeting(),
-            Self::Http(a) => a.greeting(),
-            Self::Protocol(a) => a.greeting(),
-        }
-    }
-    fn greeting_hangs_up(&mut self) -> bool {
-        match self {
-            Self::Builtin(a) => a.greeting_hangs_up(),
-            Self::Command(a) => a.greeting_hangs_up(),
-            Self::Http(a) => a.greeting_hangs_up(),
-            Self::Protocol(a) => a.greeting_hangs_up(),
-        }
-    }
-    fn fault_at_end(&mut self) -> Option<AgentError> {
-        match self {
-            Self::Builtin(a) => a.fault_at_end(),
-            Self::Command(a) => a.fault_at_end(),
-            Self::Http(a) => a.fault_at_end(),
-            Self::Protocol(_) => None,
-        }
-    }
-    fn wall_clock(&self) -> bool {
-        !matches!(self, Self::Builtin(_))
-    }
-}
 
 /// The flags' agent, checked: makes the agent of each call.
 pub(crate) struct Agents<'a> {
@@ -160,14 +52,15 @@ impl<'a> Agents<'a> {
         self
     }
 
-    /// The agent of one call of `case`, made just before the call starts.
-    pub(crate) fn make(&self, case: &Case) -> RunAgent {
+    /// The agent of one call of `case`, made just before the call starts: erased, as the
+    /// pipeline takes every agent (`agent/erased.rs`), which forwards all it says.
+    pub(crate) fn make(&self, case: &Case) -> Erased<'static> {
         let args = self.args;
         match (&self.argv, &args.agent_url) {
-            (Some(argv), _) => RunAgent::Command(Box::new(CommandAgent::new(argv.clone()))),
+            (Some(argv), _) => Erased::new(CommandAgent::new(argv.clone())),
             (None, Some(url)) => {
                 let agent = HttpAgent::new(url.clone()).with_timeout(args.turn_timeout);
-                RunAgent::Http(match &self.pool {
+                Erased::new(match &self.pool {
                     // A case that needs an LLM runs on a runtime of its own (see
                     // run_suite_in_flight): not with connections of the calls in flight.
                     Some(pool) if !case.uses_llm() => agent.with_pool(pool.clone()),
@@ -193,12 +86,12 @@ impl<'a> Agents<'a> {
                         Some(pool) if !case.uses_llm() => agent = agent.with_pool(pool.clone()),
                         _ => {}
                     }
-                    RunAgent::Protocol(Box::new(ProtocolAgent::OpenAi(agent)))
+                    Erased::new(agent)
                 }
-                (None, Some(url)) => RunAgent::Protocol(Box::new(ProtocolAgent::Retell(
-                    RetellAgent::new(url.clone()).with_timeout(args.turn_timeout),
-                ))),
-                (None, None) => RunAgent::Builtin(BuiltinAgent::for_case(case)),
+                (None, Some(url)) => {
+                    Erased::new(RetellAgent::new(url.clone()).with_timeout(args.turn_timeout))
+                }
+                (None, None) => Erased::new(BuiltinAgent::for_case(case)),
             },
         }
     }

@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use crate::agent::{HttpPool, processes};
 use crate::report::{
-    CaseFiles, CaseJson, CaseReport, InFlight, SuiteOptions, Summary, run_suite_in_flight,
-    run_suite_with, sweep_suite,
+    CaseFiles, CaseJson, CaseReport, InFlight, SuiteOptions, Summary, in_flight_erased,
+    run_suite_erased, sweep_suite_erased,
 };
 use crate::sweep::DEFAULT_SEEDS;
 use crate::{Case, RunOptions};
@@ -237,19 +237,19 @@ impl Run<'_> {
             reports.case(case, line);
         };
         match (sweep, in_flight) {
-            (None, Some(in_flight)) => run_suite_in_flight(
+            (None, Some(in_flight)) => in_flight_erased(
                 files,
                 options,
                 in_flight,
-                make_agent,
-                || progress.tick(),
-                |case| print_and_report(case, None),
+                &make_agent,
+                &mut || progress.tick(),
+                &mut |case| print_and_report(case, None),
             ),
-            (None, None) => run_suite_with(
+            (None, None) => run_suite_erased(
                 files,
                 options,
-                make_agent,
-                |case| {
+                &make_agent,
+                &|case| {
                     let line = wants_json.then(|| CaseJson::of(case));
                     // The lines and JUnit need none of this: freed here, on the worker; but
                     // the exchange under a failing case's line needs its steps and transcript.
@@ -262,17 +262,17 @@ impl Run<'_> {
                     drop(case.metrics.take());
                     line
                 },
-                || progress.tick(),
-                print_and_report,
+                &mut || progress.tick(),
+                &mut print_and_report,
             ),
-            (Some(plan), _) => sweep_suite(
+            (Some(plan), _) => sweep_suite_erased(
                 files,
                 options,
                 &plan.options,
                 plan.shrink.as_ref(),
-                make_agent,
+                &make_agent,
                 &|| progress.tick(),
-                |case| {
+                &mut |case| {
                     out.swept(&case);
                     reports.case(case, None);
                 },

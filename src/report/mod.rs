@@ -31,6 +31,7 @@ pub use json::{CaseJson, JsonReportWriter};
 pub use junit::JunitReport;
 pub use merge::{MergeError, Merged, merge};
 pub use schedule::{InFlight, run_suite, run_suite_in_flight, run_suite_with, sweep_suite};
+pub(crate) use schedule::{in_flight_erased, run_suite_erased, sweep_suite_erased};
 
 /// How a suite is selected and run.
 #[derive(Debug, Clone, Default)]

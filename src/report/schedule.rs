@@ -92,15 +92,34 @@ where
     F: Fn(&Case) -> A + Sync,
     T: Send,
 {
-    let ids = files.ids();
     let make_agent = |case: &Case| Erased::new(make_agent(case));
+    run_suite_erased(
+        files,
+        options,
+        &make_agent,
+        &render,
+        &mut on_progress,
+        &mut on_case,
+    )
+}
+
+/// [`run_suite_with`], for any agent (the runner's agents are erased already).
+pub(crate) fn run_suite_erased<T: Send>(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    make_agent: &MakeSync<'_>,
+    render: &(dyn Fn(&mut CaseReport) -> T + Sync),
+    on_progress: &mut dyn FnMut(),
+    on_case: &mut dyn FnMut(CaseReport, T),
+) -> Summary {
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        job::run_file(file, options, ids, &make_agent).map(|mut report| {
+        job::run_file(file, options, ids, make_agent).map(|mut report| {
             let rendered = render(&mut report);
             (report, rendered)
         })
     };
-    in_parallel(files, options.jobs, &job, &mut on_progress, &mut on_case)
+    in_parallel(files, options.jobs, &job, on_progress, on_case)
 }
 
 /// Runs `job` for every file on `jobs` threads, handing reports on in file order (see
@@ -309,8 +328,8 @@ where
     )
 }
 
-/// [`run_suite_in_flight`], for any agent.
-fn in_flight_erased(
+/// [`run_suite_in_flight`], for any agent (the runner's agents are erased already).
+pub(crate) fn in_flight_erased(
     files: &CaseFiles,
     options: &SuiteOptions,
     in_flight: InFlight,
@@ -467,10 +486,31 @@ where
     A: Agent,
     F: Fn(&Case) -> A + Sync,
 {
-    let ids = files.ids();
     let make_agent = |case: &Case| Erased::new(make_agent(case));
+    sweep_suite_erased(
+        files,
+        options,
+        sweep,
+        shrink,
+        &make_agent,
+        on_call,
+        &mut on_case,
+    )
+}
+
+/// [`sweep_suite`], for any agent (the runner's agents are erased already).
+pub(crate) fn sweep_suite_erased(
+    files: &CaseFiles,
+    options: &SuiteOptions,
+    sweep: &crate::sweep::SweepOptions,
+    shrink: Option<&ShrinkTo>,
+    make_agent: &MakeSync<'_>,
+    on_call: &(dyn Fn() + Sync),
+    on_case: &mut dyn FnMut(CaseReport),
+) -> Summary {
+    let ids = files.ids();
     let job = |file: &CaseFile| {
-        job::sweep_file(file, options, sweep, shrink, ids, &make_agent, on_call).map(|r| (r, ()))
+        job::sweep_file(file, options, sweep, shrink, ids, make_agent, on_call).map(|r| (r, ()))
     };
     in_parallel(files, options.jobs, &job, &mut || {}, &mut |case, ()| {
         on_case(case)

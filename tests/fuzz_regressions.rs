@@ -58,76 +58,55 @@ fn replay(dir: &str, body: impl Fn(&[u8])) -> usize {
     files.len()
 }
 
+/// Replays `fuzz/regressions/<target>/` through `body`, which must hold at least one input.
+fn saved(target: &str, body: impl Fn(&[u8])) {
+    let dir = format!("fuzz/regressions/{target}");
+    assert!(replay(&dir, body) > 0, "{dir}/ is empty");
+}
+
 #[test]
 fn saved_loader_inputs() {
-    assert!(
-        replay("fuzz/regressions/load", fuzz::load) > 0,
-        "fuzz/regressions/load/ is empty"
-    );
+    saved("load", fuzz::load);
 }
 
 #[test]
 fn saved_validator_inputs() {
-    assert!(
-        replay("fuzz/regressions/validate", fuzz::validate) > 0,
-        "fuzz/regressions/validate/ is empty"
-    );
+    saved("validate", fuzz::validate);
 }
 
 #[test]
 fn saved_protocol_inputs() {
-    assert!(
-        replay("fuzz/regressions/protocol", fuzz::protocol) > 0,
-        "fuzz/regressions/protocol/ is empty"
-    );
+    saved("protocol", fuzz::protocol);
 }
 
 #[test]
 fn saved_merge_inputs() {
-    assert!(
-        replay("fuzz/regressions/merge", fuzz::merge) > 0,
-        "fuzz/regressions/merge/ is empty"
-    );
+    saved("merge", fuzz::merge);
 }
 
 #[test]
 fn saved_spoken_number_inputs() {
-    assert!(
-        replay("fuzz/regressions/numbers", fuzz::numbers) > 0,
-        "fuzz/regressions/numbers/ is empty"
-    );
+    saved("numbers", fuzz::numbers);
 }
 
 #[test]
 fn saved_tool_argument_inputs() {
-    assert!(
-        replay("fuzz/regressions/tool_arguments", fuzz::tool_arguments) > 0,
-        "fuzz/regressions/tool_arguments/ is empty"
-    );
+    saved("tool_arguments", fuzz::tool_arguments);
 }
 
 #[test]
 fn saved_sse_inputs() {
-    assert!(
-        replay("fuzz/regressions/sse", fuzz::sse) > 0,
-        "fuzz/regressions/sse/ is empty"
-    );
+    saved("sse", fuzz::sse);
 }
 
 #[test]
 fn saved_retell_inputs() {
-    assert!(
-        replay("fuzz/regressions/retell", fuzz::retell) > 0,
-        "fuzz/regressions/retell/ is empty"
-    );
+    saved("retell", fuzz::retell);
 }
 
 #[test]
 fn saved_import_inputs() {
-    assert!(
-        replay("fuzz/regressions/import", fuzz::import) > 0,
-        "fuzz/regressions/import/ is empty"
-    );
+    saved("import", fuzz::import);
 }
 
 /// Every export under `tests/import/` through the importer's body, as each platform's
